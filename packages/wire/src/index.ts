@@ -1,0 +1,1 @@
+export { isPilotError, PilotError, WireErrorCode, wireError } from './errors.js';
