@@ -93,8 +93,11 @@ function summarise() {
       continue;
     }
     const report = JSON.parse(readFileSync(reportPath, 'utf8'));
+    // A file can fail with every test passing (a hook threw, a handle leaked, it did not load):
+    // such a file counts as one failure.
     const suiteFailures = (report.testResults ?? []).filter(
-      (file) => file.status === 'failed' && (file.assertionResults ?? []).length === 0,
+      (file) =>
+        file.status === 'failed' && !(file.assertionResults ?? []).some((test) => test.status === 'failed'),
     ).length;
     passed += report.numPassedTests ?? 0;
     failed += (report.numFailedTests ?? 0) + suiteFailures;
