@@ -1,0 +1,58 @@
+import { type Codec, u8, u32 } from './codec.js';
+import { WireErrorCode, wireError } from './errors.js';
+import { utf8Decode, utf8EncodeInto, utf8Length } from './frame-utf8.js';
+
+// Field codecs the IPC layouts need beyond the integers of codec.ts.
+
+/**
+ * The rest of the message as UTF-8 text (names, reasons, URLs, JSON). Malformed UTF-8 is
+ * WIRE_BAD_VALUE on decode; text with a lone surrogate is WIRE_BAD_VALUE on encode.
+ */
+export function textRest(what: string): Codec<string> {
+  return {
+    preencode(state, value) {
+      state.end += utf8Length(value);
+    },
+    encode(state, value) {
+      state.start += utf8EncodeInto(value, state.buffer.subarray(0, state.end), state.start, what);
+    },
+    decode(state) {
+      const text = utf8Decode(state.buffer.subarray(state.start, state.end), what);
+      state.start = state.end;
+      return text;
+    },
+  };
+}
+
+/** A boolean as one byte, 1 or 0; any other byte is WIRE_BAD_VALUE rather than a guess. */
+export function flag(what: string): Codec<boolean> {
+  return {
+    preencode(state) {
+      state.end += 1;
+    },
+    encode(state, value) {
+      u8.encode(state, value ? 1 : 0);
+    },
+    decode(state) {
+      const byte = u8.decode(state);
+      if (byte > 1) throw wireError(WireErrorCode.BAD_VALUE, `${what} must be 0 or 1, got ${byte}`);
+      return byte === 1;
+    },
+  };
+}
+
+/** Signed 32-bit integer, big-endian two's complement. */
+export const i32: Codec<number> = {
+  preencode(state) {
+    state.end += 4;
+  },
+  encode(state, value) {
+    if ((value | 0) !== value) {
+      throw wireError(WireErrorCode.OUT_OF_RANGE, `i32 must be an integer in -2^31..2^31-1, got ${value}`);
+    }
+    u32.encode(state, value >>> 0);
+  },
+  decode(state) {
+    return u32.decode(state) | 0;
+  },
+};
