@@ -1,0 +1,116 @@
+import { ENCRYPTED_HEADER_SIZE, ENCRYPTED_MIN_SIZE, TunnelMagic } from '@pilot/wire';
+import { checkBytes, checkU32, readU32 } from './_bytes.js';
+import { joinCounter } from './_counter.js';
+import type { Aead, BackendName } from './backend.js';
+import { CryptoErrorCode, cryptoError } from './errors.js';
+import { TUNNEL_KEY_SIZE } from './key-agreement.js';
+import { ReplayWindow } from './replay-window.js';
+import { getCryptoBackend } from './select-backend.js';
+
+/** Options of `createTunnelOpener`. */
+export interface TunnelOpenerOptions {
+  /** The 32-byte tunnel key (`deriveTunnelKey`). */
+  readonly key: Uint8Array;
+  /**
+   * The peer's node ID. Frames naming another sender are refused: the key is shared by both
+   * directions, so without this check our own frames reflected back at us would open.
+   */
+  readonly peerNode: number;
+  readonly backend?: BackendName;
+}
+
+/** What `openFrame` returns. */
+export interface OpenedFrame {
+  readonly senderNode: number;
+  /** The frame's nonce counter (now marked as seen). */
+  readonly counter: bigint;
+  /** The 34-byte header + payload, as sealed. */
+  readonly plaintext: Uint8Array;
+}
+
+/** Opens the PILS frames of one peer, with replay protection. */
+export interface TunnelOpener {
+  readonly peerNode: number;
+  /** The highest counter accepted so far (0n before the first frame). */
+  readonly maxCounter: bigint;
+  /** The plaintext of a PILS frame; see `openFrame`. */
+  open(frame: Uint8Array): Uint8Array;
+  /**
+   * Opens a PILS datagram, in this order: layout (CRYPTO_BAD_FRAME), sender (CRYPTO_UNEXPECTED_SENDER),
+   * replay window (CRYPTO_REPLAY, nothing recorded), AES-GCM with the sender ID as AAD
+   * (CRYPTO_BAD_TAG, nothing recorded), and only then marks the counter as seen. A forged or
+   * corrupted frame therefore never changes the window.
+   */
+  openFrame(frame: Uint8Array): OpenedFrame;
+}
+
+/** An opener for one peer. Bad key length is CRYPTO_BAD_KEY; a node ID outside u32, CRYPTO_OUT_OF_RANGE. */
+export function createTunnelOpener(options: TunnelOpenerOptions): TunnelOpener {
+  checkBytes(options.key, TUNNEL_KEY_SIZE, 'key');
+  checkU32(options.peerNode, 'peerNode');
+  const peerNode = options.peerNode;
+  const aead: Aead = getCryptoBackend(options.backend).aes256Gcm(options.key);
+  const window = new ReplayWindow();
+
+  // The counter of the frame last opened, kept as halves so that `open` allocates no BigInt.
+  let lastHi = 0;
+  let lastLo = 0;
+
+  function openPlaintext(frame: Uint8Array): Uint8Array {
+    if (!(frame instanceof Uint8Array)) {
+      throw cryptoError(CryptoErrorCode.BAD_FRAME, 'a PILS frame must be a Uint8Array');
+    }
+    if (frame.length < ENCRYPTED_MIN_SIZE) {
+      throw cryptoError(
+        CryptoErrorCode.BAD_FRAME,
+        `a PILS frame needs at least ${ENCRYPTED_MIN_SIZE} bytes, got ${frame.length}`,
+      );
+    }
+    const magic = readU32(frame, 0);
+    if (magic !== TunnelMagic.ENCRYPTED) {
+      throw cryptoError(
+        CryptoErrorCode.BAD_FRAME,
+        `expected PILS, got magic 0x${magic.toString(16).padStart(8, '0')}`,
+      );
+    }
+    const senderNode = readU32(frame, 4);
+    if (senderNode !== peerNode) {
+      throw cryptoError(
+        CryptoErrorCode.UNEXPECTED_SENDER,
+        `PILS frame from node ${senderNode} given to the opener of node ${peerNode}`,
+      );
+    }
+    const hi = readU32(frame, 12);
+    const lo = readU32(frame, 16);
+    if (!window.checkSplit(hi, lo)) {
+      throw cryptoError(
+        CryptoErrorCode.REPLAY,
+        `counter ${joinCounter(hi, lo)} replayed, zero, or below the window`,
+      );
+    }
+    const plaintext = aead.open(
+      frame.subarray(8, ENCRYPTED_HEADER_SIZE),
+      frame.subarray(4, 8),
+      frame.subarray(ENCRYPTED_HEADER_SIZE),
+    );
+    if (plaintext === undefined) {
+      throw cryptoError(CryptoErrorCode.BAD_TAG, 'PILS frame failed authentication');
+    }
+    window.markSplit(hi, lo);
+    lastHi = hi;
+    lastLo = lo;
+    return plaintext;
+  }
+
+  return {
+    peerNode,
+    get maxCounter() {
+      return window.max;
+    },
+    open: openPlaintext,
+    openFrame(frame) {
+      const plaintext = openPlaintext(frame);
+      return { senderNode: peerNode, counter: joinCounter(lastHi, lastLo), plaintext };
+    },
+  };
+}
