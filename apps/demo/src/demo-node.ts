@@ -11,7 +11,7 @@ import {
   verifyAuthKeyExchange,
   type X25519KeyPair,
 } from '@pilot/crypto';
-import { type Address, decodePacket, type Packet, type PacketInit, encodePacket } from '@pilot/wire';
+import { type Address, decodePacket, encodePacket, type Packet, type PacketInit } from '@pilot/wire';
 import { DatagramSocket, type Endpoint } from './datagram-socket.js';
 
 /** What a node knows of a peer once the key exchange is done. */

@@ -16,6 +16,12 @@ const result = await runDemo((line) => {
   else process.stdout.write(`${line}\n`);
 });
 const ok = result.keysAgree && result.delivered === 'hello' && result.replayRejectedWith === 'CRYPTO_REPLAY';
-if (json) process.stdout.write(`${JSON.stringify({ status: ok ? 'ok' : 'error', data: { ...result, log: lines } })}\n`);
-else process.stdout.write(`\n${ok ? 'demo finished: two nodes exchanged sealed Pilot packets over UDP' : 'demo FAILED'}\n`);
+if (json)
+  process.stdout.write(
+    `${JSON.stringify({ status: ok ? 'ok' : 'error', data: { ...result, log: lines } })}\n`,
+  );
+else
+  process.stdout.write(
+    `\n${ok ? 'demo finished: two nodes exchanged sealed Pilot packets over UDP' : 'demo FAILED'}\n`,
+  );
 process.exitCode = ok ? 0 : 1;

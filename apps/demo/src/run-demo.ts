@@ -59,7 +59,9 @@ export async function runDemo(log: (line: string) => void): Promise<DemoResult> 
     ]);
     log(`crypto backend: ${cryptoBackend()}`);
     for (const node of [alice, bob]) {
-      log(`${node.name}: ${formatAddress(node.address)} on udp ${node.socket.endpoint.address}:${node.socket.endpoint.port}`);
+      log(
+        `${node.name}: ${formatAddress(node.address)} on udp ${node.socket.endpoint.address}:${node.socket.endpoint.port}`,
+      );
     }
 
     const alicePila = alice.authKeyExchange();
@@ -77,8 +79,20 @@ export async function runDemo(log: (line: string) => void): Promise<DemoResult> 
     const keysAgree = Buffer.from(aliceKey).equals(Buffer.from(bobKey));
     log(`tunnel key   ${keysAgree ? 'identical on both sides' : 'DIFFERS'} (HKDF-SHA256 over X25519)`);
 
-    const base = { protocol: Protocol.STREAM, src: alice.address, dst: bob.address, srcPort: 49152, dstPort: WellKnownPort.STDIO };
-    const reverse = { protocol: Protocol.STREAM, src: bob.address, dst: alice.address, srcPort: WellKnownPort.STDIO, dstPort: 49152 };
+    const base = {
+      protocol: Protocol.STREAM,
+      src: alice.address,
+      dst: bob.address,
+      srcPort: 49152,
+      dstPort: WellKnownPort.STDIO,
+    };
+    const reverse = {
+      protocol: Protocol.STREAM,
+      src: bob.address,
+      dst: alice.address,
+      srcPort: WellKnownPort.STDIO,
+      dstPort: 49152,
+    };
     const exchange = async (from: DemoNode, to: DemoNode, packet: Parameters<DemoNode['sendPacket']>[0]) => {
       const frame = await from.sendPacket(packet);
       const received = await to.socket.receive();
@@ -91,7 +105,13 @@ export async function runDemo(log: (line: string) => void): Promise<DemoResult> 
     };
 
     await exchange(alice, bob, { ...base, flags: PacketFlag.SYN, seq: 0, ack: 0, window: 512 });
-    await exchange(bob, alice, { ...reverse, flags: PacketFlag.SYN | PacketFlag.ACK, seq: 0, ack: 1, window: 512 });
+    await exchange(bob, alice, {
+      ...reverse,
+      flags: PacketFlag.SYN | PacketFlag.ACK,
+      seq: 0,
+      ack: 1,
+      window: 512,
+    });
     const hello = await exchange(alice, bob, {
       ...base,
       flags: PacketFlag.ACK,
@@ -111,7 +131,9 @@ export async function runDemo(log: (line: string) => void): Promise<DemoResult> 
     }
     log(`alice → bob  the same PILS frame again: refused with ${replayRejectedWith ?? 'nothing (BUG)'}`);
 
-    const tampered = (await alice.sendPacket({ ...base, flags: PacketFlag.ACK, seq: 6, ack: 1, window: 502 })).slice();
+    const tampered = (
+      await alice.sendPacket({ ...base, flags: PacketFlag.ACK, seq: 6, ack: 1, window: 502 })
+    ).slice();
     tampered[tampered.length - 1]! ^= 0x01;
     await alice.socket.send(tampered, bob.socket.endpoint);
     await bob.socket.receive(); // the untampered original, sent by sendPacket above
@@ -121,7 +143,9 @@ export async function runDemo(log: (line: string) => void): Promise<DemoResult> 
     } catch (error) {
       tamperRejectedWith = codeOf(error);
     }
-    log(`alice → bob  a PILS frame with one bit flipped: refused with ${tamperRejectedWith ?? 'nothing (BUG)'}`);
+    log(
+      `alice → bob  a PILS frame with one bit flipped: refused with ${tamperRejectedWith ?? 'nothing (BUG)'}`,
+    );
     return { keysAgree, delivered, replayRejectedWith, tamperRejectedWith };
   } finally {
     await Promise.all([alice.close(), bob.close()]);

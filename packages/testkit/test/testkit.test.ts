@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { fromHex, hostileBasics, hostileVariants, propertyOptions, seededRandom, toHex } from '../src/index.js';
+import {
+  fromHex,
+  hostileBasics,
+  hostileVariants,
+  propertyOptions,
+  seededRandom,
+  toHex,
+} from '../src/index.js';
 
 describe('seededRandom', () => {
   it('repeats for the same seed and differs for another', () => {
