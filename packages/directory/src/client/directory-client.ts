@@ -1,0 +1,514 @@
+import { isPilotError, PilotError } from '@pilot/wire';
+import { toBase64 } from '../base64.js';
+import { DirErrorCode, dirError } from '../errors.js';
+import { Challenge, type DirectorySigner, signChallenge } from '../signed-text.js';
+import { RegistryConnection, type TlsClientOptions } from './connection.js';
+
+export type DirectoryClientOptions = {
+  readonly host: string;
+  readonly port: number;
+  readonly tls?: TlsClientOptions;
+  /** Deadline of one request, reply included. Default 10 s. */
+  readonly requestTimeoutMs?: number;
+  /** Default 5 s. */
+  readonly connectTimeoutMs?: number;
+  /** Connection attempts before a request fails. Default 5 (delays 0.5 s doubling to 10 s, as the reference). */
+  readonly reconnectAttempts?: number;
+  readonly reconnectBaseDelayMs?: number;
+  readonly reconnectMaxDelayMs?: number;
+  /** Sign with the reference's replayable challenges (for a registry that only knows those). Default false. */
+  readonly legacySignatures?: boolean;
+};
+
+type Message = Record<string, unknown>;
+/** A request, or a function building it: built again on a retry, so a signature is never reused. */
+type MessageSource = Message | (() => Message);
+
+export type RegisterOptions = {
+  readonly listenAddr?: string;
+  readonly owner?: string;
+  readonly hostname?: string;
+  readonly lanAddrs?: readonly string[];
+  readonly version?: string;
+};
+
+export type RegisterResult = {
+  readonly nodeId: number;
+  readonly address: string;
+  readonly observedAddr?: string;
+  readonly hostname?: string;
+  readonly hostnameError?: string;
+};
+
+export type NodeInfo = {
+  readonly nodeId: number;
+  readonly address: string;
+  readonly publicKey: string;
+  readonly public: boolean;
+  readonly networks: readonly number[];
+  readonly hostname?: string;
+  readonly tags: readonly string[];
+  readonly realAddr?: string;
+};
+
+export type FindHit = {
+  readonly nodeId: number;
+  readonly address: string;
+  readonly hostname?: string;
+  readonly tags: readonly string[];
+  readonly public: boolean;
+  readonly score: number;
+};
+
+export type FindQuery = {
+  readonly tags?: readonly string[];
+  readonly hostname?: string;
+  readonly limit?: number;
+  readonly offset?: number;
+  /** Sign as this node to also see the private nodes it may resolve. */
+  readonly as?: { readonly nodeId: number; readonly signer: DirectorySigner };
+};
+
+function num(reply: Message, field: string): number {
+  const value = reply[field];
+  if (typeof value !== 'number') throw dirError(DirErrorCode.BAD_REPLY, `reply lacks numeric ${field}`);
+  return value;
+}
+
+function text(reply: Message, field: string): string {
+  const value = reply[field];
+  if (typeof value !== 'string') throw dirError(DirErrorCode.BAD_REPLY, `reply lacks string ${field}`);
+  return value;
+}
+
+function optionalText(reply: Message, field: string): { [key: string]: string } {
+  const value = reply[field];
+  return typeof value === 'string' ? { [field]: value } : {};
+}
+
+function strings(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : [];
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * A registry client: one connection, strictly request → reply, every request under a deadline.
+ * A connection that fails is replaced (with backoff) and the request sent once more, re-signed.
+ * Error replies reject with a PilotError carrying the server's code (DIR_REMOTE when a server of
+ * another implementation sends none).
+ */
+export class DirectoryClient {
+  readonly #options: DirectoryClientOptions;
+  #connection: RegistryConnection | undefined;
+  #chain: Promise<unknown> = Promise.resolve();
+  #closed = false;
+
+  private constructor(options: DirectoryClientOptions) {
+    this.#options = options;
+  }
+
+  /** Connects (with the reconnect policy) and returns the client. */
+  static async connect(options: DirectoryClientOptions): Promise<DirectoryClient> {
+    const client = new DirectoryClient(options);
+    await client.#ensureConnection();
+    return client;
+  }
+
+  /** Sends one request; resolves with the `_ok` reply, rejects with a PilotError. */
+  request(source: MessageSource, options: { readonly timeoutMs?: number } = {}): Promise<Message> {
+    const run = this.#chain.then(
+      () => this.#send(source, options.timeoutMs ?? this.#options.requestTimeoutMs ?? 10_000),
+      () => this.#send(source, options.timeoutMs ?? this.#options.requestTimeoutMs ?? 10_000),
+    );
+    this.#chain = run.catch(() => {});
+    return run;
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#connection?.close();
+    this.#connection = undefined;
+  }
+
+  #sign(signer: DirectorySigner, challenge: string): Message {
+    return signChallenge(signer, challenge, { legacy: this.#options.legacySignatures === true });
+  }
+
+  async #ensureConnection(): Promise<RegistryConnection> {
+    if (this.#connection?.alive === true) return this.#connection;
+    const attempts = this.#options.reconnectAttempts ?? 5;
+    let delay = this.#options.reconnectBaseDelayMs ?? 500;
+    let last: unknown;
+    for (let attempt = 0; attempt < attempts; attempt++) {
+      if (this.#closed) throw dirError(DirErrorCode.CONNECTION, 'client closed');
+      try {
+        this.#connection = await RegistryConnection.open({
+          host: this.#options.host,
+          port: this.#options.port,
+          connectTimeoutMs: this.#options.connectTimeoutMs ?? 5000,
+          ...(this.#options.tls === undefined ? {} : { tls: this.#options.tls }),
+        });
+        return this.#connection;
+      } catch (error) {
+        last = error;
+        if (isPilotError(error, DirErrorCode.PIN_MISMATCH)) throw error;
+        if (attempt + 1 < attempts) await sleep(delay);
+        delay = Math.min(delay * 2, this.#options.reconnectMaxDelayMs ?? 10_000);
+      }
+    }
+    throw isPilotError(last) ? last : dirError(DirErrorCode.CONNECTION, 'cannot reach the registry', last);
+  }
+
+  async #send(source: MessageSource, timeoutMs: number): Promise<Message> {
+    const deadline = Date.now() + timeoutMs;
+    let retried = false;
+    for (;;) {
+      const connection = await this.#ensureConnection();
+      const message = typeof source === 'function' ? source() : source;
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        const remaining = Math.max(1, deadline - Date.now());
+        const reply = await Promise.race([
+          connection.request(message),
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(
+              () => reject(dirError(DirErrorCode.TIMEOUT, `no reply within ${timeoutMs} ms`)),
+              remaining,
+            );
+          }),
+        ]);
+        if (reply.type === 'error') {
+          const code = typeof reply.code === 'string' ? reply.code : DirErrorCode.REMOTE;
+          throw new PilotError(code, typeof reply.error === 'string' ? reply.error : 'registry error');
+        }
+        return reply;
+      } catch (error) {
+        if (isPilotError(error, DirErrorCode.TIMEOUT)) {
+          // A late reply would be taken for the next request's: this connection is done.
+          connection.close(error);
+          throw error;
+        }
+        if (
+          isPilotError(error, DirErrorCode.CONNECTION) &&
+          !retried &&
+          !this.#closed &&
+          Date.now() < deadline
+        ) {
+          retried = true;
+          continue;
+        }
+        throw error;
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+  }
+
+  // ---- typed operations ----
+
+  async register(signer: DirectorySigner, options: RegisterOptions = {}): Promise<RegisterResult> {
+    const publicKey = toBase64(signer.publicKey);
+    const reply = await this.request(() => ({
+      type: 'register',
+      public_key: publicKey,
+      listen_addr: options.listenAddr ?? '',
+      ...(options.owner === undefined ? {} : { owner: options.owner }),
+      ...(options.hostname === undefined ? {} : { hostname: options.hostname }),
+      ...(options.lanAddrs === undefined ? {} : { lan_addrs: options.lanAddrs }),
+      ...(options.version === undefined ? {} : { version: options.version }),
+      ...(this.#options.legacySignatures === true ? {} : this.#sign(signer, Challenge.register(publicKey))),
+    }));
+    return {
+      nodeId: num(reply, 'node_id'),
+      address: text(reply, 'address'),
+      ...(typeof reply.observed_addr === 'string' ? { observedAddr: reply.observed_addr } : {}),
+      ...(typeof reply.hostname === 'string' ? { hostname: reply.hostname } : {}),
+      ...(typeof reply.hostname_error === 'string' ? { hostnameError: reply.hostname_error } : {}),
+    };
+  }
+
+  async lookup(nodeId: number): Promise<NodeInfo> {
+    const reply = await this.request({ type: 'lookup', node_id: nodeId });
+    return {
+      nodeId: num(reply, 'node_id'),
+      address: text(reply, 'address'),
+      publicKey: text(reply, 'public_key'),
+      public: reply.public === true,
+      networks: Array.isArray(reply.networks)
+        ? reply.networks.filter((n): n is number => typeof n === 'number')
+        : [],
+      tags: strings(reply.tags),
+      ...(optionalText(reply, 'hostname') as { hostname?: string }),
+      ...(typeof reply.real_addr === 'string' ? { realAddr: reply.real_addr } : {}),
+    };
+  }
+
+  /** The endpoint of `nodeId`, asked as `requesterId` (allowed by the privacy rule or DIR_RESOLVE_DENIED). */
+  async resolve(
+    signer: DirectorySigner,
+    requesterId: number,
+    nodeId: number,
+  ): Promise<{ realAddr: string | null; lanAddrs: string[] }> {
+    const reply = await this.request(() => ({
+      type: 'resolve',
+      node_id: nodeId,
+      requester_id: requesterId,
+      ...this.#sign(signer, Challenge.resolve(requesterId, nodeId)),
+    }));
+    return {
+      realAddr: typeof reply.real_addr === 'string' ? reply.real_addr : null,
+      lanAddrs: strings(reply.lan_addrs),
+    };
+  }
+
+  async resolveHostname(
+    hostname: string,
+    requesterId?: number,
+  ): Promise<{ nodeId: number; address: string; public: boolean }> {
+    const reply = await this.request({
+      type: 'resolve_hostname',
+      hostname,
+      ...(requesterId === undefined ? {} : { requester_id: requesterId }),
+    });
+    return { nodeId: num(reply, 'node_id'), address: text(reply, 'address'), public: reply.public === true };
+  }
+
+  async setHostname(signer: DirectorySigner, nodeId: number, hostname: string): Promise<void> {
+    await this.request(() => ({
+      type: 'set_hostname',
+      node_id: nodeId,
+      hostname,
+      ...this.#sign(signer, Challenge.setHostname(nodeId)),
+    }));
+  }
+
+  async setTags(signer: DirectorySigner, nodeId: number, tags: readonly string[]): Promise<string[]> {
+    const reply = await this.request(() => ({
+      type: 'set_tags',
+      node_id: nodeId,
+      tags,
+      ...this.#sign(signer, Challenge.setTags(nodeId)),
+    }));
+    return strings(reply.tags);
+  }
+
+  async setVisibility(signer: DirectorySigner, nodeId: number, visible: boolean): Promise<void> {
+    await this.request(() => ({
+      type: 'set_visibility',
+      node_id: nodeId,
+      public: visible,
+      ...this.#sign(signer, Challenge.setVisibility(nodeId)),
+    }));
+  }
+
+  /** Returns the registry's clock (unix seconds). */
+  async heartbeat(signer: DirectorySigner, nodeId: number): Promise<number> {
+    const reply = await this.request(() => ({
+      type: 'heartbeat',
+      node_id: nodeId,
+      ...this.#sign(signer, Challenge.heartbeat(nodeId)),
+    }));
+    return num(reply, 'time');
+  }
+
+  async deregister(signer: DirectorySigner, nodeId: number): Promise<void> {
+    await this.request(() => ({
+      type: 'deregister',
+      node_id: nodeId,
+      ...this.#sign(signer, Challenge.deregister(nodeId)),
+    }));
+  }
+
+  /** Replaces the node's key: signed by the current key. */
+  async rotateKey(signer: DirectorySigner, nodeId: number, newPublicKey: Uint8Array): Promise<void> {
+    await this.request(() => ({
+      type: 'rotate_key',
+      node_id: nodeId,
+      new_public_key: toBase64(newPublicKey),
+      ...this.#sign(signer, Challenge.rotateKey(nodeId)),
+    }));
+  }
+
+  async createNetwork(
+    signer: DirectorySigner,
+    nodeId: number,
+    name: string,
+    joinRule: 'open' | 'token' | 'invite',
+    token?: string,
+  ): Promise<number> {
+    const reply = await this.request(() => ({
+      type: 'create_network',
+      node_id: nodeId,
+      name,
+      join_rule: joinRule,
+      ...(token === undefined ? {} : { token }),
+      ...this.#sign(signer, Challenge.createNetwork(nodeId, name)),
+    }));
+    return num(reply, 'network_id');
+  }
+
+  async joinNetwork(
+    signer: DirectorySigner,
+    nodeId: number,
+    networkId: number,
+    options: { readonly token?: string; readonly inviterId?: number } = {},
+  ): Promise<string> {
+    const reply = await this.request(() => ({
+      type: 'join_network',
+      node_id: nodeId,
+      network_id: networkId,
+      ...(options.token === undefined ? {} : { token: options.token }),
+      ...(options.inviterId === undefined ? {} : { inviter_id: options.inviterId }),
+      ...this.#sign(signer, Challenge.joinNetwork(nodeId, networkId)),
+    }));
+    return text(reply, 'address');
+  }
+
+  async leaveNetwork(signer: DirectorySigner, nodeId: number, networkId: number): Promise<void> {
+    await this.request(() => ({
+      type: 'leave_network',
+      node_id: nodeId,
+      network_id: networkId,
+      ...this.#sign(signer, Challenge.leaveNetwork(nodeId, networkId)),
+    }));
+  }
+
+  async inviteToNetwork(
+    signer: DirectorySigner,
+    inviterId: number,
+    networkId: number,
+    targetId: number,
+  ): Promise<void> {
+    await this.request(() => ({
+      type: 'invite_to_network',
+      inviter_id: inviterId,
+      network_id: networkId,
+      target_id: targetId,
+      ...this.#sign(signer, Challenge.invite(inviterId, networkId, targetId)),
+    }));
+  }
+
+  listNetworks(): Promise<Message> {
+    return this.request({ type: 'list_networks' });
+  }
+
+  listNodes(
+    networkId: number,
+    page: { readonly limit?: number; readonly offset?: number } = {},
+  ): Promise<Message> {
+    return this.request({ type: 'list_nodes', network_id: networkId, ...page });
+  }
+
+  async requestHandshake(
+    signer: DirectorySigner,
+    fromId: number,
+    toId: number,
+    justification: string,
+  ): Promise<void> {
+    await this.request(() => ({
+      type: 'request_handshake',
+      from_node_id: fromId,
+      to_node_id: toId,
+      justification,
+      ...this.#sign(signer, Challenge.requestHandshake(fromId, toId)),
+    }));
+  }
+
+  pollHandshakes(signer: DirectorySigner, nodeId: number): Promise<Message> {
+    return this.request(() => ({
+      type: 'poll_handshakes',
+      node_id: nodeId,
+      ...this.#sign(signer, Challenge.pollHandshakes(nodeId)),
+    }));
+  }
+
+  async respondHandshake(
+    signer: DirectorySigner,
+    nodeId: number,
+    peerId: number,
+    accept: boolean,
+  ): Promise<void> {
+    await this.request(() => ({
+      type: 'respond_handshake',
+      node_id: nodeId,
+      peer_id: peerId,
+      accept,
+      ...this.#sign(signer, Challenge.respondHandshake(nodeId, peerId)),
+    }));
+  }
+
+  async reportTrust(signer: DirectorySigner, nodeId: number, peerId: number): Promise<void> {
+    await this.request(() => ({
+      type: 'report_trust',
+      node_id: nodeId,
+      peer_id: peerId,
+      ...this.#sign(signer, Challenge.reportTrust(nodeId, peerId)),
+    }));
+  }
+
+  async revokeTrust(signer: DirectorySigner, nodeId: number, peerId: number): Promise<void> {
+    await this.request(() => ({
+      type: 'revoke_trust',
+      node_id: nodeId,
+      peer_id: peerId,
+      ...this.#sign(signer, Challenge.revokeTrust(nodeId, peerId)),
+    }));
+  }
+
+  async checkTrust(nodeId: number, peerId: number): Promise<boolean> {
+    const reply = await this.request({ type: 'check_trust', node_id: nodeId, peer_id: peerId });
+    return reply.trusted === true;
+  }
+
+  punch(signer: DirectorySigner, requesterId: number, nodeA: number, nodeB: number): Promise<Message> {
+    return this.request(() => ({
+      type: 'punch',
+      requester_id: requesterId,
+      node_a: nodeA,
+      node_b: nodeB,
+      ...this.#sign(signer, Challenge.punch(nodeA, nodeB)),
+    }));
+  }
+
+  async beaconRegister(beaconId: string | number, addr: string, token?: string): Promise<void> {
+    await this.request({
+      type: 'beacon_register',
+      beacon_id: beaconId,
+      addr,
+      ...(token === undefined ? {} : { token }),
+    });
+  }
+
+  async beaconList(): Promise<{ beaconId: string | number; addr: string }[]> {
+    const reply = await this.request({ type: 'beacon_list' });
+    const list = Array.isArray(reply.beacons) ? (reply.beacons as Message[]) : [];
+    return list.map((b) => ({ beaconId: b.beacon_id as string | number, addr: String(b.addr) }));
+  }
+
+  /** Capability discovery: by tags (ranked, paginated) or by hostname. */
+  async find(query: FindQuery): Promise<{ results: FindHit[]; nextOffset?: number }> {
+    const as = query.as;
+    const reply = await this.request(() => ({
+      type: 'find',
+      ...(query.tags === undefined ? {} : { tags: query.tags }),
+      ...(query.hostname === undefined ? {} : { hostname: query.hostname }),
+      ...(query.limit === undefined ? {} : { limit: query.limit }),
+      ...(query.offset === undefined ? {} : { offset: query.offset }),
+      ...(as === undefined
+        ? {}
+        : { requester_id: as.nodeId, ...this.#sign(as.signer, Challenge.find(as.nodeId)) }),
+    }));
+    const results = (Array.isArray(reply.results) ? (reply.results as Message[]) : []).map((hit) => ({
+      nodeId: num(hit, 'node_id'),
+      address: text(hit, 'address'),
+      tags: strings(hit.tags),
+      public: hit.public === true,
+      score: num(hit, 'score'),
+      ...(optionalText(hit, 'hostname') as { hostname?: string }),
+    }));
+    return typeof reply.next_offset === 'number' ? { results, nextOffset: reply.next_offset } : { results };
+  }
+}

@@ -1,0 +1,51 @@
+import { formatAddress } from '@pilot/wire';
+import type { DirectoryStore, NodeRecord } from '../store/directory-store.js';
+import { formatEndpoint, parseEndpoint } from '../validate.js';
+import type { Authenticator } from './authenticator.js';
+import type { Request } from './fields.js';
+import type { ResolvedRegistryOptions } from './registry-options.js';
+
+/** A reply object, `{type: "<op>_ok", …}` or `{type: "error", error, code}`. */
+export type Reply = Record<string, unknown>;
+
+/** Where a request came from: the TCP peer, when there is one. */
+export type RequestOrigin = {
+  readonly remoteAddress?: string | undefined;
+  readonly remotePort?: number | undefined;
+};
+
+/** What every operation sees: the store, the signature checks, the options and one clock reading. */
+export type OpContext = {
+  readonly store: DirectoryStore;
+  readonly auth: Authenticator;
+  readonly options: ResolvedRegistryOptions;
+  /** The clock, read once per request. */
+  readonly now: number;
+  /** The node if it exists and has been heard from within the TTL; else DIR_NOT_FOUND. */
+  liveNode(nodeId: number, what?: string): NodeRecord;
+  isLive(node: NodeRecord): boolean;
+  /** The privacy rule: public, yourself, a trust pair, or a shared non-backbone network. */
+  canSee(viewerId: number | null, target: NodeRecord): boolean;
+};
+
+export type Operation = (ctx: OpContext, request: Request, origin: RequestOrigin) => Reply;
+
+/** The node's backbone address text. */
+export function backboneAddress(nodeId: number): string {
+  return formatAddress({ network: 0, node: nodeId });
+}
+
+const UNSPECIFIED_HOSTS = new Set(['', '0.0.0.0', '::', '[::]']);
+
+/**
+ * Where peers reach the node: its announced endpoint, with the host the registry observed when
+ * the node announced only a port (":4000", "0.0.0.0:4000").
+ */
+export function realAddr(node: NodeRecord): string | null {
+  if (node.listenAddr === null) return node.observedAddr;
+  const listen = parseEndpoint(node.listenAddr);
+  if (listen === undefined) return node.observedAddr;
+  if (!UNSPECIFIED_HOSTS.has(listen.host)) return node.listenAddr;
+  const observed = node.observedAddr === null ? undefined : parseEndpoint(node.observedAddr);
+  return observed === undefined ? null : formatEndpoint(observed.host, listen.port);
+}

@@ -1,0 +1,281 @@
+import { createServer as createNetServer, type Server, type Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
+import {
+  decodeJsonMessage,
+  encodeJsonFrame,
+  FrameDecoder,
+  isPilotError,
+  REGISTRY_MAX_FRAME,
+  WireErrorCode,
+} from '@pilot/wire';
+import { DirErrorCode } from '../errors.js';
+import type { Reply } from './op-context.js';
+import { type RateLimit, TokenBucket } from './rate-limiter.js';
+import { errorReply, type RegistryHandler } from './registry-handler.js';
+
+export type DirectoryServerOptions = {
+  readonly handler: RegistryHandler;
+  /** Default "127.0.0.1"; use "0.0.0.0" or "::" to serve other machines. */
+  readonly host?: string;
+  /** Default 9000; 0 picks a free port. */
+  readonly port?: number;
+  /** Serve TLS with this key and certificate (PEM). Clients pin the certificate's SHA-256. */
+  readonly tls?: Pick<TlsOptions, 'key' | 'cert'>;
+  /** Largest request frame; a larger announced length gets an error reply and the connection is closed. Default 1 MiB. */
+  readonly maxFrameSize?: number;
+  /** Per connection. Default 100/s, burst 200 (the reference slows clients above 100/s). */
+  readonly connectionRate?: RateLimit;
+  /** Per source IP, over all its connections. Default 1000/s, burst 2000. */
+  readonly sourceRate?: RateLimit;
+  /** Default 64. */
+  readonly maxConnectionsPerSource?: number;
+  /** Default 10,000. */
+  readonly maxConnections?: number;
+  /** Requests one connection may have queued before more are refused. Default 32. */
+  readonly maxQueuedPerConnection?: number;
+  /** A connection silent this long is closed. Default 5 min. */
+  readonly idleTimeoutMs?: number;
+  /** How often expired nodes and stale nonces are reaped. Default 10 s; 0 disables (tests reap by hand). */
+  readonly reapIntervalMs?: number;
+  /** Unexpected faults (a bug, a failing disk). The server keeps running. */
+  readonly onError?: (error: unknown) => void;
+};
+
+export type DirectoryServer = {
+  readonly host: string;
+  readonly port: number;
+  readonly connections: number;
+  close(): Promise<void>;
+};
+
+type Connection = {
+  readonly socket: Socket;
+  readonly remoteAddress: string | undefined;
+  readonly remotePort: number | undefined;
+  readonly bucket: TokenBucket;
+  queued: number;
+  closing: boolean;
+};
+
+/** A request to run, or a reply already decided (a refusal) that must still wait its turn. */
+type Job =
+  | {
+      readonly connection: Connection;
+      readonly request: Record<string, unknown>;
+      readonly reply?: undefined;
+      readonly close?: boolean;
+    }
+  | {
+      readonly connection: Connection;
+      readonly request?: undefined;
+      readonly reply: Reply;
+      readonly close?: boolean;
+    };
+
+function normaliseIp(address: string | undefined): string | undefined {
+  return address?.startsWith('::ffff:') === true ? address.slice(7) : address;
+}
+
+/**
+ * The registry over TCP (or TLS): `[u32 BE length][JSON object]` frames, each request answered in
+ * order on its connection. The requests that arrive during one event-loop turn, from every
+ * connection, run in one store transaction and are answered only after it commits: one fsync
+ * acknowledges them all (group commit), and no reply ever announces a write that is not on disk.
+ */
+export function startDirectoryServer(options: DirectoryServerOptions): Promise<DirectoryServer> {
+  const handler = options.handler;
+  const maxFrame = options.maxFrameSize ?? REGISTRY_MAX_FRAME;
+  const connectionRate = options.connectionRate ?? { perSecond: 100, burst: 200 };
+  const sourceRate = options.sourceRate ?? { perSecond: 1000, burst: 2000 };
+  const maxPerSource = options.maxConnectionsPerSource ?? 64;
+  const maxQueued = options.maxQueuedPerConnection ?? 32;
+  const idleTimeout = options.idleTimeoutMs ?? 300_000;
+  const onError = options.onError ?? (() => {});
+  const connections = new Set<Connection>();
+  const perSource = new Map<string, { count: number; bucket: TokenBucket }>();
+  let queue: Job[] = [];
+  let flushScheduled: NodeJS.Immediate | undefined;
+
+  function write(connection: Connection, reply: Reply): void {
+    if (connection.socket.destroyed) return;
+    let frame: Uint8Array;
+    try {
+      frame = encodeJsonFrame(reply, maxFrame);
+    } catch (error) {
+      onError(error);
+      frame = encodeJsonFrame(errorReply(DirErrorCode.INTERNAL, 'request failed: reply too large'));
+    }
+    connection.socket.write(frame);
+  }
+
+  function flush(): void {
+    flushScheduled = undefined;
+    const jobs = queue;
+    queue = [];
+    let replies: Reply[];
+    try {
+      replies = handler.store.transaction(() =>
+        jobs.map(
+          (job) =>
+            job.reply ??
+            handler.handle(job.request, {
+              remoteAddress: job.connection.remoteAddress,
+              remotePort: job.connection.remotePort,
+            }),
+        ),
+      );
+    } catch (error) {
+      // The commit itself failed: nothing of this batch is stored, so nothing may be acknowledged.
+      onError(error);
+      replies = jobs.map(
+        (job) => job.reply ?? errorReply(DirErrorCode.STORE_FAILED, 'request failed: storage error'),
+      );
+    }
+    for (let i = 0; i < jobs.length; i++) {
+      const job = jobs[i]!;
+      job.connection.queued -= 1;
+      write(job.connection, replies[i]!);
+      if (job.close === true) job.connection.socket.end();
+    }
+  }
+
+  function enqueue(job: Job): void {
+    // Every reply, even a refusal decided at once, leaves in request order.
+    job.connection.queued += 1;
+    queue.push(job);
+    flushScheduled ??= setImmediate(flush);
+  }
+
+  function onFrame(connection: Connection, payload: Uint8Array): void {
+    const now = performance.now();
+    const source = perSource.get(connection.remoteAddress ?? '');
+    if (!connection.bucket.take(now) || (source !== undefined && !source.bucket.take(now))) {
+      enqueue({ connection, reply: errorReply(DirErrorCode.RATE_LIMITED, 'request failed: rate limited') });
+      return;
+    }
+    if (connection.queued >= maxQueued) {
+      enqueue({
+        connection,
+        reply: errorReply(DirErrorCode.RATE_LIMITED, 'request failed: too many requests in flight'),
+      });
+      return;
+    }
+    let request: Record<string, unknown>;
+    try {
+      request = decodeJsonMessage(payload);
+    } catch {
+      enqueue({
+        connection,
+        reply: errorReply(DirErrorCode.BAD_REQUEST, 'invalid request: not a JSON object'),
+      });
+      return;
+    }
+    enqueue({ connection, request });
+  }
+
+  function accept(socket: Socket): void {
+    const remoteAddress = normaliseIp(socket.remoteAddress);
+    const key = remoteAddress ?? '';
+    const source = perSource.get(key) ?? { count: 0, bucket: new TokenBucket(sourceRate, performance.now()) };
+    if (connections.size >= (options.maxConnections ?? 10_000) || source.count >= maxPerSource) {
+      socket.destroy();
+      return;
+    }
+    source.count += 1;
+    perSource.set(key, source);
+    const connection: Connection = {
+      socket,
+      remoteAddress,
+      remotePort: socket.remotePort,
+      bucket: new TokenBucket(connectionRate, performance.now()),
+      queued: 0,
+      closing: false,
+    };
+    connections.add(connection);
+    const decoder = new FrameDecoder(maxFrame);
+    socket.setNoDelay(true);
+    socket.setTimeout(idleTimeout, () => socket.destroy());
+    socket.on('data', (chunk: Buffer) => {
+      if (connection.closing) return;
+      let frames: Uint8Array[];
+      try {
+        frames = decoder.push(chunk);
+      } catch (error) {
+        // The framing is lost (an oversized or absurd length): answer once, then hang up.
+        connection.closing = true;
+        const tooLarge = isPilotError(error, WireErrorCode.TOO_LARGE);
+        enqueue({
+          connection,
+          close: true,
+          reply: errorReply(
+            tooLarge ? DirErrorCode.TOO_LARGE : DirErrorCode.BAD_REQUEST,
+            tooLarge
+              ? `invalid request: frame larger than ${maxFrame} bytes`
+              : 'invalid request: broken framing',
+          ),
+        });
+        return;
+      }
+      for (const frame of frames) onFrame(connection, frame);
+    });
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => {
+      connections.delete(connection);
+      source.count -= 1;
+    });
+  }
+
+  const server: Server =
+    options.tls === undefined
+      ? createNetServer(accept)
+      : createTlsServer({ ...options.tls, handshakeTimeout: 10_000 }, (socket) => accept(socket));
+  server.on('error', onError);
+  if (options.tls !== undefined) server.on('tlsClientError', () => {});
+
+  const reapInterval = options.reapIntervalMs ?? 10_000;
+  const reaper =
+    reapInterval > 0
+      ? setInterval(() => {
+          try {
+            handler.reap();
+          } catch (error) {
+            onError(error);
+          }
+          const now = performance.now();
+          for (const [key, entry] of perSource)
+            if (entry.count === 0 && entry.bucket.idle(now)) perSource.delete(key);
+        }, reapInterval)
+      : undefined;
+
+  return new Promise((resolve, reject) => {
+    const onListenError = (error: Error): void => {
+      if (reaper !== undefined) clearInterval(reaper);
+      reject(error);
+    };
+    server.once('error', onListenError);
+    server.listen(options.port ?? 9000, options.host ?? '127.0.0.1', () => {
+      server.off('error', onListenError);
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : (options.port ?? 9000);
+      resolve({
+        host: options.host ?? '127.0.0.1',
+        port,
+        get connections() {
+          return connections.size;
+        },
+        close(): Promise<void> {
+          if (reaper !== undefined) clearInterval(reaper);
+          if (flushScheduled !== undefined) {
+            clearImmediate(flushScheduled);
+            flush();
+          }
+          return new Promise((done) => {
+            server.close(() => done());
+            for (const connection of connections) connection.socket.destroy();
+          });
+        },
+      });
+    });
+  });
+}

@@ -1,0 +1,81 @@
+import { randomBytes } from 'node:crypto';
+import { generateIdentity, type Identity, identityFromSeed, sign } from '@pilot/crypto';
+import { toBase64 } from './base64.js';
+
+/** What signs directory requests: an Ed25519 public key and a signing function over raw bytes. */
+export type DirectorySigner = {
+  readonly publicKey: Uint8Array;
+  sign(message: Uint8Array): Uint8Array;
+};
+
+/** The signer of a @pilot/crypto identity (a node's Ed25519 key). */
+export function signerFromIdentity(identity: Identity): DirectorySigner {
+  return { publicKey: identity.publicKey, sign: (message) => sign(identity, message) };
+}
+
+/** A signer from a 32-byte Ed25519 seed, or a fresh random identity when omitted. */
+export function createSigner(seed?: Uint8Array): DirectorySigner {
+  return signerFromIdentity(seed === undefined ? generateIdentity() : identityFromSeed(seed));
+}
+
+/**
+ * The reference registry's challenge strings (IDs in decimal), plus ours for the operations the
+ * reference does not sign. Signing one of these alone is the replayable "legacy" form; our clients
+ * sign `freshSignedText(challenge, timestamp, nonce)` instead.
+ */
+export const Challenge = {
+  register: (publicKeyB64: string): string => `register:${publicKeyB64}`,
+  heartbeat: (id: number): string => `heartbeat:${id}`,
+  resolve: (requester: number, target: number): string => `resolve:${requester}:${target}`,
+  deregister: (id: number): string => `deregister:${id}`,
+  setVisibility: (id: number): string => `set_visibility:${id}`,
+  setHostname: (id: number): string => `set_hostname:${id}`,
+  setTags: (id: number): string => `set_tags:${id}`,
+  reportTrust: (a: number, b: number): string => `report_trust:${a}:${b}`,
+  revokeTrust: (a: number, b: number): string => `revoke_trust:${a}:${b}`,
+  punch: (a: number, b: number): string => `punch:${a}:${b}`,
+  pollHandshakes: (id: number): string => `poll_handshakes:${id}`,
+  requestHandshake: (from: number, to: number): string => `handshake:${from}:${to}`,
+  respondHandshake: (node: number, peer: number): string => `respond:${node}:${peer}`,
+  createNetwork: (id: number, name: string): string => `create_network:${id}:${name}`,
+  joinNetwork: (id: number, network: number): string => `join_network:${id}:${network}`,
+  leaveNetwork: (id: number, network: number): string => `leave_network:${id}:${network}`,
+  invite: (inviter: number, network: number, target: number): string =>
+    `invite:${inviter}:${network}:${target}`,
+  pollInvites: (id: number): string => `poll_invites:${id}`,
+  respondInvite: (id: number, network: number): string => `respond_invite:${id}:${network}`,
+  rotateKey: (id: number): string => `rotate:${id}`,
+  find: (requester: number): string => `find:${requester}`,
+  resolveHostname: (requester: number, hostname: string): string =>
+    `resolve_hostname:${requester}:${hostname}`,
+  listNodes: (requester: number, network: number): string => `list_nodes:${requester}:${network}`,
+} as const;
+
+/**
+ * The text a fresh signature covers: `<challenge>:<timestamp>:<nonce>`, with the timestamp in unix
+ * seconds (decimal) and the nonce 16–64 characters of base64url. The server accepts it once per
+ * (signer, nonce) and only while the timestamp is within its window (±60 s by default).
+ */
+export function freshSignedText(challenge: string, timestamp: number, nonce: string): string {
+  return `${challenge}:${timestamp}:${nonce}`;
+}
+
+/** The signature fields a request carries. `timestamp` and `nonce` are absent in the legacy form. */
+export type SignatureFields = { signature: string; timestamp?: number; nonce?: string };
+
+const encoder = new TextEncoder();
+
+/** A fresh signature over `challenge` (default) or, with `legacy: true`, the replayable reference form. */
+export function signChallenge(
+  signer: DirectorySigner,
+  challenge: string,
+  options: { readonly legacy?: boolean; readonly nowMs?: number } = {},
+): SignatureFields {
+  if (options.legacy === true) {
+    return { signature: toBase64(signer.sign(encoder.encode(challenge))) };
+  }
+  const timestamp = Math.floor((options.nowMs ?? Date.now()) / 1000);
+  const nonce = randomBytes(16).toString('base64url');
+  const signature = toBase64(signer.sign(encoder.encode(freshSignedText(challenge, timestamp, nonce))));
+  return { signature, timestamp, nonce };
+}

@@ -1,0 +1,172 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { Challenge, DirErrorCode } from '../src/index.js';
+import { type TestRegistry, testRegistry } from './helpers.js';
+
+let reg: TestRegistry;
+afterEach(() => reg.close());
+
+describe('trust and the handshake relay', () => {
+  it('request → poll → respond creates a trust pair and queues the answer for the requester', () => {
+    reg = testRegistry();
+    const a = reg.node();
+    const b = reg.node();
+    const request = () =>
+      reg.send({
+        type: 'request_handshake',
+        from_node_id: a.id,
+        to_node_id: b.id,
+        justification: 'weather data',
+        ...reg.sign(a.signer, Challenge.requestHandshake(a.id, b.id)),
+      });
+    expect(request()).toEqual({ type: 'request_handshake_ok', status: 'pending' });
+    expect(request().code).toBe(DirErrorCode.ALREADY);
+    const poll = (n: typeof a) =>
+      reg.ok({
+        type: 'poll_handshakes',
+        node_id: n.id,
+        ...reg.sign(n.signer, Challenge.pollHandshakes(n.id)),
+      });
+    const now = Math.floor(reg.clock.now / 1000);
+    expect(poll(b)).toEqual({
+      type: 'poll_handshakes_ok',
+      requests: [{ from_node_id: a.id, justification: 'weather data', timestamp: now }],
+      responses: [],
+    });
+    reg.ok({
+      type: 'respond_handshake',
+      node_id: b.id,
+      peer_id: a.id,
+      accept: true,
+      ...reg.sign(b.signer, Challenge.respondHandshake(b.id, a.id)),
+    });
+    expect(poll(a).responses).toEqual([{ from_node_id: b.id, accept: true, timestamp: now }]);
+    expect(poll(a).responses).toEqual([]);
+    expect(reg.ok({ type: 'check_trust', node_id: a.id, peer_id: b.id }).trusted).toBe(true);
+    const unknown = reg.send({
+      type: 'respond_handshake',
+      node_id: b.id,
+      peer_id: 99,
+      accept: true,
+      ...reg.sign(b.signer, Challenge.respondHandshake(b.id, 99)),
+    });
+    expect(unknown.code).toBe(DirErrorCode.NOT_FOUND);
+  });
+
+  it('refuses forged requests, oversized justifications and a full inbox', () => {
+    reg = testRegistry({ maxHandshakeInbox: 1 });
+    const a = reg.node();
+    const b = reg.node();
+    const c = reg.node();
+    const forged = reg.send({
+      type: 'request_handshake',
+      from_node_id: a.id,
+      to_node_id: b.id,
+      ...reg.sign(c.signer, Challenge.requestHandshake(a.id, b.id)),
+    });
+    expect(forged.code).toBe(DirErrorCode.BAD_SIGNATURE);
+    const long = reg.send({
+      type: 'request_handshake',
+      from_node_id: a.id,
+      to_node_id: b.id,
+      justification: 'x'.repeat(1025),
+      ...reg.sign(a.signer, Challenge.requestHandshake(a.id, b.id)),
+    });
+    expect(long.code).toBe(DirErrorCode.BAD_REQUEST);
+    reg.ok({
+      type: 'request_handshake',
+      from_node_id: a.id,
+      to_node_id: b.id,
+      ...reg.sign(a.signer, Challenge.requestHandshake(a.id, b.id)),
+    });
+    const full = reg.send({
+      type: 'request_handshake',
+      from_node_id: c.id,
+      to_node_id: b.id,
+      ...reg.sign(c.signer, Challenge.requestHandshake(c.id, b.id)),
+    });
+    expect(full.code).toBe(DirErrorCode.INBOX_FULL);
+    const pollOther = reg.send({
+      type: 'poll_handshakes',
+      node_id: b.id,
+      ...reg.sign(a.signer, Challenge.pollHandshakes(b.id)),
+    });
+    expect(pollOther.code).toBe(DirErrorCode.BAD_SIGNATURE);
+  });
+
+  it('report_trust / revoke_trust; trust pairs survive expiry', () => {
+    reg = testRegistry();
+    const a = reg.node();
+    const b = reg.node();
+    const report = reg.send({
+      type: 'report_trust',
+      node_id: a.id,
+      peer_id: b.id,
+      ...reg.sign(b.signer, Challenge.reportTrust(a.id, b.id)),
+    });
+    expect(report.code).toBe(DirErrorCode.BAD_SIGNATURE);
+    reg.ok({
+      type: 'report_trust',
+      node_id: a.id,
+      peer_id: b.id,
+      ...reg.sign(a.signer, Challenge.reportTrust(a.id, b.id)),
+    });
+    expect(reg.ok({ type: 'check_trust', node_id: b.id, peer_id: a.id }).trusted).toBe(true);
+    reg.clock.advance(400_000);
+    reg.handler.reap();
+    expect(reg.ok({ type: 'check_trust', node_id: b.id, peer_id: a.id }).trusted).toBe(true);
+    expect(
+      reg.send({
+        type: 'report_trust',
+        node_id: a.id,
+        peer_id: a.id,
+        ...reg.sign(a.signer, Challenge.reportTrust(a.id, a.id)),
+      }).code,
+    ).toBe(DirErrorCode.NOT_FOUND);
+    const c = reg.node();
+    const d = reg.node();
+    reg.ok({
+      type: 'report_trust',
+      node_id: c.id,
+      peer_id: d.id,
+      ...reg.sign(c.signer, Challenge.reportTrust(c.id, d.id)),
+    });
+    const revoked = reg.ok({
+      type: 'revoke_trust',
+      node_id: d.id,
+      peer_id: c.id,
+      ...reg.sign(d.signer, Challenge.revokeTrust(d.id, c.id)),
+    });
+    expect(revoked.removed).toBe(true);
+    expect(reg.ok({ type: 'check_trust', node_id: c.id, peer_id: d.id }).trusted).toBe(false);
+  });
+
+  it('punch returns both endpoints to a participant allowed to see the other', () => {
+    reg = testRegistry();
+    const a = reg.node({ listen_addr: '198.51.100.1:4000' });
+    const b = reg.node({ listen_addr: '198.51.100.2:4000' });
+    const c = reg.node();
+    const punch = (requester: typeof a, x: number, y: number) =>
+      reg.send({
+        type: 'punch',
+        requester_id: requester.id,
+        node_a: x,
+        node_b: y,
+        ...reg.sign(requester.signer, Challenge.punch(x, y)),
+      });
+    expect(punch(a, a.id, b.id).code).toBe(DirErrorCode.RESOLVE_DENIED);
+    expect(punch(c, a.id, b.id).code).toBe(DirErrorCode.FORBIDDEN);
+    reg.ok({
+      type: 'report_trust',
+      node_id: b.id,
+      peer_id: a.id,
+      ...reg.sign(b.signer, Challenge.reportTrust(b.id, a.id)),
+    });
+    expect(punch(a, a.id, b.id)).toEqual({
+      type: 'punch_ok',
+      node_a: a.id,
+      node_a_addr: '198.51.100.1:4000',
+      node_b: b.id,
+      node_b_addr: '198.51.100.2:4000',
+    });
+  });
+});
