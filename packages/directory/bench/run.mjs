@@ -1,10 +1,12 @@
 // Registry benchmark: lookups/s and signed registrations/s against a large directory, over real TCP
-// to a server in its own process, with p50/p99 latency, database size and server memory. Baselines
-// measured in the same run: a raw better-sqlite3 point SELECT loop (what a lookup costs without the
-// protocol) and a raw Ed25519 verify loop (the floor of a signed registration).
+// to a server in its own process, driven by a load generator in a third process (bench/load.mjs),
+// with p50/p99 latency, database size and server memory. Baselines measured in the same run: a raw
+// better-sqlite3 point SELECT loop (what a lookup costs without the protocol) and a raw Ed25519
+// verify loop on one core (what a signed registration costs without the protocol).
 //
-//   node bench/run.mjs                      1,000,000 nodes
+//   node bench/run.mjs                      1,000,000 nodes (about 2 minutes)
 //   PILOT_DIR_BENCH_NODES=100000 node bench/run.mjs
+//   PILOT_DIR_SYNC=NORMAL node bench/run.mjs   the server with synchronous=NORMAL
 import { spawn } from 'node:child_process';
 import { createPublicKey, generateKeyPairSync, randomBytes, sign, verify } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -12,17 +14,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import {
-  Challenge,
-  createSigner,
-  DirectoryClient,
-  SqliteDirectoryStore,
-  signChallenge,
-  toBase64,
-} from '../dist/index.js';
+import { SqliteDirectoryStore } from '../dist/index.js';
 
 const NODES = Number(process.env.PILOT_DIR_BENCH_NODES ?? 1_000_000);
-const CLIENTS = Number(process.env.PILOT_DIR_BENCH_CLIENTS ?? 32);
 const SECONDS = Number(process.env.PILOT_DIR_BENCH_SECONDS ?? 5);
 const dir = mkdtempSync(join(tmpdir(), 'pilot-dir-bench-'));
 const db = join(dir, 'directory.db');
@@ -30,12 +24,9 @@ const db = join(dir, 'directory.db');
 function fmt(n) {
   return Math.round(n).toLocaleString('en-US');
 }
-function percentile(sorted, p) {
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
-}
 
 // ---- build the directory ----
-let t0 = performance.now();
+const t0 = performance.now();
 {
   const store = new SqliteDirectoryStore({ path: db });
   const insert = store.db.prepare(
@@ -100,7 +91,7 @@ function rawVerifyRate() {
 const selectBaseline = rawSelectRate();
 const verifyBaseline = rawVerifyRate();
 
-// ---- the server ----
+// ---- the server, in its own process ----
 const child = spawn(process.execPath, [fileURLToPath(new URL('./server.mjs', import.meta.url)), db], {
   stdio: ['ignore', 'pipe', 'inherit'],
 });
@@ -113,95 +104,91 @@ const port = await new Promise((resolve, reject) => {
   });
   child.once('exit', (code) => reject(new Error(`server exited (${code})`)));
 });
+// RSS counts the pages of the database file the server reads through its memory map (the OS page
+// cache's, shared, dropped under pressure); RssAnon is the server's own memory.
 function serverRss() {
   const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+)/.exec(status)[1]) * 1024;
-}
-const clients = await Promise.all(
-  Array.from({ length: CLIENTS }, () => DirectoryClient.connect({ host: '127.0.0.1', port })),
-);
-
-async function drive(makeRequest, seconds) {
-  const latencies = [];
-  let count = 0;
-  let failures = 0;
-  const end = performance.now() + seconds * 1000;
-  await Promise.all(
-    clients.map(async (client) => {
-      while (performance.now() < end) {
-        const message = makeRequest();
-        if (message === undefined) return;
-        const start = performance.now();
-        try {
-          await client.request(message);
-        } catch {
-          failures += 1;
-        }
-        latencies.push(performance.now() - start);
-        count += 1;
-      }
-    }),
-  );
-  latencies.sort((a, b) => a - b);
-  return {
-    rate: count / seconds,
-    p50: percentile(latencies, 0.5),
-    p99: percentile(latencies, 0.99),
-    count,
-    failures,
-  };
+  const kib = (name) => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) * 1024;
+  return { total: kib('VmRSS'), anon: kib('RssAnon'), file: kib('RssFile') };
 }
 
-// Lookups of random existing nodes.
-await drive(() => ({ type: 'lookup', node_id: 1 + Math.floor(Math.random() * NODES) }), 1); // warm-up
-const lookups = await drive(
-  () => ({ type: 'lookup', node_id: 1 + Math.floor(Math.random() * NODES) }),
-  SECONDS,
-);
-
-// Signed registrations of new keys: signed before the clock starts, so the figure is the server's.
-const signed = [];
-const PRESIGN = Number(process.env.PILOT_DIR_BENCH_REGISTRATIONS ?? 20_000);
-t0 = performance.now();
-for (let i = 0; i < PRESIGN; i++) {
-  const signer = createSigner();
-  const key = toBase64(signer.publicKey);
-  signed.push({
-    type: 'register',
-    public_key: key,
-    listen_addr: ':4000',
-    ...signChallenge(signer, Challenge.register(key)),
+// ---- the load generator, in a third process ----
+function load(mode, connections, depth, extra = []) {
+  return new Promise((resolve, reject) => {
+    const gen = spawn(
+      process.execPath,
+      [
+        fileURLToPath(new URL('./load.mjs', import.meta.url)),
+        String(port),
+        mode,
+        String(SECONDS),
+        String(connections),
+        String(depth),
+        String(NODES),
+        ...extra,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let out = '';
+    gen.stdout.on('data', (c) => {
+      out += c;
+    });
+    gen.once('exit', (code) =>
+      code === 0
+        ? resolve({ connections, depth, ...JSON.parse(out) })
+        : reject(new Error(`load generator exited (${code})`)),
+    );
   });
 }
-const presignSeconds = (performance.now() - t0) / 1000;
-let next = 0;
-const registrations = await drive(() => signed[next++], SECONDS);
+
+const loadAverage = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+const loadBefore = loadAverage();
+// Pipelined: a few connections, each with 16 requests in flight (the protocol answers in order).
+const lookups = await load('lookup', 4, 16);
+// One request at a time per connection, as DirectoryClient does: bound by a syscall pair per request.
+const lookupsUnpipelined = await load('lookup', 32, 1);
+const PRESIGN = Number(process.env.PILOT_DIR_BENCH_REGISTRATIONS ?? 40_000);
+const registrations = await load('register', 16, 4, [String(PRESIGN)]);
+const loadAfter = loadAverage();
 const rss = serverRss();
 
-for (const client of clients) client.close();
 child.kill('SIGTERM');
 await new Promise((resolve) => child.once('exit', resolve));
 const size = statSync(db).size + (statSync(`${db}-wal`, { throwIfNoEntry: false })?.size ?? 0);
 rmSync(dir, { recursive: true, force: true });
 
 const mb = (b) => (b / 1048576).toFixed(1);
+const row = (name, r, baseline, what) => {
+  console.log(
+    `${name.padEnd(34)} ${fmt(r.rate).padStart(7)}/s   p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms   (${r.count} done, ${r.failures} failed${r.ranOut ? ', ran out of pre-signed requests' : ''})`,
+  );
+  console.log(`  baseline: ${what} ${fmt(baseline)}/s → ratio ${(r.rate / baseline).toFixed(3)}`);
+};
 console.log(
-  `directory of ${fmt(NODES)} nodes (built in ${buildSeconds.toFixed(1)} s), ${CLIENTS} TCP clients, synchronous=${process.env.PILOT_DIR_SYNC ?? 'FULL'}`,
+  `directory of ${fmt(NODES)} nodes (built in ${buildSeconds.toFixed(1)} s), synchronous=${process.env.PILOT_DIR_SYNC ?? 'FULL'}, load average ${loadBefore} before, ${loadAfter} after`,
 );
-console.log(
-  `lookups/s            ${fmt(lookups.rate).padStart(9)}   p50 ${lookups.p50.toFixed(2)} ms  p99 ${lookups.p99.toFixed(2)} ms   (${lookups.failures} failed)`,
+row(
+  `lookups (${lookups.connections} conns x ${lookups.depth} pipelined)`,
+  lookups,
+  selectBaseline,
+  'raw better-sqlite3 point SELECT',
 );
-console.log(
-  `  baseline: raw better-sqlite3 point SELECT ${fmt(selectBaseline)}/s → ratio ${(lookups.rate / selectBaseline).toFixed(3)}`,
+row(
+  `lookups (${lookupsUnpipelined.connections} conns x 1)`,
+  lookupsUnpipelined,
+  selectBaseline,
+  'raw better-sqlite3 point SELECT',
 );
-console.log(
-  `signed registrations/s ${fmt(registrations.rate).padStart(7)}   p50 ${registrations.p50.toFixed(2)} ms  p99 ${registrations.p99.toFixed(2)} ms   (${registrations.count} done, ${registrations.failures} failed${next >= PRESIGN ? ', ran out of pre-signed requests' : ''})`,
-);
-console.log(
-  `  baseline: raw node:crypto Ed25519 verify ${fmt(verifyBaseline)}/s → ratio ${(registrations.rate / verifyBaseline).toFixed(3)}`,
+row(
+  `signed registrations (${registrations.connections} x ${registrations.depth})`,
+  registrations,
+  verifyBaseline,
+  'raw node:crypto Ed25519 verify, one core',
 );
 console.log(`database size        ${mb(size)} MiB (${(size / NODES).toFixed(0)} B/node)`);
-console.log(`server memory (RSS)  ${mb(rss)} MiB`);
 console.log(
-  `(pre-signing ${PRESIGN} registrations took ${presignSeconds.toFixed(1)} s, outside the timed run)`,
+  `server memory (RSS)  ${mb(rss.total)} MiB: ${mb(rss.anon)} MiB its own (RssAnon), ${mb(rss.file)} MiB mapped file pages (RssFile)`,
+);
+console.log(
+  `(pre-signing ${PRESIGN} registrations took ${registrations.presignSeconds.toFixed(1)} s in the load generator, outside the timed run)`,
 );

@@ -14,6 +14,7 @@ export type { Reply, RequestOrigin } from './server/op-context.js';
 export { type RateLimit, TokenBucket } from './server/rate-limiter.js';
 export { errorReply, REQUEST_TYPES, type ReapResult, RegistryHandler } from './server/registry-handler.js';
 export { OwnerKeySwap, type RegistryOptions } from './server/registry-options.js';
+export type { SignatureClaim } from './server/signature-claim.js';
 export {
   type DirectoryServer,
   type DirectoryServerOptions,

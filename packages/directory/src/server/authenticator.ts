@@ -5,6 +5,7 @@ import { DirErrorCode, dirError } from '../errors.js';
 import { freshSignedText } from '../signed-text.js';
 import type { DirectoryStore, NodeRecord } from '../store/directory-store.js';
 import type { Request } from './fields.js';
+import { type SignatureClaim, sameClaim } from './signature-claim.js';
 
 const NONCE = /^[A-Za-z0-9_-]{16,64}$/;
 const encoder = new TextEncoder();
@@ -34,11 +35,28 @@ export class Authenticator {
   readonly #options: AuthenticatorOptions;
   readonly #verifiers = new VerifierCache();
   readonly #adminDigest: Buffer | undefined;
+  /** A signature already checked off the event loop for the request now running (see `trusting`). */
+  #confirmed: SignatureClaim | undefined;
 
   constructor(store: DirectoryStore, options: AuthenticatorOptions) {
     this.#store = store;
     this.#options = options;
     this.#adminDigest = options.adminToken === undefined ? undefined : digest(options.adminToken);
+  }
+
+  /**
+   * Runs `fn` (one request, synchronously) knowing that `claim` was already checked by the server's
+   * verification workers, so that the same signature is not checked twice. Everything else (the
+   * freshness window, the nonce, the key the record holds) is still checked.
+   */
+  trusting<T>(claim: SignatureClaim | undefined, fn: () => T): T {
+    if (claim === undefined) return fn();
+    this.#confirmed = claim;
+    try {
+      return fn();
+    } finally {
+      this.#confirmed = undefined;
+    }
   }
 
   /** True when the request carries the registry's admin token (compared in constant time). */
@@ -100,9 +118,14 @@ export class Authenticator {
       }
       text = challenge;
     }
-    const verifier = this.#verifiers.get(publicKey, () => this.#rawKey(publicKey));
-    if (!verifier.verify(sigBytes, encoder.encode(text))) {
-      throw dirError(DirErrorCode.BAD_SIGNATURE, 'invalid signature');
+    const confirmed = this.#confirmed;
+    const already =
+      confirmed !== undefined && sameClaim(confirmed, { publicKey, text, signature: signature });
+    if (!already) {
+      const verifier = this.#verifiers.get(publicKey, () => this.#rawKey(publicKey));
+      if (!verifier.verify(sigBytes, encoder.encode(text))) {
+        throw dirError(DirErrorCode.BAD_SIGNATURE, 'invalid signature');
+      }
     }
     if (fresh) {
       // Kept past the window's far edge so the same (signer, nonce) cannot be accepted again.

@@ -4,6 +4,7 @@ import { formatEndpoint, parseEndpoint } from '../validate.js';
 import type { Authenticator } from './authenticator.js';
 import type { Request } from './fields.js';
 import type { ResolvedRegistryOptions } from './registry-options.js';
+import type { SignatureClaim } from './signature-claim.js';
 
 /** A reply object, `{type: "<op>_ok", …}` or `{type: "error", error, code}`. */
 export type Reply = Record<string, unknown>;
@@ -12,6 +13,11 @@ export type Reply = Record<string, unknown>;
 export type RequestOrigin = {
   readonly remoteAddress?: string | undefined;
   readonly remotePort?: number | undefined;
+  /**
+   * A signature of this request the caller has already checked (the TCP server's verification
+   * workers do so for registrations). Only the caller sets it, never the request.
+   */
+  readonly verifiedSignature?: SignatureClaim | undefined;
 };
 
 /** What every operation sees: the store, the signature checks, the options and one clock reading. */

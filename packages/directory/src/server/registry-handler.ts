@@ -68,6 +68,15 @@ export class RegistryHandler {
     this.#onInternalError = onInternalError ?? (() => {});
   }
 
+  /**
+   * Whether the request only reads: the TCP server answers such a request at once, outside any
+   * batch, since it has nothing to commit and no fsync to wait for.
+   */
+  readsOnly(request: Request): boolean {
+    const type = request.type;
+    return typeof type === 'string' && READ_ONLY.has(type);
+  }
+
   /** Answers one decoded request. Never throws: every failure becomes an error reply. */
   handle(request: Request, origin: RequestOrigin = {}): Reply {
     const type = request.type;
@@ -83,7 +92,9 @@ export class RegistryHandler {
     try {
       const ctx = this.#context(this.options.now());
       if (READ_ONLY.has(type)) return operation(ctx, request, origin);
-      return this.store.transaction(() => operation(ctx, request, origin));
+      return this.#auth.trusting(origin.verifiedSignature, () =>
+        this.store.transaction(() => operation(ctx, request, origin)),
+      );
     } catch (error) {
       if (isPilotError(error)) return errorReply(error.code, error.message);
       if (isStoreFailure(error)) {

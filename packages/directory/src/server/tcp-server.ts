@@ -1,9 +1,9 @@
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
 import {
   decodeJsonMessage,
-  encodeJsonFrame,
   FrameDecoder,
   isPilotError,
   REGISTRY_MAX_FRAME,
@@ -13,6 +13,9 @@ import { DirErrorCode } from '../errors.js';
 import type { Reply } from './op-context.js';
 import { type RateLimit, TokenBucket } from './rate-limiter.js';
 import { errorReply, type RegistryHandler } from './registry-handler.js';
+import { encodeReplyFrame } from './reply-frame.js';
+import { type SignatureClaim, signatureClaim } from './signature-claim.js';
+import { VerifyPool } from './verify-pool.js';
 
 export type DirectoryServerOptions = {
   readonly handler: RegistryHandler;
@@ -38,6 +41,11 @@ export type DirectoryServerOptions = {
   readonly idleTimeoutMs?: number;
   /** How often expired nodes and stale nonces are reaped. Default 10 s; 0 disables (tests reap by hand). */
   readonly reapIntervalMs?: number;
+  /**
+   * Worker threads that check the signatures of registrations off the event loop, so that another
+   * core does the Ed25519 work. Default 1 when the machine has more than one core, else 0.
+   */
+  readonly verifyWorkers?: number;
   /** Unexpected faults (a bug, a failing disk). The server keeps running. */
   readonly onError?: (error: unknown) => void;
 };
@@ -46,7 +54,12 @@ export type DirectoryServer = {
   readonly host: string;
   readonly port: number;
   readonly connections: number;
-  close(): Promise<void>;
+  /**
+   * Stops accepting, answers every request already received, then hangs up. With `drainMs`, open
+   * connections are served normally for that long first, so that requests already on their way
+   * (sent just before a shutdown signal) are answered too.
+   */
+  close(options?: { readonly drainMs?: number }): Promise<void>;
 };
 
 type Connection = {
@@ -54,7 +67,8 @@ type Connection = {
   readonly remoteAddress: string | undefined;
   readonly remotePort: number | undefined;
   readonly bucket: TokenBucket;
-  queued: number;
+  /** Requests received and not yet answered, oldest first. */
+  readonly jobs: Job[];
   closing: boolean;
 };
 
@@ -65,12 +79,17 @@ type Job =
       readonly request: Record<string, unknown>;
       readonly reply?: undefined;
       readonly close?: boolean;
+      /** Its signature is being checked by a worker: neither it nor what follows on its connection may run yet. */
+      waiting?: boolean;
+      verified?: SignatureClaim;
     }
   | {
       readonly connection: Connection;
       readonly request?: undefined;
       readonly reply: Reply;
       readonly close?: boolean;
+      waiting?: undefined;
+      verified?: undefined;
     };
 
 function normaliseIp(address: string | undefined): string | undefined {
@@ -79,9 +98,11 @@ function normaliseIp(address: string | undefined): string | undefined {
 
 /**
  * The registry over TCP (or TLS): `[u32 BE length][JSON object]` frames, each request answered in
- * order on its connection. The requests that arrive during one event-loop turn, from every
- * connection, run in one store transaction and are answered only after it commits: one fsync
- * acknowledges them all (group commit), and no reply ever announces a write that is not on disk.
+ * order on its connection (clients may pipeline). The requests that arrive during one event-loop
+ * turn, from every connection, run in one store transaction and are answered only after it commits:
+ * one fsync acknowledges them all (group commit), and no reply ever announces a write that is not
+ * on disk. A pure read with nothing queued ahead of it on its connection is answered at once.
+ * `close()` stops accepting, answers the requests already received, then hangs up.
  */
 export function startDirectoryServer(options: DirectoryServerOptions): Promise<DirectoryServer> {
   const handler = options.handler;
@@ -94,25 +115,39 @@ export function startDirectoryServer(options: DirectoryServerOptions): Promise<D
   const onError = options.onError ?? (() => {});
   const connections = new Set<Connection>();
   const perSource = new Map<string, { count: number; bucket: TokenBucket }>();
-  let queue: Job[] = [];
+  // Connections with jobs queued. Replies keep request order per connection; across connections
+  // there is no order to keep.
+  const busy = new Set<Connection>();
   let flushScheduled: NodeJS.Immediate | undefined;
+  const pool = new VerifyPool(options.verifyWorkers ?? (availableParallelism() > 1 ? 1 : 0));
+  let claims: { job: Job; claim: SignatureClaim }[] = [];
 
   function write(connection: Connection, reply: Reply): void {
     if (connection.socket.destroyed) return;
     let frame: Uint8Array;
     try {
-      frame = encodeJsonFrame(reply, maxFrame);
+      frame = encodeReplyFrame(reply, maxFrame);
     } catch (error) {
       onError(error);
-      frame = encodeJsonFrame(errorReply(DirErrorCode.INTERNAL, 'request failed: reply too large'));
+      frame = encodeReplyFrame(
+        errorReply(DirErrorCode.INTERNAL, 'request failed: reply too large'),
+        maxFrame,
+      );
     }
     connection.socket.write(frame);
   }
 
   function flush(): void {
     flushScheduled = undefined;
-    const jobs = queue;
-    queue = [];
+    const jobs: Job[] = [];
+    for (const connection of busy) {
+      const queued = connection.jobs;
+      let ready = 0;
+      while (ready < queued.length && queued[ready]!.waiting !== true) jobs.push(queued[ready++]!);
+      queued.splice(0, ready);
+      if (queued.length === 0) busy.delete(connection);
+    }
+    if (jobs.length === 0) return;
     let replies: Reply[];
     try {
       replies = handler.store.transaction(() =>
@@ -122,6 +157,7 @@ export function startDirectoryServer(options: DirectoryServerOptions): Promise<D
             handler.handle(job.request, {
               remoteAddress: job.connection.remoteAddress,
               remotePort: job.connection.remotePort,
+              verifiedSignature: job.verified,
             }),
         ),
       );
@@ -132,19 +168,43 @@ export function startDirectoryServer(options: DirectoryServerOptions): Promise<D
         (job) => job.reply ?? errorReply(DirErrorCode.STORE_FAILED, 'request failed: storage error'),
       );
     }
+    // Corked, a connection with several replies in this batch gets them in one write.
+    const corked = new Set<Socket>();
     for (let i = 0; i < jobs.length; i++) {
       const job = jobs[i]!;
-      job.connection.queued -= 1;
+      const socket = job.connection.socket;
+      if (!corked.has(socket)) {
+        socket.cork();
+        corked.add(socket);
+      }
       write(job.connection, replies[i]!);
-      if (job.close === true) job.connection.socket.end();
+      if (job.close === true) socket.end();
     }
+    for (const socket of corked) socket.uncork();
   }
 
   function enqueue(job: Job): void {
     // Every reply, even a refusal decided at once, leaves in request order.
-    job.connection.queued += 1;
-    queue.push(job);
-    flushScheduled ??= setImmediate(flush);
+    job.connection.jobs.push(job);
+    busy.add(job.connection);
+    if (job.waiting !== true) flushScheduled ??= setImmediate(flush);
+  }
+
+  /** Sends the signatures gathered from one read to a worker; their jobs run once it answers. */
+  function dispatchClaims(): void {
+    const batch = claims;
+    claims = [];
+    pool.check(
+      batch.map((entry) => entry.claim),
+      (valid) => {
+        for (let i = 0; i < batch.length; i++) {
+          const { job, claim } = batch[i]!;
+          job.waiting = false;
+          if (valid[i] === true) job.verified = claim;
+        }
+        flushScheduled ??= setImmediate(flush);
+      },
+    );
   }
 
   function onFrame(connection: Connection, payload: Uint8Array): void {
@@ -154,7 +214,7 @@ export function startDirectoryServer(options: DirectoryServerOptions): Promise<D
       enqueue({ connection, reply: errorReply(DirErrorCode.RATE_LIMITED, 'request failed: rate limited') });
       return;
     }
-    if (connection.queued >= maxQueued) {
+    if (connection.jobs.length >= maxQueued) {
       enqueue({
         connection,
         reply: errorReply(DirErrorCode.RATE_LIMITED, 'request failed: too many requests in flight'),
@@ -169,6 +229,26 @@ export function startDirectoryServer(options: DirectoryServerOptions): Promise<D
         connection,
         reply: errorReply(DirErrorCode.BAD_REQUEST, 'invalid request: not a JSON object'),
       });
+      return;
+    }
+    // A pure read with nothing of its connection ahead of it is answered now: it has nothing to
+    // commit, so it need not wait for the batch's fsync. (Nothing is ever uncommitted between
+    // batches: a batch runs and commits within one callback.)
+    if (connection.jobs.length === 0 && handler.readsOnly(request)) {
+      write(
+        connection,
+        handler.handle(request, {
+          remoteAddress: connection.remoteAddress,
+          remotePort: connection.remotePort,
+        }),
+      );
+      return;
+    }
+    const claim = pool.size > 0 ? signatureClaim(request) : undefined;
+    if (claim !== undefined) {
+      const job: Job = { connection, request, waiting: true };
+      claims.push({ job, claim });
+      enqueue(job);
       return;
     }
     enqueue({ connection, request });
@@ -189,7 +269,7 @@ export function startDirectoryServer(options: DirectoryServerOptions): Promise<D
       remoteAddress,
       remotePort: socket.remotePort,
       bucket: new TokenBucket(connectionRate, performance.now()),
-      queued: 0,
+      jobs: [],
       closing: false,
     };
     connections.add(connection);
@@ -217,7 +297,11 @@ export function startDirectoryServer(options: DirectoryServerOptions): Promise<D
         });
         return;
       }
+      // Replies decided now (pure reads) for several pipelined requests leave in one write.
+      if (frames.length > 1) socket.cork();
       for (const frame of frames) onFrame(connection, frame);
+      if (frames.length > 1) socket.uncork();
+      if (claims.length > 0) dispatchClaims();
     });
     socket.on('error', () => socket.destroy());
     socket.on('close', () => {
@@ -251,6 +335,7 @@ export function startDirectoryServer(options: DirectoryServerOptions): Promise<D
   return new Promise((resolve, reject) => {
     const onListenError = (error: Error): void => {
       if (reaper !== undefined) clearInterval(reaper);
+      void pool.close();
       reject(error);
     };
     server.once('error', onListenError);
@@ -264,16 +349,24 @@ export function startDirectoryServer(options: DirectoryServerOptions): Promise<D
         get connections() {
           return connections.size;
         },
-        close(): Promise<void> {
+        async close(closeOptions?: { readonly drainMs?: number }): Promise<void> {
           if (reaper !== undefined) clearInterval(reaper);
-          if (flushScheduled !== undefined) {
-            clearImmediate(flushScheduled);
-            flush();
-          }
-          return new Promise((done) => {
-            server.close(() => done());
+          // Stop accepting, answer what has been received (signatures still with a worker are
+          // checked here instead), then hang up.
+          const closed = new Promise<void>((done) => server.close(() => done()));
+          const drainMs = closeOptions?.drainMs ?? 0;
+          if (drainMs > 0) await new Promise((done) => setTimeout(done, drainMs));
+          for (const connection of connections) connection.closing = true;
+          await pool.close();
+          if (flushScheduled !== undefined) clearImmediate(flushScheduled);
+          flush();
+          // The replies are written; give them a moment to leave before cutting what remains.
+          for (const connection of connections) connection.socket.end();
+          const linger = setTimeout(() => {
             for (const connection of connections) connection.socket.destroy();
-          });
+          }, 1000);
+          await closed;
+          clearTimeout(linger);
         },
       });
     });

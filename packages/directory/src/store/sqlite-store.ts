@@ -33,6 +33,13 @@ export type SqliteStoreOptions = {
   readonly synchronous?: SqliteSynchronous;
   /** How long a writer waits for another process's lock before failing, in ms. Default 5000. */
   readonly busyTimeoutMs?: number;
+  /**
+   * Bytes of the file SQLite reads through a memory map instead of read() calls. Default 1 GiB
+   * (address space, not memory: the pages are the OS page cache's). 0 disables it.
+   */
+  readonly mmapSizeBytes?: number;
+  /** SQLite's own page cache, in KiB. Default 65,536 (64 MiB), enough for the upper levels of the indexes of millions of nodes. */
+  readonly cacheSizeKiB?: number;
 };
 
 type NodeRow = {
@@ -158,6 +165,8 @@ export class SqliteDirectoryStore implements DirectoryStore {
           throw dirError(DirErrorCode.STORE_FAILED, `cannot enable WAL mode (got ${String(mode)})`);
       }
       this.db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
+      this.db.pragma(`mmap_size = ${Math.max(0, Math.floor(options.mmapSizeBytes ?? 1 << 30))}`);
+      this.db.pragma(`cache_size = ${-Math.max(0, Math.floor(options.cacheSizeKiB ?? 65_536))}`);
       migrate(this.db);
     } catch (error) {
       this.db.close();

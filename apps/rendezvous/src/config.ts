@@ -1,0 +1,207 @@
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { isPilotError } from '@pilot/wire';
+import { RendezvousErrorCode, rendezvousError } from './errors.js';
+import { LogFormat, LogLevel } from './logger.js';
+
+/** A listening address: `host:port`, `:port` (every IPv4 interface) or `[v6]:port`. */
+export type ListenAddress = { readonly host: string; readonly port: number };
+
+export type RendezvousConfig = {
+  readonly registryAddr: ListenAddress;
+  readonly beaconAddr: ListenAddress;
+  /** Whether `--beacon-addr` was given (on the command line or in the config file). */
+  readonly beaconAddrGiven: boolean;
+  /** SQLite file of the directory. */
+  readonly store: string;
+  /** TLS key and certificate files (PEM), when TLS is on. */
+  readonly tls: { readonly certFile: string; readonly keyFile: string } | undefined;
+  readonly adminToken: string | undefined;
+  readonly logLevel: LogLevel;
+  readonly logFormat: LogFormat;
+};
+
+export type ParsedCommand =
+  | { readonly kind: 'help' }
+  | { readonly kind: 'run'; readonly config: RendezvousConfig };
+
+type FlagKind = 'string' | 'boolean';
+
+/** The flags, as the reference names them; a `--config` file uses the same names as keys. */
+export const FLAGS: Readonly<Record<string, { readonly kind: FlagKind; readonly help: string }>> = {
+  'registry-addr': { kind: 'string', help: 'TCP address of the registry (default ":9000", every interface)' },
+  'beacon-addr': {
+    kind: 'string',
+    help: 'UDP address of the beacon (default ":9001"; not served by this build yet)',
+  },
+  store: { kind: 'string', help: 'SQLite file of the directory (default ~/.pilot/registry.db)' },
+  tls: { kind: 'boolean', help: 'serve the registry over TLS (needs --tls-cert and --tls-key)' },
+  'tls-cert': { kind: 'string', help: 'TLS certificate, PEM file' },
+  'tls-key': { kind: 'string', help: 'TLS private key, PEM file' },
+  'admin-token': {
+    kind: 'string',
+    help: 'token that acts for any node (prefer the config file: flags show in ps)',
+  },
+  'log-level': { kind: 'string', help: 'debug | info | warn | error (default info)' },
+  'log-format': { kind: 'string', help: 'text | json (default text)' },
+  config: {
+    kind: 'string',
+    help: 'JSON file whose keys are these flag names; flags given on the command line win',
+  },
+  help: { kind: 'boolean', help: 'print this help and exit' },
+};
+
+export const USAGE: string = [
+  'usage: pilot-rendezvous [flags]',
+  '',
+  'The Pilot Protocol rendezvous server: the registry (directory) agents register with and look',
+  'each other up in, over TCP or TLS, stored in SQLite. SIGINT/SIGTERM stop it cleanly.',
+  '',
+  'flags (--name value, --name=value, or -name value):',
+  ...Object.entries(FLAGS).map(([name, flag]) => `  --${name.padEnd(14)} ${flag.help}`),
+  '',
+].join('\n');
+
+type RawValues = Map<string, string | boolean>;
+
+function badFlag(message: string): never {
+  throw rendezvousError(RendezvousErrorCode.BAD_FLAG, message);
+}
+
+/** Reads `argv` (without node and the script) into flag values; nothing is validated yet. */
+function readArgv(argv: readonly string[]): RawValues {
+  const values: RawValues = new Map();
+  for (let i = 0; i < argv.length; i++) {
+    const token = argv[i]!;
+    const match = /^--?([a-z][a-z0-9-]*)(?:=(.*))?$/s.exec(token);
+    if (match === null) badFlag(`unexpected argument "${token}" (flags start with --)`);
+    const name = match[1]!;
+    const inline = match[2];
+    const flag = FLAGS[name];
+    if (flag === undefined) badFlag(`unknown flag --${name}`);
+    if (flag.kind === 'boolean') {
+      if (inline === undefined) values.set(name, true);
+      else if (inline === 'true' || inline === 'false') values.set(name, inline === 'true');
+      else badFlag(`--${name} takes true or false, not "${inline}"`);
+      continue;
+    }
+    if (inline !== undefined) {
+      values.set(name, inline);
+      continue;
+    }
+    const next = argv[i + 1];
+    if (next === undefined || /^--?[a-z]/.test(next)) badFlag(`--${name} needs a value`);
+    values.set(name, next);
+    i += 1;
+  }
+  return values;
+}
+
+/** Reads a `--config` file: a JSON object keyed by flag names (`registry-addr` or `registry_addr`). */
+export function readConfigFile(path: string): RawValues {
+  const fail = (message: string, cause?: unknown): Error =>
+    rendezvousError(RendezvousErrorCode.BAD_CONFIG, `config file ${path}: ${message}`, cause);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw fail(`cannot read it (${(error as NodeJS.ErrnoException).code ?? String(error)})`, error);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw fail('not valid JSON', error);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw fail('must hold a JSON object');
+  const values: RawValues = new Map();
+  for (const [rawKey, item] of Object.entries(value as Record<string, unknown>)) {
+    const key = rawKey.replace(/_/g, '-');
+    const flag = FLAGS[key];
+    if (flag === undefined || key === 'config' || key === 'help') throw fail(`unknown key "${rawKey}"`);
+    if (flag.kind === 'boolean' ? typeof item !== 'boolean' : typeof item !== 'string') {
+      throw fail(`"${rawKey}" must be a ${flag.kind}`);
+    }
+    values.set(key, item as string | boolean);
+  }
+  return values;
+}
+
+/** Parses `host:port`, `:port` or `[v6]:port`. */
+export function parseListenAddress(text: string, flag: string): ListenAddress {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(text);
+  const port = match === null ? Number.NaN : Number(match[3]);
+  if (match === null || !Number.isInteger(port) || port > 65_535) {
+    badFlag(`--${flag} must be host:port, :port or [ipv6]:port (got "${text}")`);
+  }
+  const host = match[1] ?? match[2] ?? '';
+  return { host: host === '' ? '0.0.0.0' : host, port };
+}
+
+function expandHome(path: string): string {
+  if (path === '~') return homedir();
+  if (path.startsWith('~/')) return join(homedir(), path.slice(2));
+  return path;
+}
+
+function oneOf<T extends string>(value: string, allowed: Readonly<Record<string, T>>, flag: string): T {
+  const options = Object.values(allowed);
+  if (!(options as string[]).includes(value))
+    badFlag(`--${flag} must be one of ${options.join(', ')} (got "${value}")`);
+  return value as T;
+}
+
+/**
+ * The command line (and the `--config` file it names) as a configuration. Flags on the command line
+ * override the file, which overrides the defaults. Throws RDV_BAD_FLAG or RDV_BAD_CONFIG.
+ */
+export function parseCommandLine(argv: readonly string[]): ParsedCommand {
+  const flags = readArgv(argv);
+  if (flags.get('help') === true) return { kind: 'help' };
+  const configPath = flags.get('config');
+  const values: RawValues =
+    typeof configPath === 'string' ? new Map([...readConfigFile(expandHome(configPath)), ...flags]) : flags;
+  const str = (name: string): string | undefined => {
+    const value = values.get(name);
+    return typeof value === 'string' ? value : undefined;
+  };
+
+  const certFile = str('tls-cert');
+  const keyFile = str('tls-key');
+  let tls: RendezvousConfig['tls'];
+  if (values.get('tls') === true) {
+    if (certFile === undefined || keyFile === undefined) badFlag('--tls needs --tls-cert and --tls-key');
+    tls = { certFile: resolve(expandHome(certFile)), keyFile: resolve(expandHome(keyFile)) };
+  } else if (certFile !== undefined || keyFile !== undefined) {
+    // Refused rather than ignored: serving plain TCP while the operator believes it is TLS is worse.
+    badFlag('--tls-cert and --tls-key need --tls');
+  }
+  const adminToken = str('admin-token');
+  if (adminToken !== undefined && adminToken.length < 8)
+    badFlag('--admin-token must be at least 8 characters');
+  const store = str('store');
+  if (store === '') badFlag('--store must not be empty');
+
+  return {
+    kind: 'run',
+    config: {
+      registryAddr: parseListenAddress(str('registry-addr') ?? ':9000', 'registry-addr'),
+      beaconAddr: parseListenAddress(str('beacon-addr') ?? ':9001', 'beacon-addr'),
+      beaconAddrGiven: values.has('beacon-addr'),
+      store: store === undefined ? join(homedir(), '.pilot', 'registry.db') : resolve(expandHome(store)),
+      tls,
+      adminToken,
+      logLevel: oneOf(str('log-level') ?? 'info', LogLevel, 'log-level'),
+      logFormat: oneOf(str('log-format') ?? 'text', LogFormat, 'log-format'),
+    },
+  };
+}
+
+/** Whether an error is one of the configuration errors (exit status 2). */
+export function isUsageError(error: unknown): boolean {
+  return (
+    isPilotError(error, RendezvousErrorCode.BAD_FLAG) || isPilotError(error, RendezvousErrorCode.BAD_CONFIG)
+  );
+}

@@ -1,0 +1,137 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isPilotError } from '@pilot/wire';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseCommandLine, parseListenAddress, type RendezvousConfig } from '../src/config.js';
+import { RendezvousErrorCode } from '../src/errors.js';
+import { createLogger } from '../src/logger.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'rdv-config-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function run(argv: string[]): RendezvousConfig {
+  const parsed = parseCommandLine(argv);
+  if (parsed.kind !== 'run') throw new Error('expected a run command');
+  return parsed.config;
+}
+
+function codeOf(argv: string[]): string | undefined {
+  try {
+    parseCommandLine(argv);
+  } catch (error) {
+    if (isPilotError(error)) return error.code;
+    throw error;
+  }
+  return undefined;
+}
+
+describe('command line', () => {
+  it('has the reference defaults', () => {
+    expect(run([])).toEqual({
+      registryAddr: { host: '0.0.0.0', port: 9000 },
+      beaconAddr: { host: '0.0.0.0', port: 9001 },
+      beaconAddrGiven: false,
+      store: join(homedir(), '.pilot', 'registry.db'),
+      tls: undefined,
+      adminToken: undefined,
+      logLevel: 'info',
+      logFormat: 'text',
+    });
+  });
+
+  it('reads --name value, --name=value and the reference -name form', () => {
+    const config = run([
+      '--registry-addr',
+      '127.0.0.1:7000',
+      '--store=/tmp/x.db',
+      '-log-format',
+      'json',
+      '--log-level=debug',
+      '--admin-token',
+      'secret-token',
+    ]);
+    expect(config).toMatchObject({
+      registryAddr: { host: '127.0.0.1', port: 7000 },
+      store: '/tmp/x.db',
+      logFormat: 'json',
+      logLevel: 'debug',
+      adminToken: 'secret-token',
+    });
+    expect(parseCommandLine(['--help'])).toEqual({ kind: 'help' });
+  });
+
+  it('parses listen addresses', () => {
+    expect(parseListenAddress(':9000', 'x')).toEqual({ host: '0.0.0.0', port: 9000 });
+    expect(parseListenAddress('[::1]:0', 'x')).toEqual({ host: '::1', port: 0 });
+    for (const bad of ['9000', 'host:', 'a:70000', 'a:b:1', '']) {
+      expect(() => parseListenAddress(bad, 'x')).toThrow(/host:port/);
+    }
+  });
+
+  it('refuses bad flags with RDV_BAD_FLAG', () => {
+    expect(codeOf(['--nope'])).toBe(RendezvousErrorCode.BAD_FLAG);
+    expect(codeOf(['stray'])).toBe(RendezvousErrorCode.BAD_FLAG);
+    expect(codeOf(['--store'])).toBe(RendezvousErrorCode.BAD_FLAG);
+    expect(codeOf(['--store', '--tls'])).toBe(RendezvousErrorCode.BAD_FLAG);
+    expect(codeOf(['--log-level', 'loud'])).toBe(RendezvousErrorCode.BAD_FLAG);
+    expect(codeOf(['--log-format', 'xml'])).toBe(RendezvousErrorCode.BAD_FLAG);
+    expect(codeOf(['--tls'])).toBe(RendezvousErrorCode.BAD_FLAG);
+    expect(codeOf(['--tls-cert', 'c.pem', '--tls-key', 'k.pem'])).toBe(RendezvousErrorCode.BAD_FLAG);
+    expect(codeOf(['--tls=maybe'])).toBe(RendezvousErrorCode.BAD_FLAG);
+    expect(codeOf(['--admin-token', 'short'])).toBe(RendezvousErrorCode.BAD_FLAG);
+    expect(codeOf(['--registry-addr', 'localhost'])).toBe(RendezvousErrorCode.BAD_FLAG);
+  });
+
+  it('reads a --config file keyed by flag names; the command line wins', () => {
+    const file = join(dir, 'rdv.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        'registry-addr': '127.0.0.1:7100',
+        store: join(dir, 'a.db'),
+        tls: true,
+        tls_cert: 'c.pem',
+        'tls-key': 'k.pem',
+        'admin-token': 'from-the-file',
+      }),
+    );
+    const config = run(['--config', file, '--registry-addr', '127.0.0.1:7200']);
+    expect(config.registryAddr.port).toBe(7200);
+    expect(config.store).toBe(join(dir, 'a.db'));
+    expect(config.tls?.certFile).toMatch(/c\.pem$/);
+    expect(config.adminToken).toBe('from-the-file');
+  });
+
+  it('refuses a bad --config file with RDV_BAD_CONFIG', () => {
+    const cases: [string, string][] = [
+      ['missing.json', ''],
+      ['broken.json', '{'],
+      ['array.json', '[]'],
+      ['unknown.json', '{"registry":"x"}'],
+      ['type.json', '{"tls":"yes"}'],
+    ];
+    for (const [name, text] of cases) {
+      const file = join(dir, name);
+      if (text !== '') writeFileSync(file, text);
+      expect(codeOf(['--config', file])).toBe(RendezvousErrorCode.BAD_CONFIG);
+    }
+  });
+});
+
+describe('logger', () => {
+  it('writes text or JSON lines at or above its level', () => {
+    const lines: string[] = [];
+    const clock = (): Date => new Date(0);
+    const text = createLogger('info', 'text', (l) => lines.push(l), clock);
+    text.log('debug', 'hidden');
+    text.log('warn', 'disk low', { free: '1 GiB', pct: 3 });
+    const json = createLogger('error', 'json', (l) => lines.push(l), clock);
+    json.log('info', 'hidden');
+    json.log('error', 'boom', { code: 'X', skip: undefined });
+    expect(lines).toEqual([
+      '1970-01-01T00:00:00.000Z WARN disk low free="1 GiB" pct=3\n',
+      '{"time":"1970-01-01T00:00:00.000Z","level":"error","msg":"boom","code":"X"}\n',
+    ]);
+  });
+});

@@ -1,0 +1,134 @@
+import { type ChildProcessByStdio, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { createSigner, DirectoryClient } from '@pilot/directory';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+
+// node:net's Socket._destroy compares the socket with process.stderr, and that getter opens the
+// stderr pipe on first use: open it before the leak check takes its baseline.
+void process.stderr;
+
+// The built program, as users run it: `pnpm run build` first.
+const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'rdv-int-'));
+const children: ChildProcessByStdio<null, Readable, Readable>[] = [];
+const clients: DirectoryClient[] = [];
+
+afterEach(() => {
+  for (const client of clients.splice(0)) client.close();
+  for (const child of children.splice(0))
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+type Started = {
+  child: ChildProcessByStdio<null, Readable, Readable>;
+  announce: Record<string, unknown>;
+  stderr: () => string;
+};
+
+/** Starts the program and waits for its startup line (JSON format, for the test to read). */
+function start(args: string[]): Promise<Started> {
+  const child = spawn(process.execPath, [MAIN, '--log-format', 'json', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let out = '';
+  let err = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    err += chunk.toString();
+  });
+  return new Promise((resolve, reject) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const newline = out.indexOf('\n');
+      if (newline >= 0) resolve({ child, announce: JSON.parse(out.slice(0, newline)), stderr: () => err });
+    });
+    child.once('exit', (code) => reject(new Error(`exited with ${code} before starting: ${err}`)));
+  });
+}
+
+function exited(child: Started['child']): Promise<number | null> {
+  if (child.exitCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+}
+
+describe('pilot-rendezvous', () => {
+  it('serves the registry, stops cleanly on SIGTERM, and keeps its data across a restart', async () => {
+    const port = await freePort();
+    const store = join(dir, 'data', 'registry.db');
+    const args = ['--registry-addr', `127.0.0.1:${port}`, '--store', store];
+    const first = await start(args);
+    expect(first.announce).toMatchObject({
+      level: 'info',
+      msg: `pilot-rendezvous: registry listening on 127.0.0.1:${port}`,
+      registry: `127.0.0.1:${port}`,
+      tls: false,
+      store,
+    });
+
+    const client = await DirectoryClient.connect({ host: '127.0.0.1', port });
+    clients.push(client);
+    const alice = createSigner();
+    const { nodeId } = await client.register(alice, { listenAddr: ':4000', hostname: 'alice' });
+    expect(await client.lookup(nodeId)).toMatchObject({ nodeId, hostname: 'alice' });
+    // A request in flight when the signal lands is still answered.
+    const inFlight = client.heartbeat(alice, nodeId);
+    first.child.kill('SIGTERM');
+    await expect(inFlight).resolves.toBeGreaterThan(0);
+    expect(await exited(first.child)).toBe(0);
+    expect(first.stderr()).toContain('"msg":"shutting down"');
+    client.close();
+
+    const second = await start(args);
+    const again = await DirectoryClient.connect({ host: '127.0.0.1', port });
+    clients.push(again);
+    const info = await again.lookup(nodeId);
+    expect(info).toMatchObject({ nodeId, hostname: 'alice' });
+    expect(info.publicKey).toBe(Buffer.from(alice.publicKey).toString('base64'));
+    again.close();
+    second.child.kill('SIGINT');
+    expect(await exited(second.child)).toBe(0);
+  });
+
+  it('exits 2 with a message on a bad flag, 1 when it cannot start, 0 on --help', async () => {
+    const bad = spawnSync(process.execPath, [MAIN, '--registry-adr', ':9000'], { encoding: 'utf8' });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('unknown flag --registry-adr [RDV_BAD_FLAG]');
+
+    const help = spawnSync(process.execPath, [MAIN, '--help'], { encoding: 'utf8' });
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain('--registry-addr');
+
+    // The port is taken by a running instance: a start failure, not a usage error.
+    const port = await freePort();
+    const running = await start(['--registry-addr', `127.0.0.1:${port}`, '--store', join(dir, 'b.db')]);
+    const clash = spawnSync(
+      process.execPath,
+      [MAIN, '--registry-addr', `127.0.0.1:${port}`, '--store', join(dir, 'c.db')],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect(clash.status).toBe(1);
+    expect(clash.stderr).toContain('RDV_START_FAILED');
+    running.child.kill('SIGTERM');
+    expect(await exited(running.child)).toBe(0);
+  });
+});

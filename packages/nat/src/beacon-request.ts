@@ -1,0 +1,47 @@
+import { type BeaconMessage, BeaconMessageType, decodeBeaconMessage, encodeBeaconMessage } from '@pilot/wire';
+import { NatErrorCode, natError } from './errors.js';
+
+/**
+ * Sizes our nodes pad requests to, so that a beacon that never answers with more bytes than it got
+ * can still answer: a discover reply with an IPv6 endpoint is 20 bytes, and a punch request makes
+ * two punch commands (one to each side) of up to 20 bytes each.
+ */
+export const DISCOVER_PADDED_SIZE = 20;
+export const PUNCH_REQUEST_PADDED_SIZE = 40;
+
+const FIXED_SIZE: Readonly<Record<number, number>> = {
+  [BeaconMessageType.DISCOVER]: 5,
+  [BeaconMessageType.PUNCH_REQUEST]: 9,
+};
+
+/** A beacon request as received: the message and whether zero padding followed it. */
+export interface BeaconRequest {
+  readonly message: BeaconMessage;
+  readonly padded: boolean;
+}
+
+/** `message` followed by zero bytes up to `size` (no padding if it is already that long). */
+export function encodePaddedBeaconMessage(message: BeaconMessage, size: number): Uint8Array {
+  const bytes = encodeBeaconMessage(message);
+  if (bytes.length >= size) return bytes;
+  const padded = new Uint8Array(size);
+  padded.set(bytes);
+  return padded;
+}
+
+/**
+ * Decodes a datagram sent to a beacon. Discover and punch request may be followed by zero padding
+ * (anything else after them is NAT_BAD_PADDING); every other message must fill the datagram, as
+ * `decodeBeaconMessage` requires. Throws only PilotError.
+ */
+export function decodeBeaconRequest(bytes: Uint8Array): BeaconRequest {
+  const fixed = FIXED_SIZE[bytes[0] ?? -1];
+  if (fixed === undefined || bytes.length <= fixed) {
+    return { message: decodeBeaconMessage(bytes), padded: false };
+  }
+  for (let i = fixed; i < bytes.length; i++) {
+    if (bytes[i] !== 0)
+      throw natError(NatErrorCode.BAD_PADDING, `non-zero byte at ${i} after a beacon request`);
+  }
+  return { message: decodeBeaconMessage(bytes.subarray(0, fixed)), padded: true };
+}

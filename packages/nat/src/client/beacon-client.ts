@@ -1,0 +1,185 @@
+import type { RemoteInfo, Socket } from 'node:dgram';
+import {
+  type BeaconMessage,
+  decodeBeaconMessage,
+  encodeBeaconMessage,
+  isBeaconMessage,
+  isPilotError,
+} from '@pilot/wire';
+import { type RetransmitOptions, socketFamily, transact } from '../_transact.js';
+import {
+  DISCOVER_PADDED_SIZE,
+  encodePaddedBeaconMessage,
+  PUNCH_REQUEST_PADDED_SIZE,
+} from '../beacon-request.js';
+import { NatErrorCode, natError } from '../errors.js';
+import {
+  checkUdpAddress,
+  fromIpEndpoint,
+  sameUdpAddress,
+  sendAddress,
+  type UdpAddress,
+} from '../udp-address.js';
+
+export interface BeaconClientOptions {
+  /** This node's ID (0 only asks for the endpoint without registering). */
+  readonly node: number;
+  /** The beacon's address (an IP literal). */
+  readonly beacon: UdpAddress;
+  /**
+   * Pad discover and punch requests with zeros so a strict beacon may answer them in full
+   * (DISCOVER_PADDED_SIZE, PUNCH_REQUEST_PADDED_SIZE). Default true; false sends the reference's
+   * exact sizes.
+   */
+  readonly pad?: boolean;
+}
+
+/** Counters of what the client ignored. */
+export interface BeaconClientStats {
+  /** Beacon messages from an address other than the beacon (spoofed replies, commands, deliveries). */
+  spoofed: number;
+  /** Beacon-looking datagrams from the beacon that did not decode, or went the wrong way. */
+  garbage: number;
+}
+
+export type PunchCommandListener = (peer: UdpAddress) => void;
+export type RelayDeliverListener = (source: number, frame: Uint8Array) => void;
+
+/**
+ * The node side of the beacon on the node's own (caller-owned, bound) tunnel socket: discover,
+ * punch requests, relay, and the punch commands and relay deliveries the beacon sends. Only beacon
+ * messages (first byte 0x01–0x07) coming from the beacon's address are taken; `close()` removes
+ * the client's listener and leaves the socket open.
+ */
+export class BeaconClient {
+  readonly #socket: Socket;
+  readonly #options: BeaconClientOptions;
+  readonly #punchListeners = new Set<PunchCommandListener>();
+  readonly #relayListeners = new Set<RelayDeliverListener>();
+  readonly #stats: BeaconClientStats = { spoofed: 0, garbage: 0 };
+  readonly #onMessage: (message: Buffer, from: RemoteInfo) => void;
+  #closed = false;
+
+  constructor(socket: Socket, options: BeaconClientOptions) {
+    checkUdpAddress(options.beacon);
+    this.#socket = socket;
+    this.#options = options;
+    this.#onMessage = (message, from) =>
+      this.#receive(new Uint8Array(message.buffer, message.byteOffset, message.length), from);
+    socket.on('message', this.#onMessage);
+  }
+
+  get stats(): BeaconClientStats {
+    return { ...this.#stats };
+  }
+
+  /**
+   * Sends discover (registering the node unless it is 0) and resolves with the endpoint the beacon
+   * saw, retransmitting like STUN. Replies from any other address are ignored and counted.
+   */
+  discover(options: RetransmitOptions = {}): Promise<UdpAddress> {
+    const message: BeaconMessage = { type: 'discover', node: this.#options.node };
+    const bytes =
+      this.#options.pad === false
+        ? encodeBeaconMessage(message)
+        : encodePaddedBeaconMessage(message, DISCOVER_PADDED_SIZE);
+    return transact(
+      this.#socket,
+      this.#options.beacon,
+      bytes,
+      (datagram, from) => {
+        if (datagram[0] !== 0x02 || !sameUdpAddress(from, this.#options.beacon)) return undefined;
+        try {
+          const reply = decodeBeaconMessage(datagram);
+          return reply.type === 'discoverReply' ? fromIpEndpoint(reply.endpoint) : undefined;
+        } catch (error) {
+          if (isPilotError(error)) return undefined;
+          throw error;
+        }
+      },
+      { rto: 250, retries: 4, ...options },
+    );
+  }
+
+  /** Asks the beacon to send punch commands to this node and `target` at once. */
+  requestPunch(target: number): void {
+    const message: BeaconMessage = { type: 'punchRequest', requester: this.#options.node, target };
+    this.#sendToBeacon(
+      this.#options.pad === false
+        ? encodeBeaconMessage(message)
+        : encodePaddedBeaconMessage(message, PUNCH_REQUEST_PADDED_SIZE),
+    );
+  }
+
+  /** Sends a tunnel frame to `destination` through the beacon. */
+  relay(destination: number, frame: Uint8Array): void {
+    this.#sendToBeacon(
+      encodeBeaconMessage({ type: 'relay', source: this.#options.node, destination, frame }),
+    );
+  }
+
+  /** Calls `listener` with the peer endpoint of every punch command; returns the unsubscribe function. */
+  onPunchCommand(listener: PunchCommandListener): () => void {
+    this.#punchListeners.add(listener);
+    return () => this.#punchListeners.delete(listener);
+  }
+
+  /** Calls `listener` for every relayed frame; returns the unsubscribe function. */
+  onRelayDeliver(listener: RelayDeliverListener): () => void {
+    this.#relayListeners.add(listener);
+    return () => this.#relayListeners.delete(listener);
+  }
+
+  /** The next punch command's peer endpoint, or NAT_TIMEOUT after `timeoutMs`. */
+  nextPunchCommand(timeoutMs: number): Promise<UdpAddress> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        off();
+        reject(natError(NatErrorCode.TIMEOUT, `no punch command within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const off = this.onPunchCommand((peer) => {
+        clearTimeout(timer);
+        off();
+        resolve(peer);
+      });
+    });
+  }
+
+  /** Stops listening on the socket (the socket stays open). */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#socket.off('message', this.#onMessage);
+    this.#punchListeners.clear();
+    this.#relayListeners.clear();
+  }
+
+  #sendToBeacon(bytes: Uint8Array): void {
+    const beacon = this.#options.beacon;
+    this.#socket.send(bytes, beacon.port, sendAddress(beacon, socketFamily(this.#socket)), () => {});
+  }
+
+  #receive(bytes: Uint8Array, from: RemoteInfo): void {
+    if (!isBeaconMessage(bytes)) return;
+    if (!sameUdpAddress(from, this.#options.beacon)) {
+      this.#stats.spoofed++;
+      return;
+    }
+    let message: BeaconMessage;
+    try {
+      message = decodeBeaconMessage(bytes);
+    } catch (error) {
+      if (!isPilotError(error)) throw error;
+      this.#stats.garbage++;
+      return;
+    }
+    if (message.type === 'punchCommand') {
+      const peer = fromIpEndpoint(message.endpoint);
+      for (const listener of [...this.#punchListeners]) listener(peer);
+    } else if (message.type === 'relayDeliver') {
+      for (const listener of [...this.#relayListeners]) listener(message.source, message.frame);
+    } else if (message.type !== 'discoverReply') {
+      this.#stats.garbage++;
+    }
+  }
+}

@@ -1,0 +1,81 @@
+export type { RetransmitOptions } from './_transact.js';
+export {
+  type AmplificationPolicy,
+  Beacon,
+  type BeaconOptions,
+  type BeaconStats,
+  type RateOptions,
+} from './beacon/server.js';
+export {
+  type BeaconRequest,
+  DISCOVER_PADDED_SIZE,
+  decodeBeaconRequest,
+  encodePaddedBeaconMessage,
+  PUNCH_REQUEST_PADDED_SIZE,
+} from './beacon-request.js';
+export {
+  BeaconClient,
+  type BeaconClientOptions,
+  type BeaconClientStats,
+  type PunchCommandListener,
+  type RelayDeliverListener,
+} from './client/beacon-client.js';
+export {
+  type BirthdayEasyOptions,
+  type BirthdayEasyResult,
+  type BirthdayHardOptions,
+  type BirthdayHardResult,
+  birthdayProbeEasy,
+  birthdayPunchHard,
+} from './client/birthday.js';
+export {
+  classifyNat,
+  discoverEndpoint,
+  type NatClassification,
+  type NatMapping,
+  type ReflectorServer,
+} from './client/discover.js';
+export { PUNCH_FRAME, type PunchOptions, type PunchResult, punch } from './client/punch.js';
+export { NatErrorCode, natError } from './errors.js';
+export { KeyedLimiter, TokenBucket } from './rate-limit.js';
+export {
+  encodeBindingRequest,
+  STUN_PADDED_REQUEST_SIZE,
+  type StunBindingOptions,
+  type StunBindingResult,
+  stunBinding,
+} from './stun/binding.js';
+export {
+  STUN_FINGERPRINT_XOR,
+  STUN_HEADER_SIZE,
+  STUN_MAGIC_COOKIE,
+  StunAttributeType,
+  StunClass,
+  StunMethod,
+} from './stun/constants.js';
+export {
+  type DecodeStunOptions,
+  decodeStunMessage,
+  encodeStunMessage,
+  errorCodeAttribute,
+  isStunMessage,
+  mappedAddressAttribute,
+  type StunAttribute,
+  type StunErrorCode,
+  type StunMessage,
+  type StunMessageInit,
+  softwareAttribute,
+  stunAttributeSize,
+  stunMessageType,
+  unknownAttributesAttribute,
+  xorMappedAddressAttribute,
+} from './stun/message.js';
+export {
+  checkUdpAddress,
+  formatUdpAddress,
+  fromIpEndpoint,
+  normalizeIp,
+  sameUdpAddress,
+  toIpEndpoint,
+  type UdpAddress,
+} from './udp-address.js';

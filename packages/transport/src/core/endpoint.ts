@@ -1,0 +1,507 @@
+import { isPilotError, WireErrorCode } from '@pilot/wire';
+import { DATAGRAM_QUEUE_LIMIT, EPHEMERAL_PORT_MAX, EPHEMERAL_PORT_MIN } from '../constants.js';
+import { TransportErrorCode, transportError } from '../errors.js';
+import {
+  type Address,
+  decodePacket,
+  encodePacket,
+  type Packet,
+  PacketFlag,
+  PROTOCOL_VERSION,
+  Protocol,
+  seqAdd,
+} from '../wire.js';
+import { Connection, type ConnectionHost } from './connection.js';
+import { ConnectionState } from './connection-state.js';
+import { createCounters, type TransportCounters } from './counters.js';
+import { DatagramWindow } from './datagram-window.js';
+import type { TransportEvent } from './events.js';
+import { type EndpointOptions, type ResolvedOptions, resolveOptions } from './options.js';
+import { SynLimiter } from './syn-limiter.js';
+import { TokenBucket } from './token-bucket.js';
+
+/** One packet to put on the wire, already encoded (34-byte header + payload). */
+export interface Transmit {
+  readonly destination: Address;
+  readonly bytes: Uint8Array;
+}
+
+export interface ListenOptions {
+  /** Established connections waiting for `accept` (default 64); beyond it new ones get RST. */
+  readonly backlog?: number;
+  /** Connections on this port, half-open included (default 1024). */
+  readonly maxConnections?: number;
+}
+
+interface Listener {
+  readonly port: number;
+  readonly backlog: number;
+  readonly maxConnections: number;
+  readonly queue: Connection[];
+}
+
+const RST_RATE = 200;
+const DATAGRAM_PEERS = 4096;
+
+export function addressKey(address: Address): string {
+  return `${address.network}:${address.node}`;
+}
+
+function connectionKey(peer: Address, remotePort: number, localPort: number): string {
+  return `${peer.network}:${peer.node}/${remotePort}/${localPort}`;
+}
+
+/**
+ * The sans-IO transport of one node: it owns every connection, keyed by (peer address, remote
+ * port, local port), the listeners and their accept queues, SYN admission and datagrams.
+ * Feed it packets with `receive(bytes, now)`, drain `poll(now)` onto the wire, call `onTimeout(now)`
+ * at `nextTimeout()`, and read `pollEvent()`. It never reads a clock, opens a socket or sets a timer.
+ */
+export class Endpoint {
+  readonly options: ResolvedOptions;
+  readonly counters: TransportCounters = createCounters();
+  private readonly connections = new Map<string, Connection>();
+  private readonly listeners = new Map<number, Listener>();
+  private readonly portCounts = new Map<number, number>();
+  private active = new Set<Connection>();
+  private control: Transmit[] = [];
+  private datagrams: Transmit[] = [];
+  private datagramHead = 0;
+  private events: TransportEvent[] = [];
+  private eventHead = 0;
+  private readonly synLimiter: SynLimiter;
+  private rstLimiter: TokenBucket | undefined;
+  private datagramCounter: number;
+  private readonly datagramWindows = new Map<string, DatagramWindow>();
+  private nextEphemeral: number;
+  private closedFlag = false;
+  private readonly host: ConnectionHost;
+
+  constructor(options: EndpointOptions) {
+    this.options = resolveOptions(options);
+    this.synLimiter = new SynLimiter({
+      ...(this.options.synRateGlobal === undefined ? {} : { globalRate: this.options.synRateGlobal }),
+      ...(this.options.synRatePerSource === undefined
+        ? {}
+        : { perSourceRate: this.options.synRatePerSource }),
+    });
+    this.datagramCounter = this.options.random() >>> 0 || 1;
+    this.nextEphemeral =
+      EPHEMERAL_PORT_MIN + (this.options.random() % (EPHEMERAL_PORT_MAX - EPHEMERAL_PORT_MIN + 1));
+    this.host = {
+      options: this.options,
+      counters: this.counters,
+      emit: (event) => this.events.push(event),
+      wake: (connection) => this.active.add(connection),
+      sendControl: (packet) => this.control.push({ destination: packet.dst, bytes: encodePacket(packet) }),
+      established: (connection) => this.onEstablished(connection),
+      closed: (connection) => this.onClosed(connection),
+    };
+  }
+
+  get localAddress(): Address {
+    return this.options.localAddress;
+  }
+
+  /** Open connections (every state but CLOSED). */
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  connectionList(): Connection[] {
+    return [...this.connections.values()];
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Application side
+
+  /** Opens a stream to `peer:port`; the 'connected' event follows the handshake. */
+  connect(peer: Address, port: number, now: number, options: { localPort?: number } = {}): Connection {
+    this.assertOpen();
+    checkPort(port, 'port');
+    if (peer.node === this.options.localAddress.node && peer.network === this.options.localAddress.network) {
+      // Self-dials loop forever through the tunnel layer (reference §14).
+      throw transportError(TransportErrorCode.BAD_ARGUMENT, 'cannot dial our own address');
+    }
+    const localPort = options.localPort ?? this.ephemeralPort(peer, port);
+    checkPort(localPort, 'localPort');
+    const key = connectionKey(peer, port, localPort);
+    if (this.connections.has(key))
+      throw transportError(
+        TransportErrorCode.PORT_IN_USE,
+        `port ${localPort} already connected to that peer port`,
+      );
+    const connection = new Connection(
+      this.host,
+      { peer, localAddress: this.options.localAddress, localPort, remotePort: port },
+      true,
+      now,
+    );
+    this.connections.set(key, connection);
+    this.active.add(connection);
+    return connection;
+  }
+
+  listen(port: number, options: ListenOptions = {}): void {
+    this.assertOpen();
+    checkPort(port, 'port');
+    if (this.listeners.has(port))
+      throw transportError(TransportErrorCode.PORT_IN_USE, `port ${port} is already listening`);
+    this.listeners.set(port, {
+      port,
+      backlog: options.backlog ?? this.options.acceptBacklog,
+      maxConnections: options.maxConnections ?? this.options.maxConnectionsPerPort,
+      queue: [],
+    });
+  }
+
+  /** Stops listening; connections already accepted stay, queued ones are reset. */
+  unlisten(port: number): void {
+    const listener = this.listeners.get(port);
+    if (listener === undefined) return;
+    this.listeners.delete(port);
+    for (const connection of listener.queue) connection.abort();
+  }
+
+  /** The next established inbound connection on `port`, if any. */
+  accept(port: number): Connection | undefined {
+    return this.listeners.get(port)?.queue.shift();
+  }
+
+  /**
+   * Queues a datagram (protocol 0x02). It goes out ahead of stream data, so stream
+   * retransmissions never delay it. Without `srcPort`, a fresh ephemeral port is used, as the
+   * reference does.
+   */
+  sendDatagram(peer: Address, dstPort: number, payload: Uint8Array, srcPort?: number): void {
+    this.assertOpen();
+    checkPort(dstPort, 'dstPort');
+    if (payload.length === 0 || payload.length > this.options.mss) {
+      throw transportError(
+        TransportErrorCode.BAD_ARGUMENT,
+        `datagram payload must be 1..${this.options.mss} bytes`,
+      );
+    }
+    const port =
+      srcPort ?? EPHEMERAL_PORT_MIN + (this.options.random() % (EPHEMERAL_PORT_MAX - EPHEMERAL_PORT_MIN + 1));
+    checkPort(port, 'srcPort');
+    this.datagramCounter = seqAdd(this.datagramCounter, 1) || 1;
+    const packet: Packet = {
+      version: PROTOCOL_VERSION,
+      flags: 0,
+      protocol: Protocol.DATAGRAM,
+      src: this.options.localAddress,
+      dst: peer,
+      srcPort: port,
+      dstPort,
+      seq: this.datagramCounter,
+      ack: 0,
+      window: 0,
+      payload,
+    };
+    if (this.datagrams.length - this.datagramHead >= DATAGRAM_QUEUE_LIMIT) {
+      this.datagramHead++;
+      this.counters.datagramQueueDrops++;
+    }
+    this.datagrams.push({ destination: peer, bytes: encodePacket(packet) });
+  }
+
+  /** The next event, if any. */
+  pollEvent(): TransportEvent | undefined {
+    const event = this.events[this.eventHead];
+    if (event === undefined) return undefined;
+    this.eventHead++;
+    if (this.eventHead === this.events.length) {
+      this.events = [];
+      this.eventHead = 0;
+    }
+    return event;
+  }
+
+  /** Resets every connection and forgets every listener; the RSTs are still returned by `poll`. */
+  close(): void {
+    if (this.closedFlag) return;
+    for (const connection of [...this.connections.values()])
+      connection.abort(transportError(TransportErrorCode.CLOSED, 'endpoint closed'));
+    this.listeners.clear();
+    this.closedFlag = true;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Network side
+
+  /** One received packet (34-byte header + payload), already out of its tunnel frame. */
+  receive(bytes: Uint8Array, now: number): void {
+    let packet: Packet;
+    try {
+      packet = decodePacket(bytes);
+    } catch (error) {
+      if (isPilotError(error, WireErrorCode.BAD_CHECKSUM)) this.counters.badChecksum++;
+      else this.counters.malformed++;
+      return;
+    }
+    this.receivePacket(packet, now);
+  }
+
+  /** One decoded packet. */
+  receivePacket(packet: Packet, now: number): void {
+    this.counters.packetsReceived++;
+    if (this.closedFlag) return;
+    if (packet.dst.node !== this.options.localAddress.node) {
+      this.counters.wrongDestination++;
+      return;
+    }
+    switch (packet.protocol) {
+      case Protocol.STREAM:
+        this.onStreamPacket(packet, now);
+        return;
+      case Protocol.DATAGRAM:
+        this.onDatagram(packet);
+        return;
+      case Protocol.CONTROL:
+        this.onControl(packet);
+        return;
+      default:
+        this.counters.malformed++;
+    }
+  }
+
+  /**
+   * Packets to send now: control packets and datagrams first, then stream packets taken round-robin
+   * from the connections (up to `max` in all). Call again until it returns an empty array.
+   */
+  poll(now: number, max = 64): Transmit[] {
+    const out: Transmit[] = [];
+    while (this.control.length > 0 && out.length < max) out.push(this.control.shift()!);
+    while (this.datagramHead < this.datagrams.length && out.length < max) {
+      out.push(this.datagrams[this.datagramHead]!);
+      this.datagramHead++;
+      this.counters.datagramsSent++;
+    }
+    if (this.datagramHead === this.datagrams.length) {
+      this.datagrams = [];
+      this.datagramHead = 0;
+    }
+    while (out.length < max && this.active.size > 0) {
+      let sent = false;
+      for (const connection of this.active) {
+        const packet = connection.pollTransmit(now);
+        if (packet === undefined) {
+          this.active.delete(connection);
+          continue;
+        }
+        out.push({ destination: packet.dst, bytes: encodePacket(packet) });
+        sent = true;
+        if (out.length >= max) break;
+      }
+      if (!sent) break;
+    }
+    // Control packets queued while polling (a RST from a dying connection).
+    while (this.control.length > 0 && out.length < max) out.push(this.control.shift()!);
+    this.counters.packetsSent += out.length;
+    return out;
+  }
+
+  /** True when `poll` may return something without new input or a timeout. */
+  get wantsPoll(): boolean {
+    return this.control.length > 0 || this.datagramHead < this.datagrams.length || this.active.size > 0;
+  }
+
+  /** The earliest time `onTimeout` has work, or undefined. */
+  nextTimeout(): number | undefined {
+    let next = Number.POSITIVE_INFINITY;
+    for (const connection of this.connections.values()) {
+      const deadline = connection.nextTimeout();
+      if (deadline < next) next = deadline;
+    }
+    return next === Number.POSITIVE_INFINITY ? undefined : next;
+  }
+
+  onTimeout(now: number): void {
+    for (const connection of [...this.connections.values()]) {
+      if (connection.nextTimeout() <= now) {
+        connection.onTimeout(now);
+        this.active.add(connection);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Internals
+
+  private onStreamPacket(packet: Packet, now: number): void {
+    const key = connectionKey(packet.src, packet.srcPort, packet.dstPort);
+    const existing = this.connections.get(key);
+    const flags = packet.flags;
+    if (existing !== undefined) {
+      if (
+        (flags & PacketFlag.SYN) !== 0 &&
+        (flags & PacketFlag.ACK) === 0 &&
+        existing.state === ConnectionState.TIME_WAIT
+      ) {
+        // A new incarnation of the same 4-tuple: TIME_WAIT gives way to it.
+        existing.discard();
+      } else {
+        existing.onPacket(packet, now);
+        this.active.add(existing);
+        return;
+      }
+    }
+    if ((flags & PacketFlag.RST) !== 0) return;
+    if ((flags & PacketFlag.SYN) !== 0 && (flags & PacketFlag.ACK) === 0) {
+      this.onSyn(packet, key, now);
+      return;
+    }
+    this.counters.unknownConnection++;
+    this.sendReset(packet, now);
+  }
+
+  private onSyn(syn: Packet, key: string, now: number): void {
+    const listener = this.listeners.get(syn.dstPort);
+    if (listener === undefined) {
+      this.counters.synRefused++;
+      this.sendReset(syn, now);
+      return;
+    }
+    if (!this.synLimiter.admit(addressKey(syn.src), now)) {
+      this.counters.synRateLimited++;
+      return;
+    }
+    const onPort = this.portCounts.get(syn.dstPort) ?? 0;
+    if (onPort >= listener.maxConnections || this.connections.size >= this.options.maxConnections) {
+      this.counters.synRefused++;
+      this.sendReset(syn, now);
+      return;
+    }
+    // LocalAddr is the SYN's destination, so network-specific addresses work (reference §6.2).
+    const connection = new Connection(
+      this.host,
+      { peer: syn.src, localAddress: syn.dst, localPort: syn.dstPort, remotePort: syn.srcPort },
+      false,
+      now,
+    );
+    connection.acceptSyn(syn);
+    this.connections.set(key, connection);
+    this.portCounts.set(syn.dstPort, onPort + 1);
+    this.active.add(connection);
+  }
+
+  private onEstablished(connection: Connection): boolean {
+    const listener = this.listeners.get(connection.localPort);
+    if (listener === undefined || listener.queue.length >= listener.backlog) {
+      this.counters.synRefused++;
+      connection.abort();
+      return false;
+    }
+    listener.queue.push(connection);
+    this.events.push({ type: 'incoming', port: connection.localPort });
+    return true;
+  }
+
+  private onClosed(connection: Connection): void {
+    const key = connectionKey(connection.peer, connection.remotePort, connection.localPort);
+    if (this.connections.get(key) === connection) this.connections.delete(key);
+    this.active.delete(connection);
+    if (!connection.initiator) {
+      const count = (this.portCounts.get(connection.localPort) ?? 1) - 1;
+      if (count <= 0) this.portCounts.delete(connection.localPort);
+      else this.portCounts.set(connection.localPort, count);
+      const listener = this.listeners.get(connection.localPort);
+      if (listener !== undefined) {
+        const index = listener.queue.indexOf(connection);
+        if (index >= 0) listener.queue.splice(index, 1);
+      }
+    }
+  }
+
+  /** RST for a packet that matches no connection, rate-limited so it cannot be used to amplify. */
+  private sendReset(packet: Packet, now: number): void {
+    this.rstLimiter ??= new TokenBucket(RST_RATE, RST_RATE, now);
+    if (!this.rstLimiter.take(now)) return;
+    const length =
+      packet.payload.length +
+      ((packet.flags & PacketFlag.SYN) !== 0 ? 1 : 0) +
+      ((packet.flags & PacketFlag.FIN) !== 0 ? 1 : 0);
+    const reply: Packet = {
+      version: PROTOCOL_VERSION,
+      flags: PacketFlag.RST | PacketFlag.ACK,
+      protocol: Protocol.STREAM,
+      src: packet.dst,
+      dst: packet.src,
+      srcPort: packet.dstPort,
+      dstPort: packet.srcPort,
+      seq: packet.ack,
+      ack: seqAdd(packet.seq, length),
+      window: 0,
+      payload: new Uint8Array(0),
+    };
+    this.control.push({ destination: packet.src, bytes: encodePacket(reply) });
+  }
+
+  private onDatagram(packet: Packet): void {
+    if (packet.payload.length === 0) return;
+    const peer = addressKey(packet.src);
+    let window = this.datagramWindows.get(peer);
+    if (window === undefined) {
+      if (this.datagramWindows.size >= DATAGRAM_PEERS) {
+        const oldest = this.datagramWindows.keys().next();
+        if (oldest.done !== true) this.datagramWindows.delete(oldest.value);
+      }
+      window = new DatagramWindow();
+      this.datagramWindows.set(peer, window);
+    }
+    if (!window.accept(packet.seq)) {
+      this.counters.duplicateDatagrams++;
+      return;
+    }
+    this.counters.datagramsReceived++;
+    this.events.push({
+      type: 'datagram',
+      datagram: {
+        peer: packet.src,
+        srcPort: packet.srcPort,
+        dstPort: packet.dstPort,
+        payload: packet.payload,
+      },
+    });
+  }
+
+  /** Ping (reference §6.10): a control packet to port 0 is echoed with ACK, ack = seq + 1. */
+  private onControl(packet: Packet): void {
+    if (packet.dstPort !== 0 || (packet.flags & PacketFlag.ACK) !== 0) return;
+    const reply: Packet = {
+      version: PROTOCOL_VERSION,
+      flags: PacketFlag.ACK,
+      protocol: Protocol.CONTROL,
+      src: packet.dst,
+      dst: packet.src,
+      srcPort: 0,
+      dstPort: packet.srcPort,
+      seq: packet.seq,
+      ack: seqAdd(packet.seq, 1),
+      window: 0,
+      payload: packet.payload,
+    };
+    this.control.push({ destination: packet.src, bytes: encodePacket(reply) });
+  }
+
+  private ephemeralPort(peer: Address, remotePort: number): number {
+    const span = EPHEMERAL_PORT_MAX - EPHEMERAL_PORT_MIN + 1;
+    for (let i = 0; i < span; i++) {
+      const port = this.nextEphemeral;
+      this.nextEphemeral = port === EPHEMERAL_PORT_MAX ? EPHEMERAL_PORT_MIN : port + 1;
+      if (!this.connections.has(connectionKey(peer, remotePort, port))) return port;
+    }
+    throw transportError(TransportErrorCode.PORT_IN_USE, 'no free ephemeral port');
+  }
+
+  private assertOpen(): void {
+    if (this.closedFlag) throw transportError(TransportErrorCode.CLOSED, 'endpoint is closed');
+  }
+}
+
+function checkPort(port: number, name: string): void {
+  if (!Number.isInteger(port) || port < 0 || port > 0xffff) {
+    throw transportError(TransportErrorCode.BAD_ARGUMENT, `${name} must be an integer in [0, 65535]`);
+  }
+}

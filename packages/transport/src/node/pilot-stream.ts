@@ -1,0 +1,141 @@
+import { Duplex } from 'node:stream';
+import type { PilotError } from '@pilot/wire';
+import type { Connection } from '../core/connection.js';
+import { ConnectionState } from '../core/connection-state.js';
+import type { Address } from '../wire.js';
+
+/** What a stream needs from its driver. */
+export interface StreamDriver {
+  /** Something changed: run the endpoint soon. */
+  schedule(): void;
+}
+
+interface PendingWrite {
+  readonly chunk: Uint8Array;
+  offset: number;
+  readonly callback: (error?: Error | null) => void;
+}
+
+/**
+ * A reliable stream as a Node `Duplex`. Back-pressure is real at both ends: a write that does not
+ * fit the connection's send buffer holds its callback until acknowledgements free space (so
+ * `write()` returns false and 'drain' follows), and bytes are taken from the connection only when
+ * the readable side wants more, so a slow reader leaves them in the receive buffer and the
+ * advertised window shrinks instead of memory growing.
+ */
+export class PilotStream extends Duplex {
+  readonly connection: Connection;
+  private readonly driver: StreamDriver;
+  private pending: PendingWrite | undefined;
+  private wantRead = false;
+  private ended = false;
+
+  constructor(connection: Connection, driver: StreamDriver, highWaterMark: number = 64 * 1024) {
+    super({
+      allowHalfOpen: true,
+      readableHighWaterMark: highWaterMark,
+      writableHighWaterMark: highWaterMark,
+    });
+    this.connection = connection;
+    this.driver = driver;
+    connection.userData = this;
+  }
+
+  get remoteAddress(): Address {
+    return this.connection.peer;
+  }
+  get remotePort(): number {
+    return this.connection.remotePort;
+  }
+  get localPort(): number {
+    return this.connection.localPort;
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.pending = { chunk, offset: 0, callback };
+    this.flushWrite();
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.connection.close();
+    this.driver.schedule();
+    callback();
+  }
+
+  override _read(): void {
+    this.wantRead = true;
+    this.pump();
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    // Streams destroy themselves once both sides ended (autoDestroy); a close already under way
+    // (FIN sent) must then finish gracefully, not turn into a RST.
+    const graceful = error === null && this.writableFinished;
+    if (this.connection.state !== ConnectionState.CLOSED && !graceful) {
+      this.connection.abort();
+      this.driver.schedule();
+    }
+    const pending = this.pending;
+    this.pending = undefined;
+    pending?.callback(error ?? undefined);
+    callback(error);
+  }
+
+  /** The driver calls this when the connection has bytes or reached the end. */
+  onReadable(): void {
+    this.pump();
+  }
+
+  /** The driver calls this when the send buffer has room again. */
+  onWritable(): void {
+    this.flushWrite();
+  }
+
+  /** The driver calls this when the connection is gone. */
+  onClosed(error: PilotError | undefined): void {
+    if (error !== undefined) {
+      this.destroy(error);
+      return;
+    }
+    this.pump();
+    if (this.pending !== undefined) this.flushWrite();
+  }
+
+  private flushWrite(): void {
+    const pending = this.pending;
+    if (pending === undefined) return;
+    let accepted: number;
+    try {
+      accepted = this.connection.write(pending.chunk.subarray(pending.offset));
+    } catch (error) {
+      this.pending = undefined;
+      pending.callback(error as Error);
+      return;
+    }
+    pending.offset += accepted;
+    if (accepted > 0) this.driver.schedule();
+    if (pending.offset >= pending.chunk.length) {
+      this.pending = undefined;
+      pending.callback();
+    }
+  }
+
+  private pump(): void {
+    if (this.ended) return;
+    let took = false;
+    while (this.wantRead) {
+      const chunk = this.connection.read();
+      if (chunk === undefined) {
+        if (this.connection.readEnded) {
+          this.ended = true;
+          this.push(null);
+        }
+        break;
+      }
+      took = true;
+      if (!this.push(chunk)) this.wantRead = false;
+    }
+    // Reading may reopen the window: let the endpoint send the update.
+    if (took) this.driver.schedule();
+  }
+}

@@ -1,0 +1,38 @@
+import { TunnelMagic } from '@pilot/wire';
+import type { Address } from '../wire.js';
+
+/** Where a UDP datagram came from or goes to. */
+export interface UdpEndpoint {
+  readonly host: string;
+  readonly port: number;
+}
+
+/**
+ * The tunnel layer as the driver sees it: how an encoded packet becomes a UDP payload for a peer
+ * and back. The transport core knows nothing of encryption; the daemon plugs its PILS sealer (and
+ * its key exchange, which may queue packets until keys exist) in here.
+ */
+export interface TunnelCodec {
+  /** The UDP payload carrying `packet` to `peer`, or undefined to send nothing now. */
+  seal(packet: Uint8Array, peer: Address): Uint8Array | undefined;
+  /** The packet inside a received UDP payload, or undefined when it carries none (or is bad). */
+  open(frame: Uint8Array, from: UdpEndpoint): Uint8Array | undefined;
+}
+
+const MAGIC = TunnelMagic.PLAINTEXT;
+
+/** PILT: the 4-byte magic, then the packet (spec §3). For tests, trusted networks and interop checks. */
+export class PlaintextCodec implements TunnelCodec {
+  seal(packet: Uint8Array, _peer: Address): Uint8Array {
+    const out = new Uint8Array(4 + packet.length);
+    new DataView(out.buffer).setUint32(0, MAGIC);
+    out.set(packet, 4);
+    return out;
+  }
+
+  open(frame: Uint8Array, _from: UdpEndpoint): Uint8Array | undefined {
+    if (frame.length < 4) return undefined;
+    const magic = ((frame[0]! << 24) | (frame[1]! << 16) | (frame[2]! << 8) | frame[3]!) >>> 0;
+    return magic === MAGIC ? frame.subarray(4) : undefined;
+  }
+}

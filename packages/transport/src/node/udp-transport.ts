@@ -1,0 +1,281 @@
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
+import type { Connection } from '../core/connection.js';
+import { addressKey, Endpoint, type ListenOptions } from '../core/endpoint.js';
+import type { Datagram } from '../core/events.js';
+import type { EndpointOptions } from '../core/options.js';
+import { TransportErrorCode, transportError } from '../errors.js';
+import type { Address } from '../wire.js';
+import { PilotStream } from './pilot-stream.js';
+import { PlaintextCodec, type TunnelCodec, type UdpEndpoint } from './tunnel-codec.js';
+
+export interface UdpTransportOptions extends EndpointOptions {
+  /** UDP address to bind (default 127.0.0.1... pass '0.0.0.0' to listen on all). */
+  readonly host?: string;
+  /** UDP port to bind (default 0: any). */
+  readonly port?: number;
+  /** Tunnel framing (default PILT plaintext). */
+  readonly codec?: TunnelCodec;
+  /** SO_RCVBUF / SO_SNDBUF request (default 4 MiB; the kernel may cap it). */
+  readonly socketBufferSize?: number;
+  /** Learn a peer's UDP endpoint from the packets it sends (default true). */
+  readonly learnPeers?: boolean;
+  /** Stream high-water marks (default 64 KiB). */
+  readonly streamHighWaterMark?: number;
+}
+
+interface PendingConnect {
+  readonly resolve: (stream: PilotStream) => void;
+  readonly reject: (error: Error) => void;
+}
+
+/**
+ * The node:dgram driver: one UDP socket, many peers (each a node address reached at a UDP
+ * endpoint), and the sans-IO Endpoint run with real time. Received datagrams are processed at
+ * once; output and timers are handled in one pass per event-loop turn, so writes made in the same
+ * turn are coalesced into full segments.
+ *
+ * Events: 'connection' (PilotStream) for accepted streams, 'datagram' (Datagram), 'error'.
+ */
+export class UdpTransport extends EventEmitter {
+  readonly endpoint: Endpoint;
+  private readonly socket: Socket;
+  private readonly codec: TunnelCodec;
+  private readonly peers = new Map<string, UdpEndpoint>();
+  private readonly learnPeers: boolean;
+  private readonly highWaterMark: number;
+  private readonly connects = new Map<Connection, PendingConnect>();
+  private immediate: NodeJS.Immediate | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = Number.POSITIVE_INFINITY;
+  private closing = false;
+  /** Streams reset by our own close end quietly (no 'error' nobody listens for). */
+  private shuttingDown = false;
+  private readonly onMessage = (message: Buffer, remote: RemoteInfo): void => this.receive(message, remote);
+
+  private constructor(socket: Socket, options: UdpTransportOptions) {
+    super();
+    this.socket = socket;
+    this.endpoint = new Endpoint(options);
+    this.codec = options.codec ?? new PlaintextCodec();
+    this.learnPeers = options.learnPeers ?? true;
+    this.highWaterMark = options.streamHighWaterMark ?? 64 * 1024;
+    socket.on('message', this.onMessage);
+    socket.on('error', (error) => this.emit('error', error));
+  }
+
+  /** Binds a UDP socket and returns the running transport. */
+  static async create(options: UdpTransportOptions): Promise<UdpTransport> {
+    const host = options.host ?? '127.0.0.1';
+    const socket = createSocket({ type: host.includes(':') ? 'udp6' : 'udp4' });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(options.port ?? 0, host, () => {
+        socket.off('error', reject);
+        resolve();
+      });
+    });
+    const size = options.socketBufferSize ?? 4 * 1024 * 1024;
+    try {
+      socket.setRecvBufferSize(size);
+      socket.setSendBufferSize(size);
+    } catch {
+      // The kernel caps the request (net.core.rmem_max); the default buffers still work.
+    }
+    return new UdpTransport(socket, options);
+  }
+
+  /** The bound UDP endpoint. */
+  get udpAddress(): UdpEndpoint {
+    const info = this.socket.address();
+    return { host: info.address, port: info.port };
+  }
+
+  get localAddress(): Address {
+    return this.endpoint.localAddress;
+  }
+
+  /** Tells the transport where a node is reachable. */
+  addPeer(address: Address, endpoint: UdpEndpoint): void {
+    this.peers.set(addressKey(address), endpoint);
+  }
+
+  removePeer(address: Address): void {
+    this.peers.delete(addressKey(address));
+  }
+
+  listen(port: number, options?: ListenOptions): void {
+    this.endpoint.listen(port, options);
+  }
+
+  unlisten(port: number): void {
+    this.endpoint.unlisten(port);
+    this.schedule();
+  }
+
+  /** Opens a stream to `address:port`; resolves once the handshake completes. */
+  connect(address: Address, port: number): Promise<PilotStream> {
+    if (this.closing) return Promise.reject(transportError(TransportErrorCode.CLOSED, 'transport is closed'));
+    if (!this.peers.has(addressKey(address))) {
+      return Promise.reject(
+        transportError(TransportErrorCode.NO_ROUTE, 'no UDP endpoint known for that node'),
+      );
+    }
+    const connection = this.endpoint.connect(address, port, performance.now());
+    const stream = new PilotStream(connection, this, this.highWaterMark);
+    const promise = new Promise<PilotStream>((resolve, reject) =>
+      this.connects.set(connection, { resolve, reject }),
+    );
+    this.schedule();
+    return promise.then(() => stream);
+  }
+
+  sendDatagram(address: Address, port: number, payload: Uint8Array, srcPort?: number): void {
+    this.endpoint.sendDatagram(address, port, payload, srcPort);
+    this.schedule();
+  }
+
+  /** Resets every connection, stops every timer and closes the socket. */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.shuttingDown = true;
+    this.endpoint.close();
+    this.run();
+    this.closing = true;
+    if (this.immediate !== undefined) clearImmediate(this.immediate);
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.immediate = undefined;
+    this.timer = undefined;
+    for (const pending of this.connects.values())
+      pending.reject(transportError(TransportErrorCode.CLOSED, 'transport closed'));
+    this.connects.clear();
+    this.socket.off('message', this.onMessage);
+    await new Promise<void>((resolve) => this.socket.close(() => resolve()));
+  }
+
+  /** Runs the endpoint on the next turn of the event loop (once, however often it is asked). */
+  schedule(): void {
+    if (this.closing || this.immediate !== undefined) return;
+    this.immediate = setImmediate(() => {
+      this.immediate = undefined;
+      this.run();
+    });
+  }
+
+  private receive(message: Buffer, remote: RemoteInfo): void {
+    if (this.closing) return;
+    const from = { host: remote.address, port: remote.port };
+    const packet = this.codec.open(message, from);
+    if (packet === undefined || packet.length < 10) return;
+    if (this.learnPeers) {
+      const src = {
+        network: (packet[4]! << 8) | packet[5]!,
+        node: ((packet[6]! << 24) | (packet[7]! << 16) | (packet[8]! << 8) | packet[9]!) >>> 0,
+      };
+      const key = addressKey(src);
+      if (!this.peers.has(key)) this.peers.set(key, from);
+    }
+    this.endpoint.receive(packet, performance.now());
+    this.schedule();
+  }
+
+  private run(): void {
+    const endpoint = this.endpoint;
+    let now = performance.now();
+    const deadline = endpoint.nextTimeout();
+    if (deadline !== undefined && deadline <= now) endpoint.onTimeout(now);
+    this.dispatch();
+    for (let round = 0; round < 64; round++) {
+      const out = endpoint.poll(now, 64);
+      if (out.length === 0) break;
+      for (const transmit of out) {
+        const peer = this.peers.get(addressKey(transmit.destination));
+        if (peer === undefined) continue;
+        const frame = this.codec.seal(transmit.bytes, transmit.destination);
+        if (frame !== undefined) this.socket.send(frame, peer.port, peer.host);
+      }
+      this.dispatch();
+      now = performance.now();
+    }
+    this.dispatch();
+    if (endpoint.wantsPoll) this.schedule();
+    this.arm();
+  }
+
+  private arm(): void {
+    if (this.closing) return;
+    const deadline = this.endpoint.nextTimeout();
+    if (deadline === undefined) {
+      if (this.timer !== undefined) clearTimeout(this.timer);
+      this.timer = undefined;
+      this.timerAt = Number.POSITIVE_INFINITY;
+      return;
+    }
+    if (this.timer !== undefined && this.timerAt === deadline) return;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timerAt = deadline;
+    const delay = Math.max(0, deadline - performance.now());
+    if (delay < 1) {
+      this.timer = undefined;
+      this.timerAt = Number.POSITIVE_INFINITY;
+      this.schedule();
+      return;
+    }
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.timerAt = Number.POSITIVE_INFINITY;
+      this.run();
+    }, delay);
+  }
+
+  private dispatch(): void {
+    for (let event = this.endpoint.pollEvent(); event !== undefined; event = this.endpoint.pollEvent()) {
+      switch (event.type) {
+        case 'incoming': {
+          for (
+            let c = this.endpoint.accept(event.port);
+            c !== undefined;
+            c = this.endpoint.accept(event.port)
+          ) {
+            this.emit('connection', new PilotStream(c, this, this.highWaterMark));
+          }
+          break;
+        }
+        case 'connected': {
+          const pending = this.connects.get(event.connection);
+          this.connects.delete(event.connection);
+          pending?.resolve(event.connection.userData as PilotStream);
+          break;
+        }
+        case 'readable':
+          streamOf(event.connection)?.onReadable();
+          break;
+        case 'writable':
+          streamOf(event.connection)?.onWritable();
+          break;
+        case 'closed': {
+          const pending = this.connects.get(event.connection);
+          if (pending !== undefined) {
+            this.connects.delete(event.connection);
+            pending.reject(
+              event.error ??
+                transportError(TransportErrorCode.CONNECTION_RESET, 'connection closed during the handshake'),
+            );
+          }
+          const stream = streamOf(event.connection);
+          if (this.shuttingDown) stream?.destroy();
+          else stream?.onClosed(event.error);
+          break;
+        }
+        case 'datagram':
+          this.emit('datagram', event.datagram satisfies Datagram);
+          break;
+      }
+    }
+  }
+}
+
+function streamOf(connection: Connection): PilotStream | undefined {
+  return connection.userData instanceof PilotStream ? connection.userData : undefined;
+}

@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { SentPacketTracker } from './sent-packet-tracker.js';
+
+const seg = (n: number): Uint8Array => new Uint8Array(n);
+
+/** Ten 100-byte segments at seq 1000.. sent at t = 0..9. */
+function tenSegments(): SentPacketTracker {
+  const t = new SentPacketTracker();
+  for (let i = 0; i < 10; i++) t.onSent(1000 + 100 * i, seg(100), false, i);
+  return t;
+}
+
+describe('SentPacketTracker', () => {
+  it('removes cumulatively acked segments and samples RTT from segments sent once (Karn)', () => {
+    const t = tenSegments();
+    expect(t.inFlight).toBe(1000);
+    const r = t.onAck(1300, [], 50);
+    expect(r.cumulativeBytes).toBe(300);
+    expect(r.rttSample).toBe(50 - 2);
+    expect(t.inFlight).toBe(700);
+    const first = t.first()!;
+    t.markAllLost();
+    t.onRetransmit(first, 60);
+    const again = t.onAck(1400, [], 70);
+    expect(again.rttSample).toBeUndefined(); // retransmitted: ambiguous
+  });
+  it('marks segments inside SACK blocks and never counts them in flight', () => {
+    const t = tenSegments();
+    const r = t.onAck(1000, [{ left: 1200, right: 1500 }], 20);
+    expect(r.newlyAcked).toBe(300);
+    expect(t.inFlight).toBe(700);
+    expect(t.firstUnsacked()!.seq).toBe(1000);
+  });
+  it('declares a segment lost when three segments above it are SACKed (RFC 6675)', () => {
+    const t = tenSegments();
+    t.onAck(1100, [{ left: 1200, right: 1500 }], 20);
+    const { lost } = t.detectLosses(20, 1000);
+    expect(lost.map((s) => s.seq)).toEqual([1100]);
+    expect(t.firstLost()!.seq).toBe(1100);
+    expect(t.inFlight).toBe(500); // 1500..2000
+  });
+  it('declares loss by time (RACK) when fewer than three are SACKed above', () => {
+    const t = tenSegments();
+    t.onAck(1000, [{ left: 1100, right: 1200 }], 20);
+    const early = t.detectLosses(20, 30);
+    expect(early.lost).toEqual([]);
+    expect(early.nextCheck).toBe(30); // sent at 0 + 30
+    const later = t.detectLosses(30, 30);
+    expect(later.lost.map((s) => s.seq)).toEqual([1000]);
+  });
+  it('fast-retransmits the first unSACKed segment once (three duplicate ACKs)', () => {
+    const t = tenSegments();
+    expect(t.markFirstUnsackedLost()!.seq).toBe(1000);
+    t.onRetransmit(t.firstLost()!, 30);
+    expect(t.markFirstUnsackedLost()).toBeUndefined();
+  });
+  it('after an RTO everything not SACKed is lost, and retransmission puts it back in flight', () => {
+    const t = tenSegments();
+    t.onAck(1000, [{ left: 1500, right: 1600 }], 20);
+    expect(t.markAllLost()).toBe(9);
+    expect(t.inFlight).toBe(0);
+    t.onRetransmit(t.firstLost()!, 40);
+    expect(t.inFlight).toBe(100);
+    expect(t.firstLost()!.seq).toBe(1100);
+  });
+  it('handles a partial ACK inside a segment and sequence wrap-around', () => {
+    const t = new SentPacketTracker();
+    const start = 0xffff_ff00;
+    t.onSent(start, seg(200), false, 0);
+    t.onSent((start + 200) >>> 0, seg(200), false, 1);
+    const r = t.onAck((start + 300) >>> 0, [], 10);
+    expect(r.cumulativeBytes).toBe(300);
+    expect(t.first()!.seq).toBe((start + 300) >>> 0);
+    expect(t.first()!.data.length).toBe(100);
+  });
+  it('tracks the FIN as one sequence number', () => {
+    const t = new SentPacketTracker();
+    t.onSent(10, seg(0), true, 0);
+    expect(t.inFlight).toBe(1);
+    expect(t.onAck(11, [], 5).finAcked).toBe(true);
+    expect(t.isEmpty).toBe(true);
+  });
+});

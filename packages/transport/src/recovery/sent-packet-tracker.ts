@@ -1,0 +1,257 @@
+import { type SackBlock, seqAdd, seqDiff } from '../wire.js';
+import { type SentSegment, segmentLength } from './sent-segment.js';
+
+export interface AckResult {
+  /** Bytes newly acknowledged, cumulatively or by SACK. */
+  readonly newlyAcked: number;
+  /** Bytes removed by the cumulative ACK. */
+  readonly cumulativeBytes: number;
+  /** Send time of the newest segment newly acknowledged (NaN when none). */
+  readonly newestSentAt: number;
+  /** An RTT sample from a segment sent once (Karn's rule), or undefined. */
+  readonly rttSample: number | undefined;
+  readonly finAcked: boolean;
+}
+
+/** Outcome of loss detection: segments newly declared lost and when to look again. */
+export interface LossResult {
+  readonly lost: SentSegment[];
+  /** When a segment that is not yet lost will be, if nothing arrives first (NaN when none). */
+  readonly nextCheck: number;
+}
+
+const DUP_THRESHOLD = 3;
+
+/**
+ * Segments in flight, in sequence order. Marks SACKed segments (they are never retransmitted),
+ * declares losses the way RFC 6675 (three segments SACKed above) and RACK (RFC 8985: sent before
+ * something delivered, and older than an RTT plus a reordering allowance) do, and keeps the
+ * "pipe" (bytes in flight that are neither SACKed nor lost) for the congestion window.
+ */
+export class SentPacketTracker {
+  private segments: SentSegment[] = [];
+  private head = 0;
+  private pipeBytes = 0;
+  private lostCount = 0;
+  private nextOrder = 1;
+  private rackOrder = 0;
+
+  get inFlight(): number {
+    return this.pipeBytes;
+  }
+  get isEmpty(): boolean {
+    return this.head === this.segments.length;
+  }
+  get count(): number {
+    return this.segments.length - this.head;
+  }
+  get hasLost(): boolean {
+    return this.lostCount > 0;
+  }
+  first(): SentSegment | undefined {
+    return this.segments[this.head];
+  }
+  last(): SentSegment | undefined {
+    return this.isEmpty ? undefined : this.segments[this.segments.length - 1];
+  }
+  /** Sequence number one past the last tracked segment (undefined when empty). */
+  endSeq(): number | undefined {
+    const last = this.last();
+    return last === undefined ? undefined : seqAdd(last.seq, segmentLength(last));
+  }
+
+  /** Records a new segment going out. */
+  onSent(seq: number, data: Uint8Array, fin: boolean, now: number): SentSegment {
+    const segment: SentSegment = {
+      seq,
+      data,
+      fin,
+      sentAt: now,
+      order: this.nextOrder++,
+      transmissions: 1,
+      sacked: false,
+      lost: false,
+    };
+    this.segments.push(segment);
+    this.pipeBytes += segmentLength(segment);
+    return segment;
+  }
+
+  /** Records a retransmission of a tracked segment. */
+  onRetransmit(segment: SentSegment, now: number): void {
+    if (segment.lost) {
+      segment.lost = false;
+      this.lostCount--;
+      this.pipeBytes += segmentLength(segment);
+    }
+    segment.sentAt = now;
+    segment.order = this.nextOrder++;
+    segment.transmissions++;
+  }
+
+  /** The first segment declared lost, lowest sequence first. */
+  firstLost(): SentSegment | undefined {
+    if (this.lostCount === 0) return undefined;
+    for (let i = this.head; i < this.segments.length; i++) {
+      const segment = this.segments[i]!;
+      if (segment.lost) return segment;
+    }
+    return undefined;
+  }
+
+  /** The first segment neither acknowledged nor SACKed. */
+  firstUnsacked(): SentSegment | undefined {
+    for (let i = this.head; i < this.segments.length; i++) {
+      const segment = this.segments[i]!;
+      if (!segment.sacked) return segment;
+    }
+    return undefined;
+  }
+
+  /** Oldest transmission time among segments still counted in flight (NaN when none). */
+  oldestInFlightSentAt(): number {
+    let oldest = Number.NaN;
+    for (let i = this.head; i < this.segments.length; i++) {
+      const segment = this.segments[i]!;
+      if (segment.sacked || segment.lost) continue;
+      if (!(segment.sentAt >= oldest)) oldest = segment.sentAt;
+    }
+    return oldest;
+  }
+
+  /**
+   * Applies a cumulative ACK (`ack`, known to be within what was sent) and SACK blocks (already
+   * validated against what was sent). `now` gives the RTT sample.
+   */
+  onAck(ack: number, blocks: readonly SackBlock[], now: number): AckResult {
+    let newlyAcked = 0;
+    let cumulativeBytes = 0;
+    let newestSentAt = Number.NaN;
+    let newestOrder = 0;
+    let rttSample: number | undefined;
+    let finAcked = false;
+    const deliver = (segment: SentSegment, bytes: number): void => {
+      newlyAcked += bytes;
+      if (segment.order > newestOrder) {
+        newestOrder = segment.order;
+        newestSentAt = segment.sentAt;
+        rttSample = segment.transmissions === 1 ? now - segment.sentAt : undefined;
+      }
+      if (segment.order > this.rackOrder) {
+        this.rackOrder = segment.order;
+      }
+    };
+    while (this.head < this.segments.length) {
+      const segment = this.segments[this.head]!;
+      const length = segmentLength(segment);
+      const covered = seqDiff(ack, segment.seq);
+      if (covered <= 0) break;
+      if (covered < length && !segment.fin) {
+        // A peer acknowledged part of a segment: keep the rest, as the peer may segment differently.
+        this.dropFromPipe(segment, covered);
+        segment.data = segment.data.subarray(covered);
+        segment.seq = ack;
+        cumulativeBytes += covered;
+        if (!segment.sacked) deliver(segment, covered);
+        break;
+      }
+      if (!segment.sacked) deliver(segment, length);
+      this.dropFromPipe(segment, length);
+      if (segment.fin) finAcked = true;
+      cumulativeBytes += length;
+      this.segments[this.head] = undefined as unknown as SentSegment;
+      this.head++;
+    }
+    this.compact();
+    for (const block of blocks) {
+      for (let i = this.head; i < this.segments.length; i++) {
+        const segment = this.segments[i]!;
+        if (seqDiff(segment.seq, block.right) >= 0) break;
+        if (segment.sacked) continue;
+        if (seqDiff(segment.seq, block.left) < 0) continue;
+        if (seqDiff(seqAdd(segment.seq, segmentLength(segment)), block.right) > 0) continue;
+        this.dropFromPipe(segment, segmentLength(segment));
+        segment.sacked = true;
+        deliver(segment, segmentLength(segment));
+      }
+    }
+    return { newlyAcked, cumulativeBytes, newestSentAt, rttSample, finAcked };
+  }
+
+  /**
+   * Declares losses. `lossDelay` is the RACK time threshold (RTT plus reordering window); a
+   * segment sent before the newest delivered one is lost once it is that old, or at once when
+   * three segments above it were SACKed.
+   */
+  detectLosses(now: number, lossDelay: number): LossResult {
+    const lost: SentSegment[] = [];
+    let nextCheck = Number.NaN;
+    if (this.rackOrder === 0) return { lost, nextCheck };
+    let sackedAbove = 0;
+    for (let i = this.segments.length - 1; i >= this.head; i--) {
+      const segment = this.segments[i]!;
+      if (segment.sacked) {
+        sackedAbove++;
+        continue;
+      }
+      if (segment.lost || segment.order >= this.rackOrder) continue;
+      const deadline = segment.sentAt + lossDelay;
+      if (sackedAbove >= DUP_THRESHOLD || deadline <= now) {
+        this.markLost(segment);
+        lost.push(segment);
+      } else if (!(deadline >= nextCheck)) {
+        nextCheck = deadline;
+      }
+    }
+    return { lost, nextCheck };
+  }
+
+  /** Fast retransmit on the third duplicate ACK (for peers that send no SACK). */
+  markFirstUnsackedLost(): SentSegment | undefined {
+    const segment = this.firstUnsacked();
+    if (segment === undefined || segment.lost || segment.transmissions > 1) return undefined;
+    this.markLost(segment);
+    return segment;
+  }
+
+  /** After a retransmission timeout everything not SACKed is presumed lost (RFC 6675 §5.1). */
+  markAllLost(): number {
+    let count = 0;
+    for (let i = this.head; i < this.segments.length; i++) {
+      const segment = this.segments[i]!;
+      if (!segment.sacked && !segment.lost) {
+        this.markLost(segment);
+        count++;
+      }
+    }
+    return count;
+  }
+
+  private markLost(segment: SentSegment): void {
+    segment.lost = true;
+    this.lostCount++;
+    this.pipeBytes -= segmentLength(segment);
+  }
+
+  private dropFromPipe(segment: SentSegment, bytes: number): void {
+    if (segment.sacked) return;
+    if (segment.lost) {
+      if (bytes >= segmentLength(segment)) {
+        segment.lost = false;
+        this.lostCount--;
+      }
+      return;
+    }
+    this.pipeBytes -= bytes;
+  }
+
+  private compact(): void {
+    if (this.head === this.segments.length) {
+      this.segments = [];
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.segments.length) {
+      this.segments = this.segments.slice(this.head);
+      this.head = 0;
+    }
+  }
+}

@@ -1,0 +1,20 @@
+/** One stream segment (or the FIN sentinel) that was sent and is not yet cumulatively acknowledged. */
+export interface SentSegment {
+  seq: number;
+  /** Payload bytes; empty for the FIN, which occupies one sequence number. */
+  data: Uint8Array;
+  readonly fin: boolean;
+  /** Time of the latest transmission. */
+  sentAt: number;
+  /** Order of the latest transmission, to compare segments sent within the same millisecond. */
+  order: number;
+  transmissions: number;
+  sacked: boolean;
+  /** Declared lost and waiting to be retransmitted (not counted in flight). */
+  lost: boolean;
+}
+
+/** Sequence space a segment occupies: its bytes, or 1 for the FIN. */
+export function segmentLength(segment: SentSegment): number {
+  return segment.fin ? 1 : segment.data.length;
+}

@@ -1,0 +1,22 @@
+/**
+ * The slice of @pilot/wire the transport uses, gathered in one place so the rest of the package
+ * imports the wire format from one module.
+ */
+export {
+  type Address,
+  decodePacket,
+  decodeSack,
+  encodePacket,
+  encodePlaintextFrame,
+  encodeSack,
+  HEADER_SIZE,
+  type Packet,
+  PacketFlag,
+  PROTOCOL_VERSION,
+  Protocol,
+  type SackBlock,
+  seqAdd,
+  seqAfter,
+  seqBefore,
+  seqDiff,
+} from '@pilot/wire';
