@@ -19,6 +19,8 @@ export interface TransportCounters {
   badSack: number;
   /** SYNs dropped by the rate limiter. */
   synRateLimited: number;
+  /** SYNs and datagrams dropped silently by the admission gate (an untrusted source). */
+  notAdmitted: number;
   /** SYNs refused with RST: no listener, port or total limit, full accept queue. */
   synRefused: number;
   /** Half-open connections reaped without the final ACK. */
@@ -46,6 +48,7 @@ export function createCounters(): TransportCounters {
     packetsReceived: 0,
     packetsSent: 0,
     badChecksum: 0,
+    notAdmitted: 0,
     malformed: 0,
     wrongDestination: 0,
     badSequence: 0,

@@ -70,6 +70,7 @@ export class Endpoint {
   private events: TransportEvent[] = [];
   private eventHead = 0;
   private readonly synLimiter: SynLimiter;
+  private readonly admit: EndpointOptions['admit'];
   private rstLimiter: TokenBucket | undefined;
   private datagramCounter: number;
   private readonly datagramWindows = new Map<string, DatagramWindow>();
@@ -79,6 +80,7 @@ export class Endpoint {
 
   constructor(options: EndpointOptions) {
     this.options = resolveOptions(options);
+    this.admit = options.admit;
     this.synLimiter = new SynLimiter({
       ...(this.options.synRateGlobal === undefined ? {} : { globalRate: this.options.synRateGlobal }),
       ...(this.options.synRatePerSource === undefined
@@ -357,6 +359,10 @@ export class Endpoint {
   }
 
   private onSyn(syn: Packet, key: string, now: number): void {
+    if (this.admit !== undefined && !this.admit(syn.src, syn.dstPort, 'stream')) {
+      this.counters.notAdmitted++;
+      return;
+    }
     const listener = this.listeners.get(syn.dstPort);
     if (listener === undefined) {
       this.counters.synRefused++;
@@ -440,6 +446,10 @@ export class Endpoint {
 
   private onDatagram(packet: Packet): void {
     if (packet.payload.length === 0) return;
+    if (this.admit !== undefined && !this.admit(packet.src, packet.dstPort, 'datagram')) {
+      this.counters.notAdmitted++;
+      return;
+    }
     const peer = addressKey(packet.src);
     let window = this.datagramWindows.get(peer);
     if (window === undefined) {

@@ -45,6 +45,12 @@ export interface EndpointOptions {
   readonly acceptBacklog?: number;
   readonly synRateGlobal?: number;
   readonly synRatePerSource?: number;
+  /**
+   * Whether a SYN or a datagram from `source` to local `port` may come in. A refusal is a silent
+   * drop (no RST), so that a private node does not reveal that it exists (reference §5.1). It runs
+   * before every other gate. Default: everything is admitted.
+   */
+  readonly admit?: (source: Address, port: number, kind: 'stream' | 'datagram') => boolean;
   /** Source of random 32-bit integers (ISNs, ephemeral ports, datagram counters); seed it in tests. */
   readonly random?: () => number;
 }

@@ -40,7 +40,7 @@ interface PendingConnect {
  */
 export class UdpTransport extends EventEmitter {
   readonly endpoint: Endpoint;
-  private readonly socket: Socket;
+  private readonly socket_: Socket;
   private readonly codec: TunnelCodec;
   private readonly peers = new Map<string, UdpEndpoint>();
   private readonly learnPeers: boolean;
@@ -56,7 +56,7 @@ export class UdpTransport extends EventEmitter {
 
   private constructor(socket: Socket, options: UdpTransportOptions) {
     super();
-    this.socket = socket;
+    this.socket_ = socket;
     this.endpoint = new Endpoint(options);
     this.codec = options.codec ?? new PlaintextCodec();
     this.learnPeers = options.learnPeers ?? true;
@@ -86,9 +86,18 @@ export class UdpTransport extends EventEmitter {
     return new UdpTransport(socket, options);
   }
 
+  /**
+   * The UDP socket itself, for the layers that share it (the beacon client, hole punching): one
+   * socket per node keeps one NAT mapping. They add their own 'message' listeners; frames this
+   * transport's codec does not open are ignored here. Closing stays the transport's job.
+   */
+  get socket(): Socket {
+    return this.socket_;
+  }
+
   /** The bound UDP endpoint. */
   get udpAddress(): UdpEndpoint {
-    const info = this.socket.address();
+    const info = this.socket_.address();
     return { host: info.address, port: info.port };
   }
 
@@ -99,6 +108,27 @@ export class UdpTransport extends EventEmitter {
   /** Tells the transport where a node is reachable. */
   addPeer(address: Address, endpoint: UdpEndpoint): void {
     this.peers.set(addressKey(address), endpoint);
+  }
+
+  /** The UDP endpoint a node is reached at, if one is known. */
+  peerEndpoint(address: Address): UdpEndpoint | undefined {
+    return this.peers.get(addressKey(address));
+  }
+
+  /**
+   * Sends a frame that is not a packet of this transport (a key exchange, a punch, a beacon
+   * message) from the same socket, so that NAT mappings made by one serve the other.
+   */
+  sendRaw(frame: Uint8Array, to: UdpEndpoint): void {
+    if (this.closing) return;
+    this.socket_.send(frame, to.port, to.host);
+  }
+
+  /** Feeds a packet that arrived some other way (relayed, or opened by the caller) to the endpoint. */
+  receivePacket(packet: Uint8Array): void {
+    if (this.closing) return;
+    this.endpoint.receive(packet, performance.now());
+    this.schedule();
   }
 
   removePeer(address: Address): void {
@@ -150,8 +180,8 @@ export class UdpTransport extends EventEmitter {
     for (const pending of this.connects.values())
       pending.reject(transportError(TransportErrorCode.CLOSED, 'transport closed'));
     this.connects.clear();
-    this.socket.off('message', this.onMessage);
-    await new Promise<void>((resolve) => this.socket.close(() => resolve()));
+    this.socket_.off('message', this.onMessage);
+    await new Promise<void>((resolve) => this.socket_.close(() => resolve()));
   }
 
   /** Runs the endpoint on the next turn of the event loop (once, however often it is asked). */
@@ -193,7 +223,7 @@ export class UdpTransport extends EventEmitter {
         const peer = this.peers.get(addressKey(transmit.destination));
         if (peer === undefined) continue;
         const frame = this.codec.seal(transmit.bytes, transmit.destination);
-        if (frame !== undefined) this.socket.send(frame, peer.port, peer.host);
+        if (frame !== undefined) this.socket_.send(frame, peer.port, peer.host);
       }
       this.dispatch();
       now = performance.now();
