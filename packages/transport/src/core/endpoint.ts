@@ -58,7 +58,10 @@ function connectionKey(peer: Address, remotePort: number, localPort: number): st
  * at `nextTimeout()`, and read `pollEvent()`. It never reads a clock, opens a socket or sets a timer.
  */
 export class Endpoint {
-  readonly options: ResolvedOptions;
+  private resolved: ResolvedOptions;
+  get options(): ResolvedOptions {
+    return this.resolved;
+  }
   readonly counters: TransportCounters = createCounters();
   private readonly connections = new Map<string, Connection>();
   private readonly listeners = new Map<number, Listener>();
@@ -79,7 +82,7 @@ export class Endpoint {
   private readonly host: ConnectionHost;
 
   constructor(options: EndpointOptions) {
-    this.options = resolveOptions(options);
+    this.resolved = resolveOptions(options);
     this.admit = options.admit;
     this.synLimiter = new SynLimiter({
       ...(this.options.synRateGlobal === undefined ? {} : { globalRate: this.options.synRateGlobal }),
@@ -103,6 +106,15 @@ export class Endpoint {
 
   get localAddress(): Address {
     return this.options.localAddress;
+  }
+
+  /**
+   * Changes this node's address, for a daemon that binds its socket before the registry assigns
+   * its node ID (or after a re-registration gives it another). Connections keep the address they
+   * were made with.
+   */
+  setLocalAddress(address: Address): void {
+    this.resolved = { ...this.resolved, localAddress: address };
   }
 
   /** Open connections (every state but CLOSED). */
