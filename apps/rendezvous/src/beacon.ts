@@ -1,29 +1,52 @@
+import { type AmplificationPolicy, Beacon, type BeaconStats } from '@pilot/nat';
 import type { Logger } from './logger.js';
 
 /**
- * The seam for the beacon (the UDP endpoint-discovery and relay service that the reference runs in
- * the same process as the registry, default `:9001`). The beacon lives in `@pilot/nat`; when that
- * package exports a beacon server, `loadBeacon` returns a factory that starts it and `main.ts`
- * starts it beside the registry — nothing else here changes. Until then the program is the
- * registry alone, and `--beacon-addr` is accepted (so configurations written for the reference
- * keep working) but not served.
+ * The beacon (UDP endpoint discovery, punch coordination and relay, spec §4, plus STUN Binding on
+ * the same socket), run in the same process as the registry as the reference does, default `:9001`.
+ * The server itself is `Beacon` from `@pilot/nat`; this file adapts it to the program.
  */
+export type BeaconStatus = {
+  /** The bound UDP address, as `host:port`. */
+  readonly address: string;
+  /** Nodes the beacon has an endpoint for (expired ones until the next reap, at most 60 s). */
+  readonly nodes: number;
+  readonly stats: BeaconStats;
+};
+
 export type BeaconHandle = {
   /** The bound UDP address, as `host:port`. */
   readonly address: string;
+  status(): BeaconStatus;
   close(): Promise<void>;
 };
 
 export type BeaconFactory = (options: {
   readonly host: string;
   readonly port: number;
+  readonly amplification: AmplificationPolicy;
   readonly logger: Logger;
 }) => Promise<BeaconHandle>;
 
-/** The beacon this build can run, if any. */
-export function loadBeacon(): BeaconFactory | undefined {
-  // Wiring, once @pilot/nat exports it (and is added to package.json):
-  //   import { startBeaconServer } from '@pilot/nat';
-  //   return async ({ host, port }) => { const b = await startBeaconServer({ host, port }); return { address: …, close: () => b.close() }; };
-  return undefined;
+export function formatHostPort(host: string, port: number): string {
+  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/** The beacon of this build: `Beacon` from `@pilot/nat`. */
+export function loadBeacon(): BeaconFactory {
+  return async ({ host, port, amplification }) => {
+    const beacon = await Beacon.start({
+      host,
+      port,
+      type: host.includes(':') ? 'udp6' : 'udp4',
+      amplification,
+    });
+    const bound = beacon.address();
+    const address = formatHostPort(bound.address, bound.port);
+    return {
+      address,
+      status: () => ({ address, nodes: beacon.nodeCount, stats: beacon.stats() }),
+      close: () => beacon.close(),
+    };
+  };
 }

@@ -13,6 +13,10 @@ export type RendezvousConfig = {
   readonly beaconAddr: ListenAddress;
   /** Whether `--beacon-addr` was given (on the command line or in the config file). */
   readonly beaconAddrGiven: boolean;
+  /** How the beacon answers unverified sources that send short requests (see @pilot/nat). */
+  readonly beaconAmplification: 'strict' | 'compatible';
+  /** Where `GET /healthz` is served; undefined: no HTTP server. */
+  readonly http: ListenAddress | undefined;
   /** SQLite file of the directory. */
   readonly store: string;
   /** TLS key and certificate files (PEM), when TLS is on. */
@@ -33,9 +37,17 @@ export const FLAGS: Readonly<Record<string, { readonly kind: FlagKind; readonly 
   'registry-addr': { kind: 'string', help: 'TCP address of the registry (default ":9000", every interface)' },
   'beacon-addr': {
     kind: 'string',
-    help: 'UDP address of the beacon (default ":9001"; not served by this build yet)',
+    help: 'UDP address of the beacon (default ":9001", every interface)',
   },
-  store: { kind: 'string', help: 'SQLite file of the directory (default ~/.pilot/registry.db)' },
+  'beacon-amplification': {
+    kind: 'string',
+    help: 'strict | compatible: answer short reference/bare-STUN requests within a byte budget (default strict)',
+  },
+  http: { kind: 'string', help: 'TCP address of the health endpoint GET /healthz (default: off)' },
+  store: {
+    kind: 'string',
+    help: 'SQLite file of the directory (default ~/.pilot/registry.db; ":memory:" keeps nothing)',
+  },
   tls: { kind: 'boolean', help: 'serve the registry over TLS (needs --tls-cert and --tls-key)' },
   'tls-cert': { kind: 'string', help: 'TLS certificate, PEM file' },
   'tls-key': { kind: 'string', help: 'TLS private key, PEM file' },
@@ -56,7 +68,8 @@ export const USAGE: string = [
   'usage: pilot-rendezvous [flags]',
   '',
   'The Pilot Protocol rendezvous server: the registry (directory) agents register with and look',
-  'each other up in, over TCP or TLS, stored in SQLite. SIGINT/SIGTERM stop it cleanly.',
+  'each other up in, over TCP or TLS, stored in SQLite, and the beacon (UDP endpoint discovery,',
+  'hole punching, relay; STUN Binding on the same port). SIGINT/SIGTERM stop both cleanly.',
   '',
   'flags (--name value, --name=value, or -name value):',
   ...Object.entries(FLAGS).map(([name, flag]) => `  --${name.padEnd(14)} ${flag.help}`),
@@ -190,7 +203,19 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
       registryAddr: parseListenAddress(str('registry-addr') ?? ':9000', 'registry-addr'),
       beaconAddr: parseListenAddress(str('beacon-addr') ?? ':9001', 'beacon-addr'),
       beaconAddrGiven: values.has('beacon-addr'),
-      store: store === undefined ? join(homedir(), '.pilot', 'registry.db') : resolve(expandHome(store)),
+      beaconAmplification: oneOf(
+        str('beacon-amplification') ?? 'strict',
+        { STRICT: 'strict', COMPATIBLE: 'compatible' } as const,
+        'beacon-amplification',
+      ),
+      http: str('http') === undefined ? undefined : parseListenAddress(str('http') ?? '', 'http'),
+      store:
+        store === undefined
+          ? join(homedir(), '.pilot', 'registry.db')
+          : // SQLite's in-memory database (tests, throwaway instances), not a file named ":memory:".
+            store === ':memory:'
+            ? store
+            : resolve(expandHome(store)),
       tls,
       adminToken,
       logLevel: oneOf(str('log-level') ?? 'info', LogLevel, 'log-level'),

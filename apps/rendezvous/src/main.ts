@@ -28,8 +28,6 @@ if (command.kind === 'help') {
 const config = command.config;
 const logger = createLogger(config.logLevel, config.logFormat);
 const beacon = loadBeacon();
-if (beacon === undefined && config.beaconAddrGiven)
-  logger.log('warn', 'this build has no beacon yet: --beacon-addr is ignored, serving the registry only');
 
 let rendezvous: Awaited<ReturnType<typeof startRendezvous>>;
 try {
@@ -46,6 +44,7 @@ process.stdout.write(
     tls: config.tls !== undefined,
     fingerprint: rendezvous.tlsFingerprint,
     beacon: rendezvous.beacon?.address,
+    http: rendezvous.http?.address,
     store: config.store,
   }),
 );

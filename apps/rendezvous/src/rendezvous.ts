@@ -7,9 +7,10 @@ import {
   SqliteDirectoryStore,
   startDirectoryServer,
 } from '@pilot/directory';
-import type { BeaconFactory, BeaconHandle } from './beacon.js';
+import { type BeaconFactory, type BeaconHandle, formatHostPort } from './beacon.js';
 import type { RendezvousConfig } from './config.js';
 import { RendezvousErrorCode, rendezvousError } from './errors.js';
+import { type HealthReport, type HealthServer, startHealthServer } from './health.js';
 import type { Logger } from './logger.js';
 
 const SHUTDOWN_DRAIN_MS = 250;
@@ -20,9 +21,14 @@ export type Rendezvous = {
   /** SHA-256 of the TLS certificate (`AB:CD:…`), what clients pin; undefined without TLS. */
   readonly tlsFingerprint: string | undefined;
   readonly beacon: BeaconHandle | undefined;
+  /** The health endpoint (`--http`), if on. */
+  readonly http: HealthServer | undefined;
+  /** What `GET /healthz` answers. */
+  health(): HealthReport;
   /**
-   * Stops accepting, keeps serving open connections for 250 ms (requests already on their way),
-   * answers every request received, then closes the beacon and the database.
+   * Stops the health endpoint and the beacon, stops accepting registry connections, keeps serving
+   * open ones for 250 ms (requests already on their way), answers every request received, then
+   * closes the database.
    */
   close(): Promise<void>;
 };
@@ -39,7 +45,7 @@ function readPem(path: string, what: string): string {
   }
 }
 
-/** Opens the store and starts the registry (and the beacon, when this build has one). */
+/** Opens the store and starts the registry, the beacon (when given a factory) and the health endpoint. */
 export async function startRendezvous(
   config: RendezvousConfig,
   logger: Logger,
@@ -101,7 +107,12 @@ export async function startRendezvous(
   let beaconHandle: BeaconHandle | undefined;
   if (beacon !== undefined) {
     try {
-      beaconHandle = await beacon({ host: config.beaconAddr.host, port: config.beaconAddr.port, logger });
+      beaconHandle = await beacon({
+        host: config.beaconAddr.host,
+        port: config.beaconAddr.port,
+        amplification: config.beaconAmplification,
+        logger,
+      });
     } catch (error) {
       await server.close();
       store.close();
@@ -113,13 +124,49 @@ export async function startRendezvous(
     }
   }
 
+  const started = performance.now();
+  const registryAddress = formatHostPort(server.host, server.port);
+  // A live-node count for the health report; the store has no method for it, and this is one indexed read.
+  const liveNodes = store.db.prepare('SELECT COUNT(*) AS n FROM nodes WHERE live = 1');
   let closing: Promise<void> | undefined;
+  const health = (): HealthReport => ({
+    status: closing === undefined ? 'ok' : 'stopping',
+    uptimeSeconds: Math.round((performance.now() - started) / 1000),
+    registry: {
+      address: registryAddress,
+      tls: tls !== undefined,
+      connections: server.connections,
+      liveNodes: closing === undefined ? (liveNodes.get() as { n: number }).n : 0,
+    },
+    beacon: beaconHandle?.status(),
+  });
+
+  let http: HealthServer | undefined;
+  if (config.http !== undefined) {
+    try {
+      http = await startHealthServer(config.http.host, config.http.port, health);
+    } catch (error) {
+      await beaconHandle?.close();
+      await server.close();
+      store.close();
+      const code = (error as NodeJS.ErrnoException).code;
+      throw rendezvousError(
+        RendezvousErrorCode.START_FAILED,
+        `cannot serve the health endpoint on ${config.http.host}:${config.http.port} (${code ?? String(error)})`,
+        error,
+      );
+    }
+  }
+
   return {
     registry: { host: server.host, port: server.port },
     tlsFingerprint,
     beacon: beaconHandle,
+    http,
+    health,
     close(): Promise<void> {
       closing ??= (async () => {
+        await http?.close();
         await beaconHandle?.close();
         // Requests sent just before the signal are still in flight: serve them for a moment.
         await server.close({ drainMs: SHUTDOWN_DRAIN_MS });

@@ -32,6 +32,8 @@ describe('command line', () => {
       registryAddr: { host: '0.0.0.0', port: 9000 },
       beaconAddr: { host: '0.0.0.0', port: 9001 },
       beaconAddrGiven: false,
+      beaconAmplification: 'strict',
+      http: undefined,
       store: join(homedir(), '.pilot', 'registry.db'),
       tls: undefined,
       adminToken: undefined,
@@ -61,6 +63,22 @@ describe('command line', () => {
     expect(parseCommandLine(['--help'])).toEqual({ kind: 'help' });
   });
 
+  it('reads the beacon and health flags', () => {
+    expect(
+      run(['--beacon-addr', '127.0.0.1:9101', '--beacon-amplification=compatible', '--http', ':8080']),
+    ).toMatchObject({
+      beaconAddr: { host: '127.0.0.1', port: 9101 },
+      beaconAddrGiven: true,
+      beaconAmplification: 'compatible',
+      http: { host: '0.0.0.0', port: 8080 },
+    });
+  });
+
+  it('keeps --store :memory: as the in-memory database rather than a file of that name', () => {
+    expect(run(['--store', ':memory:']).store).toBe(':memory:');
+    expect(run(['--store', 'x.db']).store).toBe(join(process.cwd(), 'x.db'));
+  });
+
   it('parses listen addresses', () => {
     expect(parseListenAddress(':9000', 'x')).toEqual({ host: '0.0.0.0', port: 9000 });
     expect(parseListenAddress('[::1]:0', 'x')).toEqual({ host: '::1', port: 0 });
@@ -76,6 +94,8 @@ describe('command line', () => {
     expect(codeOf(['--store', '--tls'])).toBe(RendezvousErrorCode.BAD_FLAG);
     expect(codeOf(['--log-level', 'loud'])).toBe(RendezvousErrorCode.BAD_FLAG);
     expect(codeOf(['--log-format', 'xml'])).toBe(RendezvousErrorCode.BAD_FLAG);
+    expect(codeOf(['--beacon-amplification', 'loose'])).toBe(RendezvousErrorCode.BAD_FLAG);
+    expect(codeOf(['--http', '8080'])).toBe(RendezvousErrorCode.BAD_FLAG);
     expect(codeOf(['--tls'])).toBe(RendezvousErrorCode.BAD_FLAG);
     expect(codeOf(['--tls-cert', 'c.pem', '--tls-key', 'k.pem'])).toBe(RendezvousErrorCode.BAD_FLAG);
     expect(codeOf(['--tls=maybe'])).toBe(RendezvousErrorCode.BAD_FLAG);

@@ -73,7 +73,7 @@ describe('pilot-rendezvous', () => {
   it('serves the registry, stops cleanly on SIGTERM, and keeps its data across a restart', async () => {
     const port = await freePort();
     const store = join(dir, 'data', 'registry.db');
-    const args = ['--registry-addr', `127.0.0.1:${port}`, '--store', store];
+    const args = ['--registry-addr', `127.0.0.1:${port}`, '--beacon-addr', '127.0.0.1:0', '--store', store];
     const first = await start(args);
     expect(first.announce).toMatchObject({
       level: 'info',
@@ -118,10 +118,25 @@ describe('pilot-rendezvous', () => {
 
     // The port is taken by a running instance: a start failure, not a usage error.
     const port = await freePort();
-    const running = await start(['--registry-addr', `127.0.0.1:${port}`, '--store', join(dir, 'b.db')]);
+    const running = await start([
+      '--registry-addr',
+      `127.0.0.1:${port}`,
+      '--beacon-addr',
+      '127.0.0.1:0',
+      '--store',
+      join(dir, 'b.db'),
+    ]);
     const clash = spawnSync(
       process.execPath,
-      [MAIN, '--registry-addr', `127.0.0.1:${port}`, '--store', join(dir, 'c.db')],
+      [
+        MAIN,
+        '--registry-addr',
+        `127.0.0.1:${port}`,
+        '--beacon-addr',
+        '127.0.0.1:0',
+        '--store',
+        join(dir, 'c.db'),
+      ],
       {
         encoding: 'utf8',
       },

@@ -1,12 +1,14 @@
-// `pnpm bench`: the NAT matrix in the lab (root only) and the STUN codec's speed. Each figure is
-// printed as an absolute value and as a ratio against a baseline measured in the same run:
-// public + public for the matrix, a DataView read of the same header for the codec.
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+// `pnpm bench`: the NAT matrix in the lab (root only) and the STUN codec's speed. The matrix runs
+// every ordered pair of placements {public, fullcone, ei, sym} (p1 requests the punch), BENCH_RUNS
+// times each (default 3), with the lab agents of the tests: punch (+ birthday, + relay fallback),
+// then PILA both ways and one PILS-sealed byte over the path found. It prints, per pair, the path
+// and two times on p1: from the punch request to the first frame from the peer, and to the first
+// authenticated byte (the peer's sealed byte opened). The codec figures are printed against a
+// DataView read of the same header measured in the same run.
 import { fileURLToPath } from 'node:url';
+import { labUnavailable, NatLab } from '@pilot/testkit/natlab';
 import { decodeStunMessage, encodeBindingRequest } from '../dist/index.js';
 
-const LAB = process.env.PILOT_NATLAB ?? '/work/shared/natlab/lab.sh';
 const beaconScript = fileURLToPath(new URL('../test/lab/beacon.mjs', import.meta.url));
 const agentScript = fileURLToPath(new URL('../test/lab/agent.mjs', import.meta.url));
 
@@ -40,82 +42,69 @@ function codec() {
   return sink;
 }
 
-function lines(child) {
-  const out = [];
-  let buffered = '';
-  child.stdout.setEncoding('utf8');
-  child.stdout.on('data', (chunk) => {
-    buffered += chunk;
-    for (let at = buffered.indexOf('\n'); at >= 0; at = buffered.indexOf('\n')) {
-      try {
-        out.push(JSON.parse(buffered.slice(0, at)));
-      } catch {}
-      buffered = buffered.slice(at + 1);
-    }
-  });
-  return out;
-}
-
-async function waitFor(out, event, ms) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const found = out.find((line) => line.event === event);
-    if (found) return found;
-    if (Date.now() > deadline) throw new Error(`no ${event}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
-async function pair(m1, m2, index) {
-  const env = { ...process.env, NL: `pb${process.pid % 10000}${index}` };
-  const lab = (...args) => execFileSync('bash', [LAB, ...args], { env, stdio: 'ignore' });
-  lab('down');
-  lab('up', m1, m2);
-  const children = [];
-  const run = (place, script, args) => {
-    const child = spawn('bash', [LAB, 'exec', place, process.execPath, script, ...args.map(String)], { env });
-    children.push(child);
-    return { child, out: lines(child) };
-  };
+async function pair(m1, m2) {
+  const lab = await NatLab.up(m1, m2);
   try {
-    const beacon = run('pub', beaconScript, []);
-    await waitFor(beacon.out, 'ready', 5000);
-    const p1 = run('p1', agentScript, [101, 202, 40000]);
-    const p2 = run('p2', agentScript, [202, 101, 40000]);
-    await Promise.all([waitFor(p1.out, 'ready', 10_000), waitFor(p2.out, 'ready', 10_000)]);
-    p1.child.stdin.write(`peer ${(await waitFor(p2.out, 'classify', 1)).mapping}\n`);
-    p2.child.stdin.write(`peer ${(await waitFor(p1.out, 'classify', 1)).mapping}\n`);
-    p1.child.stdin.write('punch\n');
-    const [c1, c2] = await Promise.all([
-      waitFor(p1.out, 'connected', 10_000),
-      waitFor(p2.out, 'connected', 10_000),
-    ]);
+    const beacon = lab.node('pub', beaconScript, []);
+    await beacon.event('ready', 5000);
+    const p1 = lab.node('p1', agentScript, [101, 202, 40000]);
+    const p2 = lab.node('p2', agentScript, [202, 101, 40000]);
+    await Promise.all([p1.event('ready'), p2.event('ready')]);
+    p1.write(`peer ${(await p2.event('classify')).mapping}`);
+    p2.write(`peer ${(await p1.event('classify')).mapping}`);
+    p1.write('punch');
+    const [c1, c2] = await Promise.all([p1.event('connected', 10_000), p2.event('connected', 10_000)]);
+    const [a1] = await Promise.all([p1.event('authenticated', 10_000), p2.event('authenticated', 10_000)]);
     const how = (c) => (c.via ? `${c.path}(${c.via})` : c.path);
-    return { path: `${how(c1)} / ${how(c2)}`, ms: c1.ms };
+    beacon.end();
+    return { path: `${how(c1)} / ${how(c2)}`, frameMs: Number(c1.ms), authMs: Number(a1.ms) };
   } finally {
-    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
-    lab('down');
+    await lab.close();
   }
 }
+
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const spread = (values) => {
+  const m = median(values);
+  const lo = Math.min(...values);
+  const hi = Math.max(...values);
+  return `${m}${lo === hi ? '' : ` (${lo}–${hi})`}`;
+};
 
 async function matrix() {
-  if (process.getuid?.() !== 0 || !existsSync(LAB)) {
-    console.log('NAT matrix skipped: needs root and the natlab script');
+  const unavailable = labUnavailable();
+  if (unavailable !== undefined) {
+    console.log(`NAT matrix skipped: ${unavailable}`);
     return;
   }
+  const runs = Math.max(1, Number(process.env.BENCH_RUNS ?? 3));
   const modes = ['public', 'fullcone', 'ei', 'sym'];
-  const pairs = [];
-  for (let i = 0; i < modes.length; i++)
-    for (let j = i; j < modes.length; j++) pairs.push([modes[i], modes[j]]);
-  console.log('NAT matrix (time from punch request to the first frame from the peer, on p1)');
-  let baseline;
-  for (const [index, [m1, m2]] of pairs.entries()) {
-    const { path, ms } = await pair(m1, m2, index);
-    baseline ??= Math.max(ms, 1);
-    console.log(
-      `  ${`${m1} + ${m2}`.padEnd(20)} ${path.padEnd(36)} ${String(ms).padStart(5)} ms  ${(ms / baseline).toFixed(1)}x`,
-    );
+  console.log(
+    `\nNAT matrix, ${runs} run(s) per pair; ms on p1 (the requester), median (min–max): punch request → first frame from the peer, and → first authenticated byte (PILA both ways + a PILS-sealed byte)\n`,
+  );
+  console.log('| p1 + p2 | path (p1 / p2) | → first frame, ms | → first authenticated byte, ms |');
+  console.log('| --- | --- | --- | --- |');
+  const grid = new Map();
+  for (const m1 of modes) {
+    for (const m2 of modes) {
+      const samples = [];
+      for (let run = 0; run < runs; run++) samples.push(await pair(m1, m2));
+      const paths = [...new Set(samples.map((s) => s.path))].join(', ');
+      const auth = samples.map((s) => s.authMs);
+      grid.set(
+        `${m1}+${m2}`,
+        `${samples.every((s) => s.path.startsWith('relay')) ? 'relay' : 'direct'} ${median(auth)}`,
+      );
+      console.log(
+        `| ${m1} + ${m2} | ${paths} | ${spread(samples.map((s) => s.frameMs))} | ${spread(auth)} |`,
+      );
+    }
   }
+  console.log('\nMedian ms to the first authenticated byte (rows: p1, the requester; columns: p2)\n');
+  console.log(`| p1 \\ p2 | ${modes.join(' | ')} |`);
+  console.log(`| --- | ${modes.map(() => '---').join(' | ')} |`);
+  for (const m1 of modes)
+    console.log(`| ${m1} | ${modes.map((m2) => grid.get(`${m1}+${m2}`)).join(' | ')} |`);
 }
 
 codec();

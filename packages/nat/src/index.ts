@@ -17,6 +17,9 @@ export {
   BeaconClient,
   type BeaconClientOptions,
   type BeaconClientStats,
+  KEEPALIVE_INTERVAL_MS,
+  type KeepaliveOptions,
+  MAX_KEEPALIVE_INTERVAL_MS,
   type PunchCommandListener,
   type RelayDeliverListener,
 } from './client/beacon-client.js';

@@ -161,7 +161,8 @@ describe('beacon on loopback', () => {
   });
 
   it('limits relay per node', async () => {
-    const beacon = await startBeacon({ relayPacketRate: { perSecond: 1, burst: 5 } });
+    // A frozen clock: no refill while the test runs, however slow the machine.
+    const beacon = await startBeacon({ relayPacketRate: { perSecond: 1, burst: 5 }, now: () => 1_000_000 });
     const a = await client(beacon, 1);
     const b = await client(beacon, 2);
     await a.c.discover();
@@ -172,6 +173,40 @@ describe('beacon on loopback', () => {
     await until(() => beacon.stats().droppedRelayLimited + beacon.stats().relayDelivered === 20);
     expect(beacon.stats().relayDelivered).toBe(5);
     await until(() => delivered === 5);
+  });
+
+  it('limits relayed bytes per sending node, independently of other nodes, and refills over time', async () => {
+    let now = 1_000_000;
+    const beacon = await startBeacon({
+      relayByteRate: { perSecond: 500, burst: 1000 },
+      relayPacketRate: { perSecond: 1000, burst: 1000 },
+      now: () => now,
+    });
+    const a = await client(beacon, 1);
+    const b = await client(beacon, 2);
+    const c = await client(beacon, 3);
+    await a.c.discover();
+    await b.c.discover();
+    await c.c.discover();
+    const frame = new Uint8Array(200).fill(0x50);
+    const size = encodeBeaconMessage({ type: 'relay', source: 1, destination: 2, frame }).length;
+    const perBurst = Math.floor(1000 / size);
+    const from = new Map<number, number>();
+    b.c.onRelayDeliver((source) => from.set(source, (from.get(source) ?? 0) + 1));
+    for (let i = 0; i < 10; i++) a.c.relay(2, frame);
+    await until(() => beacon.stats().droppedRelayLimited + beacon.stats().relayDelivered === 10);
+    expect(beacon.stats().relayDelivered).toBe(perBurst);
+    expect(beacon.stats().droppedRelayLimited).toBe(10 - perBurst);
+    // Node 3 has its own budget.
+    for (let i = 0; i < 2; i++) c.c.relay(2, frame);
+    await until(() => beacon.stats().relayDelivered === perBurst + 2);
+    // One second later node 1 has 500 more bytes (on top of what the burst left).
+    now += 1000;
+    const refilled = Math.floor((1000 - perBurst * size + 500) / size);
+    for (let i = 0; i < 5; i++) a.c.relay(2, frame);
+    await until(() => beacon.stats().droppedRelayLimited + beacon.stats().relayDelivered === 17);
+    expect(beacon.stats().relayDelivered).toBe(perBurst + 2 + refilled);
+    await until(() => from.get(1) === perBurst + refilled && from.get(3) === 2);
   });
 
   it('forwards relay to the beacon a node was synced from, and ignores sync from strangers', async () => {

@@ -58,6 +58,20 @@ describe('birthday probing on loopback (mechanics; the NAT lab proves it through
     expect(addressOf(result.socket).port).toBeGreaterThan(0);
   });
 
+  it('the hard side stops opening sockets as soon as its signal aborts (a plain punch won)', async () => {
+    const easy = await udp();
+    sockets.push(easy);
+    const abort = new AbortController();
+    const attempt = birthdayPunchHard(addressOf(easy), {
+      sockets: 4096,
+      signal: abort.signal,
+      timeoutMs: 5000,
+    });
+    abort.abort();
+    await expect(attempt).rejects.toMatchObject({ code: 'NAT_ABORTED' });
+    // Every socket it opened is closed again: the leak check of this file would see one left over.
+  });
+
   it('refuses a bad port range', () => {
     return udp().then((s) => {
       sockets.push(s);

@@ -2,16 +2,19 @@
 // with the reason otherwise. Each case builds its own lab and tears it down, whatever happens.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import {
+  type LabProcess,
+  labUnavailable,
+  NatLab,
+  type NatPlacement,
+  publicIpOf,
+} from '@pilot/testkit/natlab';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type LabProcess, labUnavailable, NatLab, type NatMode } from './lab/natlab.js';
 
 const unavailable = labUnavailable();
 const beaconScript = fileURLToPath(new URL('./lab/beacon.mjs', import.meta.url));
 const agentScript = fileURLToPath(new URL('./lab/agent.mjs', import.meta.url));
-const WAN: Record<'p1' | 'p2', Record<NatMode, string>> = {
-  p1: { ei: '198.18.0.10', fullcone: '198.18.0.10', sym: '198.18.0.10', public: '198.18.0.11', none: '' },
-  p2: { ei: '198.18.0.20', fullcone: '198.18.0.20', sym: '198.18.0.20', public: '198.18.0.21', none: '' },
-};
+const keepaliveScript = fileURLToPath(new URL('./lab/keepalive.mjs', import.meta.url));
 
 afterAll(() => {
   // Spawning re-references the worker's IPC channel; give the leak check its baseline back.
@@ -22,13 +25,14 @@ interface PairResult {
   readonly modes: readonly [string, string];
   readonly path: [string, string];
   readonly ms: number;
+  readonly authMs: number;
 }
 
 const results: PairResult[] = [];
 
 async function pair(
-  mode1: NatMode,
-  mode2: NatMode,
+  mode1: NatPlacement,
+  mode2: NatPlacement,
   beforePunch?: (lab: NatLab, p1: LabProcess) => Promise<Record<string, Record<string, unknown>>>,
 ): Promise<Record<string, Record<string, unknown>>> {
   if (!existsSync(fileURLToPath(new URL('../dist/index.js', import.meta.url)))) {
@@ -48,6 +52,15 @@ async function pair(
     p2.write(`peer ${String(mapping1)}`);
     p1.write('punch');
     const [c1, c2] = await Promise.all([p1.event('connected', 8000), p2.event('connected', 8000)]);
+    // Over the path found: PILA both ways (checked against each side's Ed25519 key) and a PILS-sealed byte.
+    const [a1, a2] = await Promise.all([
+      p1.event('authenticated', 10_000),
+      p2.event('authenticated', 10_000),
+    ]);
+    expect(a1.path).toBe(c1.path);
+    expect(a2.path).toBe(c2.path);
+    expect(p1.lines.filter((line) => line.event === 'rejected')).toEqual([]);
+    expect(p2.lines.filter((line) => line.event === 'rejected')).toEqual([]);
     const out = {
       discover1: await p1.event('discover'),
       discover2: await p2.event('discover'),
@@ -59,7 +72,12 @@ async function pair(
     };
     const how = (line: Record<string, unknown>): string =>
       line.via === undefined ? String(line.path) : `${String(line.path)}(${String(line.via)})`;
-    results.push({ modes: [mode1, mode2], path: [how(c1), how(c2)], ms: Number(c1.ms) });
+    results.push({
+      modes: [mode1, mode2],
+      path: [how(c1), how(c2)],
+      ms: Number(c1.ms),
+      authMs: Number(a1.ms),
+    });
     beacon.end();
     return out;
   } finally {
@@ -77,14 +95,14 @@ describe.skipIf(unavailable !== undefined)(
     afterAll(() => {
       if (results.length > 0)
         console.log(
-          `\n${results.map((r) => `${r.modes.join('+').padEnd(16)} ${r.path.join(' / ').padEnd(36)} ${r.ms} ms`).join('\n')}`,
+          `\n${results.map((r) => `${r.modes.join('+').padEnd(17)} ${r.path.join(' / ').padEnd(36)} ${r.ms} ms, authenticated ${r.authMs} ms`).join('\n')}`,
         );
     });
 
     it("ei + ei: discover gives each router's WAN address, both easy, punch connects directly", async () => {
       const out = await pair('ei', 'ei');
-      expect(reflexiveIp(out.discover1!)).toBe(WAN.p1.ei);
-      expect(reflexiveIp(out.discover2!)).toBe(WAN.p2.ei);
+      expect(reflexiveIp(out.discover1!)).toBe(publicIpOf('p1', 'ei'));
+      expect(reflexiveIp(out.discover2!)).toBe(publicIpOf('p2', 'ei'));
       expect(out.classify1!.mapping).toBe('easy');
       expect(out.classify2!.mapping).toBe('easy');
       expect(out.connected1!.path).toBe('direct');
@@ -93,7 +111,7 @@ describe.skipIf(unavailable !== undefined)(
 
     it('fullcone + sym: easy vs hard, and a direct path because each side answers where packets came from', async () => {
       const out = await pair('fullcone', 'sym');
-      expect(reflexiveIp(out.discover2!)).toBe(WAN.p2.sym);
+      expect(reflexiveIp(out.discover2!)).toBe(publicIpOf('p2', 'sym'));
       expect(out.classify1!.mapping).toBe('easy');
       expect(out.classify2!.mapping).toBe('hard');
       expect(out.connected1!.path).toBe('direct');
@@ -129,12 +147,32 @@ describe.skipIf(unavailable !== undefined)(
       if (last !== undefined) results.push({ ...last, modes: ['ei→sym', 'ei'] });
       const before = out.discover1!.reflexive as { address: string; port: number };
       const after = out.rediscover1!.reflexive as { address: string; port: number };
-      expect(after.address).toBe(WAN.p1.sym);
+      expect(after.address).toBe(publicIpOf('p1', 'sym'));
       expect(after.port).not.toBe(before.port);
       expect(out.rediscover1!.mapping).toBe('hard');
       // The command p2 got carries p1's new endpoint, and ei + sym connects by birthday probing.
       expect(out.connected1!.path).toBe('direct');
       expect(out.connected2!.path).toBe('direct');
+    });
+
+    it('keepalives through a real NAT report the new mapping after the router changes (ei → sym)', async () => {
+      const lab = await NatLab.up('ei', 'public');
+      try {
+        const beacon = lab.node('pub', beaconScript, []);
+        await beacon.event('ready', 5000);
+        const p1 = lab.node('p1', keepaliveScript, [101, 40000, 200]);
+        const first = await p1.event('endpoint');
+        expect(first).toMatchObject({ address: publicIpOf('p1', 'ei'), port: 40000, changed: false });
+        await lab.nat('r1', 'sym');
+        const moved = await p1.event('changed', 10_000);
+        expect(moved.address).toBe(publicIpOf('p1', 'sym'));
+        expect(moved.port).not.toBe(40000);
+        p1.end();
+        beacon.end();
+        expect((await p1.exited).code).toBe(0);
+      } finally {
+        await lab.close();
+      }
     });
 
     // The rest of the matrix over {public, fullcone, ei, sym}: every pair with at most one symmetric
@@ -153,7 +191,7 @@ describe.skipIf(unavailable !== undefined)(
 
     it('public + sym: no NAT on one side, direct', async () => {
       const out = await pair('public', 'sym');
-      expect(reflexiveIp(out.discover1!)).toBe(WAN.p1.public);
+      expect(reflexiveIp(out.discover1!)).toBe(publicIpOf('p1', 'public'));
       expect(out.classify1!.mapping).toBe('easy');
       expect(out.connected1!.path).toBe('direct');
       expect(out.connected2!.path).toBe('direct');

@@ -34,12 +34,35 @@ export interface BeaconClientOptions {
   readonly pad?: boolean;
 }
 
-/** Counters of what the client ignored. */
+/** Counters of what the client ignored, and of its keepalives. */
 export interface BeaconClientStats {
   /** Beacon messages from an address other than the beacon (spoofed replies, commands, deliveries). */
   spoofed: number;
   /** Beacon-looking datagrams from the beacon that did not decode, or went the wrong way. */
   garbage: number;
+  /** Keepalive discovers the beacon answered. */
+  keepalives: number;
+  /** Keepalive discovers that got no answer (NAT_TIMEOUT). */
+  keepaliveTimeouts: number;
+}
+
+/** The default keepalive period: half the 30-second UDP mapping lifetime of common NATs. */
+export const KEEPALIVE_INTERVAL_MS = 15_000;
+/** Keepalive periods must stay below this (the shortest common NAT UDP mapping lifetime). */
+export const MAX_KEEPALIVE_INTERVAL_MS = 29_000;
+
+export interface KeepaliveOptions {
+  /** Period of the discover in ms: 100 ≤ intervalMs ≤ 29 000. Default 15 000. */
+  readonly intervalMs?: number;
+  /** Retransmission of each keepalive discover. Default rto 250 ms, 4 retries. */
+  readonly retransmit?: Omit<RetransmitOptions, 'signal'>;
+  /**
+   * Called with the endpoint of every answered keepalive; `changed` is true when it differs from
+   * the previous one (a NAT mapping changed: tell the registry and the peers).
+   */
+  readonly onEndpoint?: (endpoint: UdpAddress, changed: boolean) => void;
+  /** Called when a keepalive gets no answer (NAT_TIMEOUT); the next one is sent on schedule. */
+  readonly onError?: (error: unknown) => void;
 }
 
 export type PunchCommandListener = (peer: UdpAddress) => void;
@@ -56,7 +79,8 @@ export class BeaconClient {
   readonly #options: BeaconClientOptions;
   readonly #punchListeners = new Set<PunchCommandListener>();
   readonly #relayListeners = new Set<RelayDeliverListener>();
-  readonly #stats: BeaconClientStats = { spoofed: 0, garbage: 0 };
+  readonly #stats: BeaconClientStats = { spoofed: 0, garbage: 0, keepalives: 0, keepaliveTimeouts: 0 };
+  readonly #keepalives = new Set<() => void>();
   readonly #onMessage: (message: Buffer, from: RemoteInfo) => void;
   #closed = false;
 
@@ -99,6 +123,54 @@ export class BeaconClient {
       },
       { rto: 250, retries: 4, ...options },
     );
+  }
+
+  /**
+   * Sends a discover every `intervalMs` (15 s by default, well under the 30 s a NAT keeps an idle
+   * UDP mapping), which keeps this socket's mapping and the beacon's record of the node fresh and
+   * notices when the mapping changes. The first one goes out after one interval (the caller has
+   * just discovered). A tick is skipped while the previous keepalive still waits for its answer.
+   * Returns the stop function; `close()` stops every keepalive too.
+   */
+  startKeepalive(options: KeepaliveOptions = {}): () => void {
+    const intervalMs = options.intervalMs ?? KEEPALIVE_INTERVAL_MS;
+    if (!Number.isFinite(intervalMs) || intervalMs < 100 || intervalMs > MAX_KEEPALIVE_INTERVAL_MS) {
+      throw natError(
+        NatErrorCode.OUT_OF_RANGE,
+        `keepalive interval must be 100–${MAX_KEEPALIVE_INTERVAL_MS} ms (NAT mappings expire after 30 s), got ${intervalMs}`,
+      );
+    }
+    if (this.#closed) throw natError(NatErrorCode.ABORTED, 'the beacon client is closed');
+    const abort = new AbortController();
+    let inFlight = false;
+    let last: UdpAddress | undefined;
+    const tick = (): void => {
+      if (inFlight) return;
+      inFlight = true;
+      this.discover({ rto: 250, retries: 4, ...options.retransmit, signal: abort.signal }).then(
+        (endpoint) => {
+          inFlight = false;
+          this.#stats.keepalives++;
+          const changed = last !== undefined && !sameUdpAddress(last, endpoint);
+          last = endpoint;
+          options.onEndpoint?.(endpoint, changed);
+        },
+        (error: unknown) => {
+          inFlight = false;
+          if (abort.signal.aborted) return;
+          this.#stats.keepaliveTimeouts++;
+          options.onError?.(error);
+        },
+      );
+    };
+    const timer = setInterval(tick, intervalMs);
+    const stop = (): void => {
+      clearInterval(timer);
+      abort.abort();
+      this.#keepalives.delete(stop);
+    };
+    this.#keepalives.add(stop);
+    return stop;
   }
 
   /** Asks the beacon to send punch commands to this node and `target` at once. */
@@ -149,6 +221,7 @@ export class BeaconClient {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    for (const stop of [...this.#keepalives]) stop();
     this.#socket.off('message', this.#onMessage);
     this.#punchListeners.clear();
     this.#relayListeners.clear();

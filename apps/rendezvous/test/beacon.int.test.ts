@@ -1,0 +1,208 @@
+// The program as users run it: registry and beacon in one process, the health endpoint, and a
+// clean shutdown of both. Needs `pnpm run build` first.
+import { type ChildProcessByStdio, spawn } from 'node:child_process';
+import { createSocket, type Socket } from 'node:dgram';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { createSigner, DirectoryClient } from '@pilot/directory';
+import { BeaconClient, encodeBindingRequest, stunBinding } from '@pilot/nat';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+
+// node:net's Socket._destroy compares the socket with process.stderr, and that getter opens the
+// stderr pipe on first use: open it before the leak check takes its baseline.
+void process.stderr;
+
+const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'rdv-beacon-'));
+const children: ChildProcessByStdio<null, Readable, Readable>[] = [];
+const sockets: Socket[] = [];
+
+afterEach(async () => {
+  for (const child of children.splice(0))
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  await Promise.all(
+    sockets.splice(0).map((socket) => new Promise<void>((resolve) => socket.close(() => resolve()))),
+  );
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+type Started = {
+  child: ChildProcessByStdio<null, Readable, Readable>;
+  announce: Record<string, string | boolean>;
+  stderr: () => string;
+};
+
+function start(args: string[]): Promise<Started> {
+  const child = spawn(process.execPath, [MAIN, '--log-format', 'json', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let out = '';
+  let err = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    err += chunk.toString();
+  });
+  return new Promise((resolve, reject) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const newline = out.indexOf('\n');
+      if (newline >= 0) resolve({ child, announce: JSON.parse(out.slice(0, newline)), stderr: () => err });
+    });
+    child.once('exit', (code) => reject(new Error(`exited with ${code} before starting: ${err}`)));
+  });
+}
+
+function exited(child: Started['child']): Promise<number | null> {
+  if (child.exitCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+}
+
+function hostPort(text: string | boolean | undefined): { address: string; port: number } {
+  const match = /^(.*):(\d+)$/.exec(String(text));
+  if (match === null) throw new Error(`not host:port: ${String(text)}`);
+  return { address: match[1] ?? '', port: Number(match[2]) };
+}
+
+async function udp(): Promise<Socket> {
+  const socket = createSocket('udp4');
+  sockets.push(socket);
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  return socket;
+}
+
+function get(at: { address: string; port: number }, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: at.address,
+        port: at.port,
+        path,
+        method: 'GET',
+        agent: false,
+        headers: { connection: 'close' },
+      },
+      (response) => {
+        let body = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => {
+          body += chunk;
+        });
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+      },
+    );
+    req.once('error', reject);
+    req.end();
+  });
+}
+
+describe('pilot-rendezvous: registry + beacon', () => {
+  it('answers discover, STUN and registry requests, reports /healthz, and stops both on SIGTERM', async () => {
+    const store = join(dir, 'registry.db');
+    const started = await start([
+      '--registry-addr',
+      '127.0.0.1:0',
+      '--beacon-addr',
+      '127.0.0.1:0',
+      '--http',
+      '127.0.0.1:0',
+      '--store',
+      store,
+    ]);
+    const registry = hostPort(started.announce.registry);
+    const beacon = hostPort(started.announce.beacon);
+    const http = hostPort(started.announce.http);
+    expect(beacon.address).toBe('127.0.0.1');
+    expect(beacon.port).toBeGreaterThan(0);
+
+    // Beacon: discover registers the node and returns where the beacon saw it.
+    const socket = await udp();
+    const node = new BeaconClient(socket, { node: 4242, beacon });
+    const seen = await node.discover({ rto: 200, retries: 6 });
+    expect(seen).toEqual({ address: '127.0.0.1', port: socket.address().port });
+    // STUN Binding on the same port.
+    const { reflexive } = await stunBinding(socket, beacon, { rto: 200, retries: 6 });
+    expect(reflexive.port).toBe(socket.address().port);
+    node.close();
+
+    // Registry: a real registration over TCP.
+    const client = await DirectoryClient.connect({ host: registry.address, port: registry.port });
+    const { nodeId } = await client.register(createSigner(), {
+      listenAddr: ':4000',
+      hostname: 'beacon-test',
+    });
+    expect(await client.lookup(nodeId)).toMatchObject({ nodeId, hostname: 'beacon-test' });
+
+    const health = await get(http, '/healthz');
+    expect(health.status).toBe(200);
+    const report = JSON.parse(health.body) as Record<string, Record<string, unknown>>;
+    expect(report.status).toBe('ok');
+    expect(report.registry).toMatchObject({
+      address: started.announce.registry,
+      tls: false,
+      connections: 1,
+      liveNodes: 1,
+    });
+    expect(report.beacon).toMatchObject({ address: started.announce.beacon, nodes: 1 });
+    expect(report.beacon?.stats).toMatchObject({ discover: 1, discoverReplies: 1, stunRequests: 1 });
+    expect((await get(http, '/nope')).status).toBe(404);
+    client.close();
+
+    started.child.kill('SIGTERM');
+    expect(await exited(started.child)).toBe(0);
+    expect(started.stderr()).toContain('"msg":"stopped"');
+    // Both ports are free again: the beacon's UDP socket and the registry's TCP listener were closed.
+    const rebound = createSocket('udp4');
+    sockets.push(rebound);
+    await new Promise<void>((resolve, reject) => {
+      rebound.once('error', reject);
+      rebound.bind(beacon.port, '127.0.0.1', () => resolve());
+    });
+    await expect(DirectoryClient.connect({ host: registry.address, port: registry.port })).rejects.toThrow();
+  });
+
+  it('stops on SIGINT with a STUN request in flight, and refuses a taken beacon port', async () => {
+    const first = await start([
+      '--registry-addr',
+      '127.0.0.1:0',
+      '--beacon-addr',
+      '127.0.0.1:0',
+      '--store',
+      ':memory:',
+    ]);
+    const beacon = hostPort(first.announce.beacon);
+    expect(first.announce.http).toBeUndefined();
+    const clash = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(
+        process.execPath,
+        [
+          MAIN,
+          '--registry-addr',
+          '127.0.0.1:0',
+          '--beacon-addr',
+          `127.0.0.1:${beacon.port}`,
+          '--store',
+          ':memory:',
+        ],
+        { stdio: ['ignore', 'ignore', 'pipe'] },
+      );
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+      });
+      child.once('close', (code) => resolve({ code, stderr }));
+    });
+    expect(clash.code).toBe(1);
+    expect(clash.stderr).toContain('cannot start the beacon');
+    expect(clash.stderr).toContain('RDV_START_FAILED');
+
+    const socket = await udp();
+    // A padded request the strict beacon answers; send it raw and stop right after.
+    socket.send(encodeBindingRequest(new Uint8Array(12).fill(7)), beacon.port, beacon.address);
+    first.child.kill('SIGINT');
+    expect(await exited(first.child)).toBe(0);
+  });
+});
