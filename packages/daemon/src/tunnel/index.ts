@@ -1,0 +1,13 @@
+export { TunnelErrorCode, tunnelError } from './errors.js';
+export { lanCandidates } from './lan.js';
+export { parseUdpAddress, registryTunnelDirectory } from './registry-directory.js';
+export { TunnelManager } from './tunnel-manager.js';
+export type {
+  DualAddress,
+  PeerInfo,
+  TunnelAddress,
+  TunnelDirectory,
+  TunnelEvent,
+  TunnelLogLevel,
+  TunnelManagerOptions,
+} from './types.js';

@@ -1,0 +1,95 @@
+import {
+  CryptoErrorCode,
+  createTunnelOpener,
+  createTunnelSealer,
+  deriveTunnelKey,
+  type TunnelOpener,
+  type TunnelSealer,
+} from '@pilot/crypto';
+import { isPilotError } from '@pilot/wire';
+
+/** Active nonce prefixes kept per peer (frames of an older prefix may still be in flight). */
+const ACTIVE_PREFIXES = 4;
+/** Prefixes once seen and since evicted: never accepted again, so old frames cannot be replayed. */
+const RETIRED_PREFIXES = 256;
+
+export type OpenOutcome =
+  | { readonly ok: true; readonly plaintext: Uint8Array }
+  | { readonly ok: false; readonly reason: 'replay' | 'bad_tag' | 'bad_frame' };
+
+/**
+ * The keys of one tunnel: our sealer (one random nonce prefix for the life of the key) and one
+ * opener per nonce prefix the peer uses. A reference peer picks a new prefix and restarts its
+ * counter at 1 whenever it re-derives its state (on every PILA it receives), so one replay window
+ * per prefix is what keeps such a peer working (the "recv epochs" of the newest upstream); prefixes
+ * evicted from the active set are remembered so that their frames cannot be replayed later.
+ */
+export class PeerCrypto {
+  readonly peerX25519: Uint8Array;
+  private readonly key: Uint8Array;
+  private readonly peerNode: number;
+  private sealer: TunnelSealer;
+  private readonly openers = new Map<string, TunnelOpener>();
+  private readonly retired = new Set<string>();
+  /** Consecutive frames that failed to open (a peer that lost our key, or garbage). */
+  failures = 0;
+
+  constructor(ourPrivate: Uint8Array, peerX25519: Uint8Array, ourNode: number, peerNode: number) {
+    this.peerX25519 = Uint8Array.from(peerX25519);
+    this.key = deriveTunnelKey(ourPrivate, peerX25519);
+    this.peerNode = peerNode;
+    this.sealer = createTunnelSealer({ key: this.key, senderNode: ourNode });
+  }
+
+  /** Our node ID changed (registration): later frames carry the new sender ID. */
+  setOurNode(ourNode: number): void {
+    if (this.sealer.senderNode !== ourNode) {
+      this.sealer = createTunnelSealer({ key: this.key, senderNode: ourNode });
+    }
+  }
+
+  seal(packet: Uint8Array): Uint8Array {
+    return this.sealer.seal(packet);
+  }
+
+  open(frame: Uint8Array): OpenOutcome {
+    if (frame.length < 36) return { ok: false, reason: 'bad_frame' };
+    const prefix = hex(frame.subarray(8, 12));
+    if (this.retired.has(prefix)) return { ok: false, reason: 'replay' };
+    const known = this.openers.get(prefix);
+    const opener = known ?? createTunnelOpener({ key: this.key, peerNode: this.peerNode });
+    try {
+      const plaintext = opener.open(frame);
+      if (known === undefined) this.adopt(prefix, opener);
+      this.failures = 0;
+      return { ok: true, plaintext };
+    } catch (error) {
+      this.failures++;
+      if (isPilotError(error, CryptoErrorCode.REPLAY)) return { ok: false, reason: 'replay' };
+      if (isPilotError(error, CryptoErrorCode.BAD_TAG)) return { ok: false, reason: 'bad_tag' };
+      if (isPilotError(error)) return { ok: false, reason: 'bad_frame' };
+      throw error;
+    }
+  }
+
+  private adopt(prefix: string, opener: TunnelOpener): void {
+    this.openers.set(prefix, opener);
+    while (this.openers.size > ACTIVE_PREFIXES) {
+      const oldest = this.openers.keys().next().value;
+      if (oldest === undefined) break;
+      this.openers.delete(oldest);
+      this.retired.add(oldest);
+    }
+    while (this.retired.size > RETIRED_PREFIXES) {
+      const oldest = this.retired.values().next().value;
+      if (oldest === undefined) break;
+      this.retired.delete(oldest);
+    }
+  }
+}
+
+function hex(bytes: Uint8Array): string {
+  let out = '';
+  for (const byte of bytes) out += byte.toString(16).padStart(2, '0');
+  return out;
+}

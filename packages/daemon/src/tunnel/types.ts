@@ -1,0 +1,73 @@
+import type { Identity } from '@pilot/crypto';
+import type { NatMapping, ReflectorServer, UdpAddress } from '@pilot/nat';
+import type { UdpEndpoint } from '@pilot/transport/node';
+
+/**
+ * A UDP address as either layer spells it: `@pilot/nat`'s `{ address, port }` or the transport's
+ * `{ host, port }`. Inputs take either; what the manager returns carries both fields.
+ */
+export type TunnelAddress = UdpAddress | UdpEndpoint;
+/** What the manager returns: both spellings at once. */
+export type DualAddress = UdpAddress & UdpEndpoint;
+
+/** What the tunnel layer needs from the registry. */
+export interface TunnelDirectory {
+  /** Ed25519 public key the registry holds for a node (undefined when unknown). Cached by the manager. */
+  publicKey(nodeId: number): Promise<Uint8Array | undefined>;
+  /** Where a node is reachable, as the registry tells (resolve): its observed endpoint and LAN addresses. */
+  resolve(
+    nodeId: number,
+  ): Promise<{ endpoint?: TunnelAddress | undefined; lanAddrs?: readonly TunnelAddress[] | undefined }>;
+}
+
+export type TunnelLogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+/**
+ * Something the daemon may log, forward to its webhook or count: `tunnel.established`,
+ * `tunnel.rekeyed`, `tunnel.relay_activated`, `tunnel.direct_restored`, `tunnel.moved`,
+ * `security.nonce_replay`, `security.bad_key`, `security.bad_signature`.
+ */
+export interface TunnelEvent {
+  readonly type: string;
+  readonly node_id?: number;
+  readonly [key: string]: unknown;
+}
+
+export interface TunnelManagerOptions {
+  identity: Identity;
+  directory: TunnelDirectory;
+  /** The beacon (punch requests, relay, keepalive discover). Without it only direct paths are tried. */
+  beacon?: TunnelAddress | undefined;
+  /** Default true (PILA + PILS); false sends and accepts PILT plaintext only. */
+  encrypt?: boolean | undefined;
+  /** Default 20 000 ms (well under the ~30 s UDP mapping lifetime of common NATs). */
+  keepaliveMs?: number | undefined;
+  /** How long to try direct (+ birthday) before relaying; default 6000 ms. */
+  directTimeoutMs?: number | undefined;
+  /** How often a relayed tunnel looks for a direct path again; default 20 000 ms. */
+  directRetryMs?: number | undefined;
+  /** Our NAT's mapping when known (decides the birthday role); otherwise learned from `reflectors`. */
+  natMapping?: NatMapping | undefined;
+  /** Two reflectors (beacon or STUN) to classify our NAT from the tunnel socket when attached. */
+  reflectors?: readonly [ReflectorServer, ReflectorServer] | undefined;
+  /** Sockets the hard side opens for birthday probing; default 256. 0 disables birthday probing. */
+  birthdaySockets?: number | undefined;
+  log?: ((level: TunnelLogLevel, message: string, fields?: Record<string, unknown>) => void) | undefined;
+  onEvent?: ((event: TunnelEvent) => void) | undefined;
+}
+
+/** One peer as `peers()` reports it (also the `peer_list[]` entries of the daemon's info). */
+export interface PeerInfo {
+  node_id: number;
+  /** `ip:port` of the direct path, or of the beacon when relayed; empty before any path exists. */
+  endpoint: string;
+  encrypted: boolean;
+  authenticated: boolean;
+  relay: boolean;
+  /** From ensureTunnel's start (the punch request) to the first authenticated frame from the peer. */
+  setup_ms?: number;
+  /** Milliseconds since the last authenticated frame from the peer (-1: never). */
+  last_seen_ms: number;
+  bytes_sent: number;
+  bytes_recv: number;
+}
