@@ -1,1 +1,4 @@
-export {};
+#!/usr/bin/env node
+import { runDaemon } from '@pilot/daemon';
+
+await runDaemon(process.argv.slice(2));

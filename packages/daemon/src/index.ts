@@ -1,1 +1,24 @@
-export {};
+export { type Daemon, type InfoJson, startDaemon } from './daemon.js';
+export {
+  DaemonErrorCode,
+  daemonError,
+  IpcErrorCode,
+  ipcErrorCode,
+} from './errors.js';
+export { loadOrCreateIdentity } from './identity-store.js';
+export { createLogger, type LogFields, type Logger } from './logger.js';
+export { type InboxMessage, Mailbox, type MessageKind } from './mailbox.js';
+export {
+  type DaemonOptions,
+  type Duration,
+  type LogFormat,
+  type LogLevel,
+  parseDaemonArgs,
+  parseDuration,
+} from './options.js';
+export { DAEMON_USAGE, runDaemon } from './run-daemon.js';
+export { topicMatches } from './services/event-stream.js';
+export type { HandshakeMessage } from './trust.js';
+export { MAX_PENDING, type PendingRequest, type TrustedPeer, TrustStore } from './trust-store.js';
+export { DAEMON_VERSION } from './version.js';
+export { checkWebhookUrl, type WebhookEvent } from './webhook.js';

@@ -1,1 +1,28 @@
-export {};
+export { type Datagram, DatagramStream } from './datagrams.js';
+export {
+  DEFAULT_SOCKET_PATH,
+  Driver,
+  type DriverOptions,
+  defaultSocketPath,
+  type RequestOptions,
+} from './driver.js';
+export {
+  DAEMON_WIRE_CODES,
+  DaemonReplyCode,
+  DriverErrorCode,
+  daemonError,
+  driverError,
+} from './errors.js';
+export type {
+  ConnectionJson,
+  HandshakeJson,
+  HealthJson,
+  InfoJson,
+  PeerJson,
+  PendingHandshake,
+  ResolvedHost,
+  TrustedPeer,
+} from './info.js';
+export { type IncomingConnection, Listener } from './listener.js';
+export { type ConnectionInfo, PilotConnection, SEND_SLICE_BYTES } from './pilot-connection.js';
+export { parseTarget, type Target } from './target.js';

@@ -1,0 +1,1197 @@
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { networkInterfaces } from 'node:os';
+import { join } from 'node:path';
+import type { Identity } from '@pilot/crypto';
+import {
+  Challenge,
+  type RegisterOptions,
+  type RegisterResult,
+  signChallenge,
+  toBase64,
+} from '@pilot/directory';
+import type { UdpAddress } from '@pilot/nat';
+import { connectionStateName, type Datagram } from '@pilot/transport';
+import { type PilotStream, UdpTransport } from '@pilot/transport/node';
+import {
+  type Address,
+  BROADCAST_NODE,
+  formatAddress,
+  type IpcHandshakeRequest,
+  type IpcMessage,
+  type IpcNetworkRequest,
+  isPilotError,
+  WellKnownPort,
+} from '@pilot/wire';
+import { type ConnectionEntry, ConnectionTable } from './connection-table.js';
+import { DaemonErrorCode, daemonError, errorMessage, IpcErrorCode, ipcErrorCode } from './errors.js';
+import { ensurePrivateDir } from './files.js';
+import { loadOrCreateIdentity } from './identity-store.js';
+import { checkSocketFree, type IpcClient, type IpcHandler, IpcServer } from './ipc-server.js';
+import { createLogger, type Logger } from './logger.js';
+import { Mailbox } from './mailbox.js';
+import { type DaemonOptions, splitHostPort } from './options.js';
+import { RegistrySession } from './registry-session.js';
+import { serveDataExchange } from './services/data-exchange.js';
+import { serveEcho } from './services/echo.js';
+import { EventBroker } from './services/event-stream.js';
+import type { ServiceContext, ServiceStream } from './services/service-context.js';
+import { serveStdio } from './services/stdio.js';
+import { type HandshakeMessage, TrustManager } from './trust.js';
+import { TrustStore } from './trust-store.js';
+import { type PeerInfo, TunnelManager } from './tunnel/index.js';
+import { DAEMON_VERSION } from './version.js';
+import { WebhookSender } from './webhook.js';
+
+/** The Info (0x0E) JSON: the reference keys (reference §9.3) and ours. */
+export type InfoJson = Record<string, unknown>;
+
+/** A running daemon (startDaemon). */
+export interface Daemon {
+  readonly nodeId: number;
+  /** The node's address as text, `0:0000.HHHH.LLLL`. */
+  readonly address: string;
+  readonly socket: string;
+  readonly home: string;
+  /** The bound UDP endpoint of the tunnel socket. */
+  readonly udpAddress: { readonly host: string; readonly port: number };
+  info(): InfoJson;
+  close(): Promise<void>;
+}
+
+const SERVICE_PORTS = {
+  echo: WellKnownPort.ECHO,
+  stdio: WellKnownPort.STDIO,
+  dataexchange: WellKnownPort.DATA_EXCHANGE,
+  eventstream: WellKnownPort.EVENT_STREAM,
+  handshake: WellKnownPort.HANDSHAKE,
+} as const;
+
+const DEFAULT_DIAL_TIMEOUT = 20_000;
+const HANDSHAKE_SEND_TIMEOUT = 8_000;
+
+/** A UDP host and port (the transport's spelling; @pilot/nat's UdpAddress says `address`). */
+interface HostPort {
+  readonly host: string;
+  readonly port: number;
+}
+
+function parseEndpoint(text: string | null | undefined): UdpAddress | undefined {
+  if (text === null || text === undefined || text === '') return undefined;
+  try {
+    const { host, port } = splitHostPort(text, 'endpoint');
+    return { address: host, port };
+  } catch {
+    return undefined;
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(daemonError(DaemonErrorCode.TIMEOUT, `${what} timed out after ${ms} ms`)),
+        ms,
+      );
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+function lanAddresses(port: number): string[] {
+  const out: string[] = [];
+  for (const list of Object.values(networkInterfaces())) {
+    for (const item of list ?? []) {
+      if (item.internal || item.family !== 'IPv4') continue;
+      out.push(`${item.address}:${port}`);
+    }
+  }
+  return out.slice(0, 8);
+}
+
+/**
+ * Starts a daemon: identity, UDP transport with the tunnel manager, registration, built-in services
+ * and the IPC socket. Resolves once registered and serving IPC; rejects with a PilotError
+ * (DAEMON_SOCKET_IN_USE, DAEMON_REGISTRY_UNAVAILABLE, DAEMON_BAD_OPTION, DAEMON_BAD_IDENTITY).
+ */
+export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
+  const daemon = new PilotDaemon(options);
+  try {
+    await daemon.start();
+  } catch (error) {
+    await daemon.close();
+    throw error;
+  }
+  return daemon;
+}
+
+class PilotDaemon implements Daemon, IpcHandler {
+  readonly options: DaemonOptions;
+  readonly home: string;
+  readonly socket: string;
+  readonly log: Logger;
+  readonly #logFile: WriteStream | undefined;
+  readonly #startedAt = Date.now();
+  #identity: Identity | undefined;
+  #identityPath: string;
+  #transport: UdpTransport | undefined;
+  #tunnel: TunnelManager | undefined;
+  #session: RegistrySession | undefined;
+  #trust: TrustManager | undefined;
+  #trustStore: TrustStore | undefined;
+  #ipc: IpcServer | undefined;
+  #mailbox: Mailbox | undefined;
+  #broker: EventBroker | undefined;
+  readonly #webhook: WebhookSender;
+  readonly #connections = new ConnectionTable();
+  /** Ports bound by IPC clients. */
+  readonly #bound = new Map<number, IpcClient>();
+  /** Ports the transport listens on. */
+  readonly #listening = new Set<number>();
+  readonly #lingering = new Set<NodeJS.Timeout>();
+  readonly #resolved = new Map<
+    number,
+    { at: number; promise: Promise<{ realAddr: string | null; lanAddrs: string[] }> }
+  >();
+  readonly #services = new Map<number, (served: ServiceStream, entry: ConnectionEntry) => void>();
+  #nodeId = 0;
+  #address = '';
+  #hostname: string | undefined;
+  #public: boolean;
+  #tags: string[] = [];
+  #endpoint: HostPort | undefined;
+  #closing: Promise<void> | undefined;
+  #sweeper: NodeJS.Timeout | undefined;
+  #networkTimer: NodeJS.Timeout | undefined;
+  /** Non-backbone networks this node belongs to, and their members (they may reach us, reference §5.1). */
+  #networks: number[] = [];
+  #networkPeers = new Set<number>();
+  #networksAt = 0;
+  readonly #stats = {
+    bytesSent: 0,
+    bytesRecv: 0,
+    dials: 0,
+    dialFailures: 0,
+    accepted: 0,
+    datagramsSent: 0,
+    datagramsRecv: 0,
+  };
+
+  constructor(options: DaemonOptions) {
+    this.options = options;
+    this.home = options.home;
+    this.socket = options.socket;
+    this.#identityPath = options.identity ?? join(options.home, 'identity.json');
+    this.#hostname = options.hostname;
+    this.#public = options.public === true;
+    let write: ((line: string) => void) | undefined;
+    if (options.logFile !== undefined) {
+      ensurePrivateDir(join(options.logFile, '..'));
+      this.#logFile = createWriteStream(options.logFile, { flags: 'a', mode: 0o600 });
+      const file = this.#logFile;
+      write = (line) => file.write(line);
+    }
+    this.log = createLogger(options.logLevel ?? 'info', options.logFormat ?? 'text', write);
+    this.#webhook = new WebhookSender(undefined, this.log);
+  }
+
+  get nodeId(): number {
+    return this.#nodeId;
+  }
+  get address(): string {
+    return this.#address;
+  }
+  get udpAddress(): HostPort {
+    return this.#transport?.udpAddress ?? { host: '', port: 0 };
+  }
+
+  #emit(event: string, data: Record<string, unknown> = {}): void {
+    this.#webhook.emit(event, this.#nodeId, data);
+  }
+
+  async start(): Promise<void> {
+    const o = this.options;
+    if (o.webhook !== undefined && o.webhook !== '') this.#webhook.setUrl(o.webhook);
+    ensurePrivateDir(this.home, true);
+    await checkSocketFree(this.socket);
+    const { identity, created } = loadOrCreateIdentity(this.#identityPath);
+    this.#identity = identity;
+    if (created) this.log.info('created a new identity', { path: this.#identityPath });
+    this.#mailbox = new Mailbox(this.home);
+    this.#trustStore = new TrustStore(join(this.home, 'trust.json'));
+    const registry = splitHostPort(o.registry, '--registry');
+    const beacon =
+      o.beacon === undefined || o.beacon === '' ? undefined : splitHostPort(o.beacon, '--beacon');
+    const listen = splitHostPort(o.listen ?? '0.0.0.0:0', '--listen', '0.0.0.0');
+    const fixedEndpoint =
+      o.endpoint === undefined || o.endpoint === '' ? undefined : splitHostPort(o.endpoint, '--endpoint');
+
+    const session = new RegistrySession({
+      host: registry.host,
+      port: registry.port,
+      identity,
+      registration: () => this.#registration(),
+      heartbeatMs: o.heartbeat ?? 60_000,
+      pollMs: o.handshakePoll ?? 5_000,
+      log: this.log,
+      onRegistered: (result, again) => this.#onRegistered(result, again),
+      onPoll: async (reply) => this.#trust?.onPoll(reply),
+    });
+    this.#session = session;
+
+    const tunnel = new TunnelManager({
+      identity,
+      directory: {
+        publicKey: async (nodeId) => {
+          try {
+            const info = await session.call((client) => client.lookup(nodeId));
+            return new Uint8Array(Buffer.from(info.publicKey, 'base64'));
+          } catch (error) {
+            if (isPilotError(error, 'DIR_NOT_FOUND')) return undefined;
+            throw error;
+          }
+        },
+        resolve: async (nodeId) => {
+          const where = await this.#resolve(nodeId);
+          const endpoint = parseEndpoint(where.realAddr);
+          const lanAddrs = where.lanAddrs.map(parseEndpoint).filter((a): a is UdpAddress => a !== undefined);
+          return { ...(endpoint === undefined ? {} : { endpoint }), lanAddrs };
+        },
+      },
+      ...(beacon === undefined ? {} : { beacon: { address: beacon.host, port: beacon.port } }),
+      encrypt: o.encrypt !== false,
+      log: (level, message, fields) => this.log.log(level, message, fields),
+      onEvent: (event) => {
+        const { type, ...data } = event;
+        this.#emit(type, data);
+      },
+    });
+    this.#tunnel = tunnel;
+
+    const transport = await UdpTransport.create({
+      host: listen.host,
+      port: listen.port,
+      codec: tunnel,
+      learnPeers: false,
+      localAddress: { network: 0, node: 0 },
+      admit: (source, port, kind) => this.#admit(source, port, kind),
+      ...(o.keepalive === undefined ? {} : { keepaliveInterval: o.keepalive }),
+      ...(o.idleTimeout === undefined ? {} : { idleTimeout: o.idleTimeout }),
+      ...(o.timeWait === undefined ? {} : { timeWait: o.timeWait }),
+      ...(o.synRateLimit === undefined ? {} : { synRatePerSource: o.synRateLimit }),
+      ...(o.maxConnsPerPort === undefined ? {} : { maxConnectionsPerPort: o.maxConnsPerPort }),
+      ...(o.maxConnsTotal === undefined ? {} : { maxConnections: o.maxConnsTotal }),
+    });
+    this.#transport = transport;
+    transport.on('connection', (stream: PilotStream) => this.#onStream(stream));
+    transport.on('datagram', (datagram: Datagram) => this.#onDatagram(datagram));
+    transport.on('error', (error: Error) => this.log.warn('UDP socket error', { error: error.message }));
+    this.#endpoint = fixedEndpoint;
+
+    this.#trust = new TrustManager({
+      identity,
+      store: this.#trustStore,
+      session,
+      log: this.log,
+      autoApprove: o.trustAutoApprove === true,
+      nodeId: () => this.#nodeId,
+      sendDirect: (node, message) => this.#sendHandshake(node, message),
+      onRevoked: (node) => this.#dropPeer(node),
+      emit: (event, data) => this.#emit(event, data),
+    });
+
+    await session.start();
+    tunnel.attach(transport, this.#nodeId);
+    if (fixedEndpoint === undefined && beacon !== undefined) {
+      try {
+        const found = await withTimeout(tunnel.discover(), 5000, 'endpoint discovery');
+        if (found !== undefined) {
+          this.#endpoint = { host: found.address, port: found.port };
+          this.log.info('discovered the public endpoint', { endpoint: `${found.address}:${found.port}` });
+          await session.call((client) => client.register(session.signer, this.#registration()));
+        }
+      } catch (error) {
+        this.log.warn('endpoint discovery failed; announcing the bound address', {
+          error: errorMessage(error),
+        });
+      }
+    }
+
+    const context: ServiceContext = {
+      log: this.log,
+      mailbox: this.#mailbox,
+      emit: (event, data) => this.#emit(event, data),
+    };
+    this.#broker = new EventBroker(context);
+    const broker = this.#broker;
+    const trust = this.#trust;
+    this.#services.set(SERVICE_PORTS.handshake, (served, entry) => trust.serve(served, entry.remote.node));
+    if (o.noEcho !== true) this.#services.set(SERVICE_PORTS.echo, (served) => serveEcho(served));
+    if (o.noStdio !== true) this.#services.set(SERVICE_PORTS.stdio, (served) => serveStdio(served, context));
+    if (o.noDataexchange !== true)
+      this.#services.set(SERVICE_PORTS.dataexchange, (served) => serveDataExchange(served, context));
+    if (o.noEventstream !== true)
+      this.#services.set(SERVICE_PORTS.eventstream, (served) => broker.serve(served));
+    for (const port of this.#services.keys()) this.#listen(port);
+
+    const idle = o.idleTimeout ?? 120_000;
+    if (idle > 0) {
+      this.#sweeper = setInterval(() => this.#sweep(), Math.min(Math.max(250, idle / 4), 15_000));
+      this.#sweeper.unref();
+    }
+    await this.#refreshNetworks();
+    this.#networkTimer = setInterval(() => void this.#refreshNetworks(), 60_000);
+    this.#networkTimer.unref();
+    this.#ipc = await IpcServer.listen(this.socket, this, this.log);
+    this.log.info('daemon ready', {
+      address: this.#address,
+      node_id: this.#nodeId,
+      udp: `${transport.udpAddress.host}:${transport.udpAddress.port}`,
+      socket: this.socket,
+      encrypt: o.encrypt !== false,
+    });
+    this.#emit('node.registered', { address: this.#address });
+  }
+
+  #registration(): RegisterOptions {
+    const transport = this.#transport;
+    const bound = transport?.udpAddress ?? { host: '0.0.0.0', port: 0 };
+    const announced = this.#endpoint ?? bound;
+    const host = announced.host.includes(':') ? `[${announced.host}]` : announced.host;
+    const unspecified = bound.host === '0.0.0.0' || bound.host === '::';
+    return {
+      listenAddr: `${host}:${announced.port}`,
+      ...(this.#hostname === undefined || this.#hostname === '' ? {} : { hostname: this.#hostname }),
+      ...(this.options.owner === undefined ? {} : { owner: this.options.owner }),
+      ...(unspecified ? { lanAddrs: lanAddresses(bound.port) } : {}),
+      version: DAEMON_VERSION,
+    };
+  }
+
+  async #onRegistered(result: RegisterResult, again: boolean): Promise<void> {
+    const session = this.#session;
+    if (session === undefined) return;
+    const changed = result.nodeId !== this.#nodeId;
+    this.#nodeId = result.nodeId;
+    this.#address = result.address;
+    if (changed) {
+      this.#transport?.endpoint.setLocalAddress({ network: 0, node: result.nodeId });
+      if (again) this.#tunnel?.setNodeId(result.nodeId);
+    }
+    if (result.hostnameError !== undefined) {
+      this.log.warn('hostname refused by the registry', {
+        hostname: this.#hostname,
+        error: result.hostnameError,
+      });
+      this.#hostname = result.hostname;
+    }
+    if (this.#public) {
+      try {
+        await session.client.setVisibility(session.signer, result.nodeId, true);
+      } catch (error) {
+        this.log.warn('set_visibility failed', { error: errorMessage(error) });
+      }
+    }
+    if (again) {
+      if (this.#tags.length > 0) {
+        try {
+          await session.client.setTags(session.signer, result.nodeId, this.#tags);
+        } catch (error) {
+          this.log.warn('set_tags failed', { error: errorMessage(error) });
+        }
+      }
+      await this.#trust?.reportAll();
+      void this.#refreshNetworks();
+      this.#emit('node.reregistered', { address: this.#address });
+    } else {
+      this.log.info('registered', { node_id: result.nodeId, address: result.address });
+    }
+  }
+
+  // ---- trust gate and peers ----
+
+  #admit(source: Address, port: number, kind: 'stream' | 'datagram'): boolean {
+    if (this.#public) return true;
+    // The handshake port must be reachable by strangers: that is how they ask for trust.
+    if (port === SERVICE_PORTS.handshake && kind === 'stream') return true;
+    if (this.#trust?.isTrusted(source.node) === true) return true;
+    if (this.#networkPeers.has(source.node)) return true;
+    // Someone may have joined one of our networks since the last refresh: look again (the peer
+    // retransmits its SYN), at most once a second.
+    if (this.#networks.length > 0 && Date.now() - this.#networksAt > 1000) {
+      this.#networksAt = Date.now();
+      void this.#refreshNetworks();
+    }
+    this.#emit(kind === 'stream' ? 'syn.rejected' : 'datagram.rejected', {
+      from: formatAddress(source),
+      port,
+    });
+    return false;
+  }
+
+  /** Members of a network, private ones included (we sign as a member). */
+  async #listMembers(network: number): Promise<number[]> {
+    const session = this.#requireSession();
+    const ids: number[] = [];
+    let offset = 0;
+    for (let page = 0; page < 50; page++) {
+      const reply = await session.call((client) =>
+        client.request(() => ({
+          type: 'list_nodes',
+          network_id: network,
+          offset,
+          requester_id: this.#nodeId,
+          ...signChallenge(session.signer, Challenge.listNodes(this.#nodeId, network)),
+        })),
+      );
+      const nodes = Array.isArray(reply.nodes) ? (reply.nodes as Record<string, unknown>[]) : [];
+      for (const node of nodes) if (typeof node.node_id === 'number') ids.push(node.node_id);
+      if (typeof reply.next_offset !== 'number') break;
+      offset = reply.next_offset;
+    }
+    return ids;
+  }
+
+  /** Refreshes which networks we are in and who shares them (the trust gate admits them). */
+  async #refreshNetworks(): Promise<void> {
+    const session = this.#session;
+    if (session === undefined || this.#nodeId === 0) return;
+    try {
+      const self = await session.call((client) => client.lookup(this.#nodeId));
+      const networks = self.networks.filter((n) => n !== 0);
+      const peers = new Set<number>();
+      for (const network of networks) for (const id of await this.#listMembers(network)) peers.add(id);
+      peers.delete(this.#nodeId);
+      this.#networks = networks;
+      this.#networkPeers = peers;
+      this.#networksAt = Date.now();
+    } catch (error) {
+      this.log.debug('network refresh failed', { error: errorMessage(error) });
+    }
+  }
+
+  /** The registry's resolve, shared for a moment between the daemon's privacy check and the tunnel. */
+  #resolve(node: number): Promise<{ realAddr: string | null; lanAddrs: string[] }> {
+    const cached = this.#resolved.get(node);
+    if (cached !== undefined && Date.now() - cached.at < 3000) return cached.promise;
+    const session = this.#requireSession();
+    const promise = session.call((client) => client.resolve(session.signer, this.#nodeId, node));
+    this.#resolved.set(node, { at: Date.now(), promise });
+    if (this.#resolved.size > 1024) this.#resolved.delete(this.#resolved.keys().next().value as number);
+    promise.catch(() => this.#resolved.delete(node));
+    return promise;
+  }
+
+  /**
+   * Sets up the tunnel to `node`. Without one yet, the registry must let us resolve the node first:
+   * a private node that does not trust us is refused here (DAEMON_NOT_TRUSTED), not probed through
+   * the beacon.
+   */
+  async #ensureTunnel(node: number, timeoutMs: number): Promise<void> {
+    const tunnel = this.#tunnel;
+    if (tunnel === undefined) throw daemonError(DaemonErrorCode.CLOSED, 'the daemon is shutting down');
+    if (tunnel.peer(node)?.authenticated !== true) {
+      try {
+        await this.#resolve(node);
+      } catch (error) {
+        if (isPilotError(error, 'DIR_RESOLVE_DENIED'))
+          throw daemonError(
+            DaemonErrorCode.NOT_TRUSTED,
+            `node ${node} is private and does not trust this node`,
+            error,
+          );
+        if (isPilotError(error, 'DIR_NOT_FOUND'))
+          throw daemonError(DaemonErrorCode.NOT_FOUND, `node ${node} is not registered`, error);
+        throw error;
+      }
+    }
+    await withTimeout(tunnel.ensureTunnel(node, { timeoutMs }), timeoutMs, 'tunnel setup');
+  }
+
+  /**
+   * The transport knows peers by full address while the tunnel knows them by node: a packet to
+   * `N:node` on a network N ≠ 0 goes where the tunnel sends `0:node`. Refreshed before each use, so
+   * a path change of the tunnel is followed.
+   */
+  #route(address: Address): void {
+    const transport = this.#transport;
+    if (transport === undefined || address.network === 0) return;
+    const endpoint = transport.peerEndpoint({ network: 0, node: address.node });
+    if (endpoint !== undefined) transport.addPeer(address, endpoint);
+  }
+
+  #dropPeer(node: number): void {
+    for (const entry of this.#connections.values()) if (entry.remote.node === node) entry.stream.destroy();
+    this.#tunnel?.forget(node);
+    for (const network of this.#networks) this.#transport?.removePeer({ network, node });
+  }
+
+  async #sendHandshake(node: number, message: HandshakeMessage): Promise<void> {
+    const stream = await this.#dial({ network: 0, node }, SERVICE_PORTS.handshake, HANDSHAKE_SEND_TIMEOUT);
+    // Done when the peer has read the message and closed its side too (the receiver closes after
+    // one message): a revoke forgets the tunnel right after, which would strand unsent bytes.
+    await withTimeout(
+      new Promise<void>((resolve, reject) => {
+        stream.on('error', reject);
+        stream.once('close', () => resolve());
+        stream.resume();
+        stream.end(JSON.stringify(message));
+      }),
+      HANDSHAKE_SEND_TIMEOUT,
+      'handshake delivery',
+    ).catch((error: unknown) => {
+      stream.destroy();
+      throw error;
+    });
+  }
+
+  /** Ensures the tunnel, then opens a stream (DAEMON_* / TRANSPORT_* / DIR_* errors). */
+  async #dial(address: Address, port: number, timeoutMs: number): Promise<PilotStream> {
+    const tunnel = this.#tunnel;
+    const transport = this.#transport;
+    if (tunnel === undefined || transport === undefined || this.#closing !== undefined)
+      throw daemonError(DaemonErrorCode.CLOSED, 'the daemon is shutting down');
+    if (address.node === this.#nodeId)
+      throw daemonError(DaemonErrorCode.INVALID_ARGUMENT, 'cannot dial this node itself');
+    if (address.node === BROADCAST_NODE || address.node === 0)
+      throw daemonError(
+        DaemonErrorCode.INVALID_ARGUMENT,
+        `cannot open a stream to ${formatAddress(address)}`,
+      );
+    if (port === 0) throw daemonError(DaemonErrorCode.INVALID_ARGUMENT, 'port 0 takes no streams');
+    const started = Date.now();
+    await this.#ensureTunnel(address.node, timeoutMs);
+    const left = Math.max(1000, timeoutMs - (Date.now() - started));
+    this.#route(address);
+    return withTimeout(transport.connect(address, port), left, 'connect');
+  }
+
+  // ---- streams ----
+
+  #listen(port: number): void {
+    if (this.#listening.has(port)) return;
+    this.#transport?.listen(port);
+    this.#listening.add(port);
+  }
+
+  #unlisten(port: number): void {
+    if (!this.#listening.has(port) || this.#services.has(port)) return;
+    this.#transport?.unlisten(port);
+    this.#listening.delete(port);
+  }
+
+  #onStream(stream: PilotStream): void {
+    const port = stream.localPort;
+    const remote = stream.remoteAddress;
+    const owner = this.#bound.get(port);
+    this.#stats.accepted++;
+    this.#emit('conn.established', { from: formatAddress(remote), port, remote_port: stream.remotePort });
+    if (owner !== undefined) {
+      const entry = this.#connections.add({
+        stream,
+        owner,
+        service: undefined,
+        localPort: port,
+        remote,
+        remotePort: stream.remotePort,
+      });
+      owner.send({
+        type: 'accept',
+        localPort: port,
+        connId: entry.id,
+        remoteAddress: remote,
+        remotePort: stream.remotePort,
+      });
+      this.#pipe(entry, owner);
+      return;
+    }
+    const service = this.#services.get(port);
+    if (service === undefined) {
+      stream.destroy();
+      return;
+    }
+    const name = (Object.entries(SERVICE_PORTS).find(([, p]) => p === port)?.[0] ?? 'service') as string;
+    const entry = this.#connections.add({
+      stream,
+      owner: undefined,
+      service: name,
+      localPort: port,
+      remote,
+      remotePort: stream.remotePort,
+    });
+    stream.on('data', (chunk: Uint8Array) => {
+      entry.bytesRecv += chunk.length;
+    });
+    stream.on('error', (error) =>
+      this.log.debug('service stream error', { service: name, error: error.message }),
+    );
+    stream.on('close', () => this.#connections.remove(entry.id));
+    try {
+      service(
+        { stream, remote: formatAddress(remote), remotePort: stream.remotePort, localPort: port },
+        entry,
+      );
+    } catch (error) {
+      this.log.error('service failed', { service: name, error: errorMessage(error) });
+      stream.destroy();
+    }
+  }
+
+  /** Connects a stream to its IPC owner: Recv for data, CloseOK when the peer closes, back-pressure both ways. */
+  #pipe(entry: ConnectionEntry, client: IpcClient): void {
+    const { stream } = entry;
+    stream.on('data', (chunk: Uint8Array) => {
+      entry.bytesRecv += chunk.length;
+      this.#stats.bytesRecv += chunk.length;
+      if (!client.send({ type: 'recv', connId: entry.id, data: chunk })) {
+        stream.pause();
+        client.drained(() => stream.resume());
+      }
+    });
+    const notify = (): void => {
+      if (entry.closeNotified) return;
+      entry.closeNotified = true;
+      client.send({ type: 'closeOk', connId: entry.id });
+    };
+    stream.on('end', () => {
+      notify();
+      // The reference closes both directions when the peer's FIN arrives.
+      stream.end();
+    });
+    stream.on('error', (error: Error) => {
+      const code = (error as { code?: string }).code ?? '';
+      const event =
+        code === 'TRANSPORT_IDLE_TIMEOUT'
+          ? 'conn.idle_timeout'
+          : code === 'TRANSPORT_PEER_DEAD'
+            ? 'conn.dead_peer'
+            : 'conn.rst';
+      this.#emit(event, { conn_id: entry.id, peer: formatAddress(entry.remote), error: error.message });
+      this.log.debug('connection ended with an error', { conn_id: entry.id, error: errorMessage(error) });
+      notify();
+    });
+    stream.on('close', () => {
+      notify();
+      this.#connections.remove(entry.id);
+      this.#emit('conn.fin', { conn_id: entry.id, peer: formatAddress(entry.remote) });
+    });
+  }
+
+  #onDatagram(datagram: Datagram): void {
+    this.#stats.datagramsRecv++;
+    if (datagram.payload.length === 0) return;
+    const message: IpcMessage = {
+      type: 'recvFrom',
+      remoteAddress: datagram.peer,
+      remotePort: datagram.srcPort,
+      localPort: datagram.dstPort,
+      data: datagram.payload,
+    };
+    for (const client of this.#ipc?.clients ?? []) client.send(message);
+    this.#emit('data.datagram', {
+      from: formatAddress(datagram.peer),
+      port: datagram.dstPort,
+      bytes: datagram.payload.length,
+    });
+  }
+
+  // ---- IPC ----
+
+  message(client: IpcClient, message: IpcMessage): void {
+    switch (message.type) {
+      case 'send':
+        this.#onSend(client, message.connId, message.data);
+        return;
+      case 'close':
+        this.#onClose(client, message.connId);
+        return;
+      case 'sendTo':
+        this.#onSendTo(client, message.address, message.port, message.data);
+        return;
+      default:
+        client.serial(async () => {
+          try {
+            const reply = await this.#request(client, message);
+            if (reply !== undefined) client.send(reply);
+          } catch (error) {
+            if (!isPilotError(error))
+              this.log.error('IPC request failed', { type: message.type, error: errorMessage(error) });
+            client.error(ipcErrorCode(error), errorMessage(error));
+          }
+        });
+    }
+  }
+
+  closed(client: IpcClient): void {
+    for (const entry of this.#connections.ownedBy(client)) {
+      entry.closeNotified = true;
+      this.#connections.remove(entry.id);
+      entry.stream.end();
+      this.#linger(entry.stream, 5000);
+    }
+    for (const [port, owner] of this.#bound) {
+      if (owner !== client) continue;
+      this.#bound.delete(port);
+      this.#unlisten(port);
+    }
+  }
+
+  /**
+   * Dead-peer cleanup beyond the transport's own: a connection with data in flight to a peer whose
+   * tunnel has been silent for the idle timeout is reset (retransmission back-off alone would take
+   * about a minute to give up on a peer killed mid-stream).
+   */
+  #sweep(): void {
+    const idle = this.options.idleTimeout ?? 120_000;
+    const tunnel = this.#tunnel;
+    if (idle <= 0 || tunnel === undefined) return;
+    for (const entry of this.#connections.values()) {
+      if (entry.stream.destroyed || entry.stream.connection.pendingBytes === 0) continue;
+      const peer = tunnel.peer(entry.remote.node);
+      if (peer === undefined || peer.last_seen_ms < idle) continue;
+      this.log.info('peer silent with data in flight: closing the connection', {
+        conn_id: entry.id,
+        peer: formatAddress(entry.remote),
+        silent_ms: peer.last_seen_ms,
+      });
+      this.#emit('conn.dead_peer', { conn_id: entry.id, peer: formatAddress(entry.remote) });
+      entry.stream.destroy(
+        daemonError(DaemonErrorCode.CONNECTION_FAILED, 'peer silent for the idle timeout'),
+      );
+    }
+  }
+
+  /** A stream we closed gets `ms` to finish its close with the peer; then it is destroyed. */
+  #linger(stream: PilotStream, ms: number): void {
+    if (stream.destroyed) return;
+    const timer = setTimeout(() => {
+      this.#lingering.delete(timer);
+      stream.destroy();
+    }, ms);
+    timer.unref();
+    this.#lingering.add(timer);
+    stream.once('close', () => {
+      clearTimeout(timer);
+      this.#lingering.delete(timer);
+    });
+  }
+
+  #onSend(client: IpcClient, connId: number, data: Uint8Array): void {
+    const entry = this.#connections.get(connId);
+    if (entry === undefined || entry.owner === undefined) {
+      client.error(IpcErrorCode.INVALID_ARGUMENT, `no connection ${connId}`);
+      return;
+    }
+    const { stream } = entry;
+    if (stream.writableEnded || stream.destroyed) {
+      client.error(IpcErrorCode.CONNECTION_FAILED, `connection ${connId} is closed`);
+      return;
+    }
+    entry.bytesSent += data.length;
+    this.#stats.bytesSent += data.length;
+    // The data is a view of the IPC read buffer: copy, the stream may hold it past this turn.
+    if (!stream.write(Buffer.from(data))) {
+      client.pause();
+      let resumed = false;
+      const resume = (): void => {
+        if (resumed) return;
+        resumed = true;
+        stream.off('drain', resume);
+        stream.off('close', resume);
+        client.resume();
+      };
+      stream.once('drain', resume);
+      stream.once('close', resume);
+    }
+  }
+
+  #onClose(client: IpcClient, connId: number): void {
+    const entry = this.#connections.get(connId);
+    if (entry === undefined) {
+      if (this.#connections.wasRecent(connId)) client.send({ type: 'closeOk', connId });
+      else client.error(IpcErrorCode.INVALID_ARGUMENT, `no connection ${connId}`);
+      return;
+    }
+    entry.closeNotified = true;
+    this.#connections.remove(connId);
+    if (entry.owner === undefined || entry.owner !== client) {
+      // Closing someone else's connection (pilotctl disconnect): tell its owner too.
+      entry.owner?.send({ type: 'closeOk', connId });
+    }
+    entry.stream.end();
+    this.#linger(entry.stream, 10_000);
+    client.send({ type: 'closeOk', connId });
+  }
+
+  #onSendTo(client: IpcClient, address: Address, port: number, data: Uint8Array): void {
+    const transport = this.#transport;
+    const tunnel = this.#tunnel;
+    if (transport === undefined || tunnel === undefined) return;
+    const copy = new Uint8Array(data);
+    const send = (node: number): void => {
+      try {
+        this.#route({ network: address.network, node });
+        transport.sendDatagram({ network: address.network, node }, port, copy);
+        this.#stats.datagramsSent++;
+      } catch (error) {
+        client.error(ipcErrorCode(error), errorMessage(error));
+      }
+    };
+    if (address.node === BROADCAST_NODE) {
+      void this.#broadcast(client, address, port, copy);
+      return;
+    }
+    if (address.node === this.#nodeId || address.node === 0) {
+      client.error(IpcErrorCode.INVALID_ARGUMENT, `cannot send a datagram to ${formatAddress(address)}`);
+      return;
+    }
+    if (
+      tunnel.peer(address.node)?.authenticated === true &&
+      transport.peerEndpoint({ network: 0, node: address.node }) !== undefined
+    ) {
+      send(address.node);
+      return;
+    }
+    this.#ensureTunnel(address.node, this.options.dialTimeout ?? DEFAULT_DIAL_TIMEOUT).then(
+      () => send(address.node),
+      (error: unknown) => client.error(ipcErrorCode(error), errorMessage(error)),
+    );
+  }
+
+  async #broadcast(client: IpcClient, address: Address, port: number, data: Uint8Array): Promise<void> {
+    if (address.network === 0) {
+      client.error(IpcErrorCode.INVALID_ARGUMENT, 'broadcast is not allowed on network 0');
+      return;
+    }
+    try {
+      if (!this.#networks.includes(address.network)) await this.#refreshNetworks();
+      if (!this.#networks.includes(address.network)) {
+        client.error(IpcErrorCode.NOT_TRUSTED, `this node is not a member of network ${address.network}`);
+        return;
+      }
+      const ids = await this.#listMembers(address.network);
+      for (const id of ids) {
+        if (id === this.#nodeId) continue;
+        this.#onSendTo(client, { network: address.network, node: id }, port, data);
+      }
+    } catch (error) {
+      client.error(ipcErrorCode(error), errorMessage(error));
+    }
+  }
+
+  #requireSession(): RegistrySession {
+    if (this.#session === undefined) throw daemonError(DaemonErrorCode.CLOSED, 'the daemon is not running');
+    return this.#session;
+  }
+
+  /** The reply to a request, or undefined when the handler sent it itself. */
+  async #request(client: IpcClient, message: IpcMessage): Promise<IpcMessage | undefined> {
+    const session = this.#requireSession();
+    const json = (type: IpcMessage['type'], value: unknown): IpcMessage =>
+      ({ type, json: JSON.stringify(value) }) as IpcMessage;
+    switch (message.type) {
+      case 'bind':
+        return this.#bind(client, message.port);
+      case 'dial':
+        return this.#onDial(client, message.address, message.port);
+      case 'info':
+        return json('infoOk', this.info());
+      case 'health':
+        return json('healthOk', this.#health());
+      case 'handshake':
+        return json('handshakeOk', await this.#handshake(message.request));
+      case 'resolveHostname': {
+        const found = await session.call((c) => c.resolveHostname(message.hostname, this.#nodeId));
+        return json('resolveHostnameOk', {
+          node_id: found.nodeId,
+          address: found.address,
+          hostname: message.hostname,
+          public: found.public,
+        });
+      }
+      case 'setHostname': {
+        await session.call((c) => c.setHostname(session.signer, this.#nodeId, message.hostname));
+        this.#hostname = message.hostname === '' ? undefined : message.hostname;
+        return json('setHostnameOk', { node_id: this.#nodeId, hostname: message.hostname });
+      }
+      case 'setVisibility': {
+        await session.call((c) => c.setVisibility(session.signer, this.#nodeId, message.public));
+        this.#public = message.public;
+        return json('setVisibilityOk', { node_id: this.#nodeId, public: message.public });
+      }
+      case 'setTags': {
+        let tags: unknown;
+        try {
+          tags = JSON.parse(message.json);
+        } catch {
+          throw daemonError(DaemonErrorCode.INVALID_ARGUMENT, 'tags must be a JSON array of strings');
+        }
+        if (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string'))
+          throw daemonError(DaemonErrorCode.INVALID_ARGUMENT, 'tags must be a JSON array of strings');
+        const saved = await session.call((c) => c.setTags(session.signer, this.#nodeId, tags as string[]));
+        this.#tags = saved;
+        return json('setTagsOk', { node_id: this.#nodeId, tags: saved });
+      }
+      case 'setWebhook': {
+        this.#webhook.setUrl(message.url);
+        return json('setWebhookOk', { webhook: this.#webhook.url });
+      }
+      case 'deregister': {
+        session.suspend();
+        await session.call((c) => c.deregister(session.signer, this.#nodeId));
+        this.#emit('node.deregistered', {});
+        return json('deregisterOk', { status: 'deregistered', node_id: this.#nodeId });
+      }
+      case 'network':
+        return json('networkOk', await this.#network(message.request));
+      case 'setTaskExec':
+      case 'managed':
+        throw daemonError(
+          DaemonErrorCode.INVALID_ARGUMENT,
+          `${message.type} is not supported by this daemon`,
+        );
+      default:
+        throw daemonError(DaemonErrorCode.INVALID_ARGUMENT, `${message.type} is not a request`);
+    }
+  }
+
+  #bind(client: IpcClient, port: number): IpcMessage {
+    if (port === 0) throw daemonError(DaemonErrorCode.INVALID_ARGUMENT, 'cannot bind port 0');
+    const owner = this.#bound.get(port);
+    if (owner === client) return { type: 'bindOk', port };
+    if (owner !== undefined)
+      throw daemonError(DaemonErrorCode.ALREADY_EXISTS, `port ${port} is bound by another client`);
+    if (this.#services.has(port) && port !== SERVICE_PORTS.stdio)
+      throw daemonError(DaemonErrorCode.ALREADY_EXISTS, `port ${port} is served by the daemon`);
+    this.#listen(port);
+    this.#bound.set(port, client);
+    return { type: 'bindOk', port };
+  }
+
+  async #onDial(client: IpcClient, address: Address, port: number): Promise<undefined> {
+    this.#stats.dials++;
+    let stream: PilotStream;
+    try {
+      stream = await this.#dial(address, port, this.options.dialTimeout ?? DEFAULT_DIAL_TIMEOUT);
+    } catch (error) {
+      this.#stats.dialFailures++;
+      throw error;
+    }
+    if (client.closed) {
+      stream.destroy();
+      throw daemonError(DaemonErrorCode.CLOSED, 'client went away');
+    }
+    const entry = this.#connections.add({
+      stream,
+      owner: client,
+      service: undefined,
+      localPort: stream.localPort,
+      remote: address,
+      remotePort: port,
+    });
+    // DialOK before the first Recv: the driver must know the ID before data for it arrives.
+    client.send({ type: 'dialOk', connId: entry.id });
+    this.#pipe(entry, client);
+    return undefined;
+  }
+
+  async #handshake(request: IpcHandshakeRequest): Promise<unknown> {
+    const trust = this.#trust;
+    if (trust === undefined) throw daemonError(DaemonErrorCode.CLOSED, 'the daemon is not running');
+    switch (request.action) {
+      case 'send':
+        return trust.request(request.node, request.justification);
+      case 'approve':
+        return trust.approve(request.node);
+      case 'reject':
+        return trust.reject(request.node, request.reason);
+      case 'pending':
+        return trust.pendingJson();
+      case 'trusted':
+        return trust.trustedJson();
+      case 'revoke':
+        return trust.revoke(request.node);
+    }
+  }
+
+  async #network(request: IpcNetworkRequest): Promise<unknown> {
+    const session = this.#requireSession();
+    switch (request.action) {
+      case 'list':
+        return session.call((c) => c.listNetworks());
+      case 'members':
+        return session.call((c) => c.listNodes(request.network));
+      case 'join': {
+        const address = await session.call((c) =>
+          c.joinNetwork(
+            session.signer,
+            this.#nodeId,
+            request.network,
+            request.token === '' ? {} : { token: request.token },
+          ),
+        );
+        await this.#refreshNetworks();
+        return { network_id: request.network, address };
+      }
+      case 'leave':
+        await session.call((c) => c.leaveNetwork(session.signer, this.#nodeId, request.network));
+        await this.#refreshNetworks();
+        return { network_id: request.network, status: 'left' };
+      case 'invite':
+        await session.call((c) =>
+          c.inviteToNetwork(session.signer, this.#nodeId, request.network, request.node),
+        );
+        return { network_id: request.network, node_id: request.node, status: 'invited' };
+      default:
+        throw daemonError(
+          DaemonErrorCode.INVALID_ARGUMENT,
+          `network ${request.action} is not supported by this daemon`,
+        );
+    }
+  }
+
+  // ---- Info ----
+
+  #health(): Record<string, unknown> {
+    const peers = this.#tunnel?.peers() ?? [];
+    return {
+      status: this.#session?.healthy === false ? 'degraded' : 'ok',
+      uptime_seconds: Math.floor((Date.now() - this.#startedAt) / 1000),
+      connections: this.#connections.size,
+      peers: peers.length,
+      bytes_sent: peers.reduce((sum, p) => sum + p.bytes_sent, 0),
+      bytes_recv: peers.reduce((sum, p) => sum + p.bytes_recv, 0),
+      registry: this.#session?.healthy === false ? 'unreachable' : 'ok',
+    };
+  }
+
+  info(): InfoJson {
+    const peers: PeerInfo[] = this.#tunnel?.peers() ?? [];
+    const counters = this.#transport?.endpoint.counters;
+    const trustStore = this.#trustStore;
+    const connList = this.#connections.values().map((entry) => {
+      const connection = entry.stream.connection;
+      const stats = connection.stats();
+      return {
+        id: entry.id,
+        local_port: entry.localPort,
+        remote_addr: formatAddress(entry.remote),
+        remote_port: entry.remotePort,
+        state: connectionStateName(connection.state),
+        service: entry.service ?? '',
+        owner: entry.owner === undefined ? 'daemon' : `ipc:${entry.owner.id}`,
+        cong_win: stats.cwnd,
+        in_flight: stats.inFlight,
+        srtt_ms: stats.srtt === undefined ? 0 : Math.round(stats.srtt * 100) / 100,
+        rto_ms: Math.round(stats.rto),
+        unacked: connection.pendingBytes,
+        peer_recv_win: stats.peerWindow,
+        bytes_sent: entry.bytesSent,
+        bytes_recv: entry.bytesRecv,
+        age_secs: Math.floor((Date.now() - entry.openedAt) / 1000),
+      };
+    });
+    const endpoint = this.#endpoint;
+    const udp = this.#transport?.udpAddress;
+    return {
+      node_id: this.#nodeId,
+      address: this.#address,
+      hostname: this.#hostname ?? '',
+      uptime_secs: Math.floor((Date.now() - this.#startedAt) / 1000),
+      connections: this.#connections.size,
+      ports: [...new Set([...this.#listening, ...this.#bound.keys()])].sort((a, b) => a - b),
+      peers: peers.length,
+      encrypted_peers: peers.filter((p) => p.encrypted).length,
+      authenticated_peers: peers.filter((p) => p.authenticated).length,
+      encrypt: this.options.encrypt !== false,
+      identity: this.#identityPath,
+      public_key: this.#identity === undefined ? '' : toBase64(this.#identity.publicKey),
+      bytes_sent: peers.reduce((sum, p) => sum + p.bytes_sent, 0),
+      bytes_recv: peers.reduce((sum, p) => sum + p.bytes_recv, 0),
+      pkts_sent: counters?.packetsSent ?? 0,
+      pkts_recv: counters?.packetsReceived ?? 0,
+      handshake_pending_count: trustStore?.pending.size ?? 0,
+      version: DAEMON_VERSION,
+      networks: [0, ...this.#networks].map((network) => ({
+        network_id: network,
+        address: formatAddress({ network, node: this.#nodeId }),
+      })),
+      network_peers: this.#networkPeers.size,
+      peer_list: peers,
+      conn_list: connList,
+      pid: process.pid,
+      home: this.home,
+      socket: this.socket,
+      registry: this.options.registry,
+      registry_ok: this.#session?.healthy === true,
+      registrations: this.#session?.registrations ?? 0,
+      beacon: this.options.beacon ?? '',
+      public: this.#public,
+      tags: this.#tags,
+      endpoint: endpoint === undefined ? '' : `${endpoint.host}:${endpoint.port}`,
+      udp_listen: udp === undefined ? '' : `${udp.host}:${udp.port}`,
+      trusted: trustStore?.trusted.size ?? 0,
+      pending: trustStore?.pending.size ?? 0,
+      relay_peers: peers.filter((p) => p.relay).length,
+      retransmits: counters?.retransmits ?? 0,
+      app_bytes_sent: this.#stats.bytesSent,
+      app_bytes_recv: this.#stats.bytesRecv,
+      dials: this.#stats.dials,
+      dial_failures: this.#stats.dialFailures,
+      accepted: this.#stats.accepted,
+      datagrams_sent: this.#stats.datagramsSent,
+      datagrams_recv: this.#stats.datagramsRecv,
+      ipc_clients: this.#ipc?.clients.size ?? 0,
+      ipc_garbage: this.#ipc?.garbage ?? 0,
+      webhook: this.#webhook.url,
+      transport: counters === undefined ? {} : { ...counters },
+      tunnel: this.#tunnel === undefined ? {} : { ...this.#tunnel.stats },
+      mailbox: { messages: this.#mailbox?.messages ?? 0, files: this.#mailbox?.files ?? 0 },
+      eventstream: {
+        subscribers: this.#broker?.subscriberCount ?? 0,
+        published: this.#broker?.published ?? 0,
+      },
+    };
+  }
+
+  // ---- shutdown ----
+
+  close(): Promise<void> {
+    this.#closing ??= this.#shutdown();
+    return this.#closing;
+  }
+
+  async #shutdown(): Promise<void> {
+    this.log.info('shutting down');
+    clearInterval(this.#sweeper);
+    clearInterval(this.#networkTimer);
+    this.#session?.suspend();
+    await this.#ipc?.close().catch(() => {});
+    this.#broker?.close();
+    // FIN to every connection, then up to 2 s for the FINs (and their answers) to travel.
+    const open = this.#connections.values();
+    for (const entry of open) entry.stream.end();
+    if (open.length > 0) {
+      const deadline = Date.now() + 2000;
+      while (Date.now() < deadline && open.some((entry) => !entry.stream.destroyed)) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    }
+    if (this.#session !== undefined && this.#nodeId !== 0) {
+      if (await this.#session.deregister(3000)) this.log.info('deregistered');
+    }
+    this.#session?.close();
+    for (const timer of this.#lingering) clearTimeout(timer);
+    this.#lingering.clear();
+    this.#trust?.close();
+    this.#webhook.close();
+    // The transport first: its RSTs for connections still open must be sealed by a live tunnel.
+    await this.#transport?.close().catch(() => {});
+    await this.#tunnel?.close().catch(() => {});
+    this.log.info('stopped');
+    if (this.#logFile !== undefined) {
+      const file = this.#logFile;
+      await new Promise<void>((resolve) => file.end(() => resolve()));
+    }
+  }
+}

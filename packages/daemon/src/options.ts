@@ -1,0 +1,270 @@
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { DaemonErrorCode, daemonError } from './errors.js';
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export type LogFormat = 'text' | 'json';
+
+/** Durations are milliseconds; on the command line they are written `500ms`, `5s`, `2m`, `1h` (bare numbers are seconds). */
+export type Duration = number;
+
+/** Everything the daemon is told at start (spec §8, reference §9.1), as parseDaemonArgs builds it. */
+export interface DaemonOptions {
+  /** PILOT_HOME (default ~/.pilot): identity.json, trust.json, inbox/, received/, pilot.log, pilot.pid. */
+  home: string;
+  /** Registry host:port. */
+  registry: string;
+  /** Beacon host:port (endpoint discovery, punching, relay). */
+  beacon?: string;
+  /** UDP host:port to bind; default 0.0.0.0:0. */
+  listen?: string;
+  /** IPC socket path; default $PILOT_SOCKET, else config.json "socket", else /tmp/pilot.sock. */
+  socket: string;
+  /** Identity file; default <home>/identity.json. */
+  identity?: string;
+  hostname?: string;
+  public?: boolean;
+  /** Tunnel encryption (PILA + PILS), default true. */
+  encrypt?: boolean;
+  owner?: string;
+  /** Fixed public UDP endpoint host:port announced to the registry (skips discovery). */
+  endpoint?: string;
+  /** Connection keepalive interval (transport), default 15 s probes after idle, see @pilot/transport. */
+  keepalive?: Duration;
+  /** Connections that move no data for this long are closed; dead peers are found by the keepalive. */
+  idleTimeout?: Duration;
+  webhook?: string;
+  trustAutoApprove?: boolean;
+  noEcho?: boolean;
+  noDataexchange?: boolean;
+  noEventstream?: boolean;
+  /** Ours: no stdio (port 1000) text service. */
+  noStdio?: boolean;
+  logLevel?: LogLevel;
+  logFormat?: LogFormat;
+  /** Ours: write logs to this file instead of stderr; `--log-file=` (empty) means <home>/pilot.log. */
+  logFile?: string;
+  /** Registry heartbeat interval, default 60 s. */
+  heartbeat?: Duration;
+  /** How often relayed handshakes are polled from the registry, default 5 s. */
+  handshakePoll?: Duration;
+  synRateLimit?: number;
+  maxConnsPerPort?: number;
+  maxConnsTotal?: number;
+  timeWait?: Duration;
+  /** How long a Dial may take (tunnel + handshake), default 20 s. */
+  dialTimeout?: Duration;
+}
+
+type Kind = 'string' | 'boolean' | 'duration' | 'integer';
+
+const FLAGS: Readonly<Record<string, readonly [keyof DaemonOptions, Kind]>> = {
+  home: ['home', 'string'],
+  registry: ['registry', 'string'],
+  beacon: ['beacon', 'string'],
+  listen: ['listen', 'string'],
+  socket: ['socket', 'string'],
+  identity: ['identity', 'string'],
+  hostname: ['hostname', 'string'],
+  public: ['public', 'boolean'],
+  encrypt: ['encrypt', 'boolean'],
+  owner: ['owner', 'string'],
+  endpoint: ['endpoint', 'string'],
+  keepalive: ['keepalive', 'duration'],
+  'idle-timeout': ['idleTimeout', 'duration'],
+  webhook: ['webhook', 'string'],
+  'trust-auto-approve': ['trustAutoApprove', 'boolean'],
+  'no-echo': ['noEcho', 'boolean'],
+  'no-dataexchange': ['noDataexchange', 'boolean'],
+  'no-eventstream': ['noEventstream', 'boolean'],
+  'no-stdio': ['noStdio', 'boolean'],
+  'log-level': ['logLevel', 'string'],
+  'log-format': ['logFormat', 'string'],
+  'log-file': ['logFile', 'string'],
+  heartbeat: ['heartbeat', 'duration'],
+  'handshake-poll': ['handshakePoll', 'duration'],
+  'syn-rate-limit': ['synRateLimit', 'integer'],
+  'max-conns-per-port': ['maxConnsPerPort', 'integer'],
+  'max-conns-total': ['maxConnsTotal', 'integer'],
+  'time-wait': ['timeWait', 'duration'],
+  'dial-timeout': ['dialTimeout', 'duration'],
+};
+
+/** Reference flags we accept and ignore, so that scripts written for it keep working. */
+const IGNORED: Readonly<Record<string, Kind>> = {
+  email: 'string',
+  'admin-token': 'string',
+  networks: 'string',
+  'no-tasksubmit': 'boolean',
+  'registry-tls': 'boolean',
+  'registry-fingerprint': 'string',
+  foreground: 'boolean',
+};
+
+function bad(message: string): never {
+  throw daemonError(DaemonErrorCode.BAD_OPTION, message);
+}
+
+/** `500ms`, `5s`, `2m`, `1h`, `1m30s`, or a bare number of seconds → milliseconds. */
+export function parseDuration(text: string): Duration {
+  const trimmed = text.trim();
+  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
+  const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  let total = 0;
+  let rest = trimmed;
+  if (rest === '') bad('empty duration');
+  while (rest !== '') {
+    const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)/.exec(rest);
+    if (match === null) bad(`bad duration "${text}" (write it like 500ms, 5s, 2m)`);
+    total += Number(match[1]) * (units[match[2] as string] as number);
+    rest = rest.slice(match[0].length);
+  }
+  return Math.round(total);
+}
+
+function toBoolean(name: string, value: unknown): boolean {
+  if (typeof value === 'boolean') return value;
+  if (typeof value === 'string') {
+    const lower = value.toLowerCase();
+    if (['true', '1', 'yes', 'on', ''].includes(lower)) return true;
+    if (['false', '0', 'no', 'off'].includes(lower)) return false;
+  }
+  return bad(`--${name} takes true or false, not ${JSON.stringify(value)}`);
+}
+
+function convert(name: string, kind: Kind, value: unknown): unknown {
+  switch (kind) {
+    case 'boolean':
+      return toBoolean(name, value);
+    case 'duration':
+      if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return Math.round(value * 1000);
+      if (typeof value === 'string') return parseDuration(value);
+      return bad(`--${name} takes a duration like 5s`);
+    case 'integer': {
+      const number =
+        typeof value === 'number' ? value : typeof value === 'string' ? Number(value) : Number.NaN;
+      if (!Number.isInteger(number) || number < 0) bad(`--${name} takes a whole number`);
+      return number;
+    }
+    default:
+      if (typeof value !== 'string' && typeof value !== 'number') bad(`--${name} takes a value`);
+      return String(value);
+  }
+}
+
+function readJsonObject(path: string, what: string, optional: boolean): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    if (optional && (error as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    return bad(`cannot read ${what} ${path}: ${(error as Error).message}`);
+  }
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+      throw new Error('not an object');
+    return parsed as Record<string, unknown>;
+  } catch (error) {
+    return bad(`${what} ${path} is not a JSON object: ${(error as Error).message}`);
+  }
+}
+
+function normaliseKey(key: string): string {
+  return key.replace(/^-+/, '').replace(/_/g, '-');
+}
+
+/** Reads flags as `--flag value`, `--flag=value`, `-flag value`; booleans may stand alone. */
+function readArgv(argv: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (!arg.startsWith('-') || arg === '-' || arg === '--') bad(`unexpected argument "${arg}"`);
+    const eq = arg.indexOf('=');
+    const name = normaliseKey(eq >= 0 ? arg.slice(0, eq) : arg);
+    const kind = name === 'config' ? 'string' : (FLAGS[name]?.[1] ?? IGNORED[name]);
+    if (kind === undefined) bad(`unknown flag --${name}`);
+    if (eq >= 0) {
+      out[name] = arg.slice(eq + 1);
+    } else if (kind === 'boolean') {
+      const next = argv[i + 1];
+      if (next !== undefined && /^(true|false)$/i.test(next)) {
+        out[name] = next;
+        i++;
+      } else out[name] = true;
+    } else {
+      const next = argv[i + 1];
+      if (next === undefined) bad(`--${name} needs a value`);
+      out[name] = next;
+      i++;
+    }
+  }
+  return out;
+}
+
+/**
+ * Parses the daemon's command line (spec §8 / reference §9.1 flags, single or double dash, `--no-x`
+ * switches) over, in decreasing priority, the `--config file.json` keys (flag names), the environment
+ * (PILOT_HOME, PILOT_SOCKET) and `<home>/config.json` (pilotctl's keys: registry, beacon, socket,
+ * hostname, webhook). Throws DAEMON_BAD_OPTION.
+ */
+export function parseDaemonArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): DaemonOptions {
+  const flags = readArgv(argv);
+  const configFile =
+    typeof flags.config === 'string' ? readJsonObject(resolve(flags.config), 'config file', false) : {};
+  const fromConfig: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(configFile)) fromConfig[normaliseKey(key)] = value;
+  const homeText =
+    (flags.home as string | undefined) ??
+    (fromConfig.home as string | undefined) ??
+    (env.PILOT_HOME !== undefined && env.PILOT_HOME !== '' ? env.PILOT_HOME : undefined) ??
+    join(homedir(), '.pilot');
+  const home = resolve(String(homeText));
+  const homeConfig = readJsonObject(join(home, 'config.json'), 'config', true);
+  const fromHome: Record<string, unknown> = {};
+  for (const key of ['registry', 'beacon', 'socket', 'hostname', 'webhook', 'public', 'owner']) {
+    if (homeConfig[key] !== undefined && homeConfig[key] !== '') fromHome[key] = homeConfig[key];
+  }
+  const fromEnv: Record<string, unknown> = {};
+  if (env.PILOT_SOCKET !== undefined && env.PILOT_SOCKET !== '') fromEnv.socket = env.PILOT_SOCKET;
+  const merged: Record<string, unknown> = { ...fromHome, ...fromEnv, ...fromConfig, ...flags };
+  const options: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(merged)) {
+    if (name === 'config' || name === 'home') continue;
+    const spec = FLAGS[name];
+    if (spec === undefined) {
+      if (IGNORED[name] !== undefined || name in fromConfig || name in fromHome) continue;
+      bad(`unknown option ${name}`);
+    }
+    options[spec[0]] = convert(name, spec[1], value);
+  }
+  const level = options.logLevel;
+  if (level !== undefined && !['debug', 'info', 'warn', 'error'].includes(level as string))
+    bad('--log-level is debug, info, warn or error');
+  const format = options.logFormat;
+  if (format !== undefined && !['text', 'json'].includes(format as string))
+    bad('--log-format is text or json');
+  // `--log-file=` (empty) is the detached daemon's usual place.
+  if (options.logFile === '') options.logFile = join(home, 'pilot.log');
+  return {
+    ...(options as Partial<DaemonOptions>),
+    home,
+    registry: (options.registry as string | undefined) ?? '127.0.0.1:9000',
+    socket: resolve((options.socket as string | undefined) ?? '/tmp/pilot.sock'),
+  };
+}
+
+/** `host:port`, `[v6]:port` or `:port` → parts; throws DAEMON_BAD_OPTION. */
+export function splitHostPort(
+  text: string,
+  what: string,
+  defaultHost = '127.0.0.1',
+): { host: string; port: number } {
+  const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(text.trim());
+  if (match === null) bad(`${what} must be host:port, not ${JSON.stringify(text)}`);
+  const port = Number(match[3]);
+  if (port > 65_535) bad(`${what} port ${port} is out of range`);
+  const host = match[1] ?? match[2] ?? '';
+  return { host: host === '' ? defaultHost : host, port };
+}

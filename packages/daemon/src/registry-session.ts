@@ -1,0 +1,194 @@
+import type { Identity } from '@pilot/crypto';
+import {
+  DirectoryClient,
+  type DirectorySigner,
+  type RegisterOptions,
+  type RegisterResult,
+  signerFromIdentity,
+} from '@pilot/directory';
+import { DaemonErrorCode, daemonError, errorMessage } from './errors.js';
+import type { Logger } from './logger.js';
+
+export interface RegistrySessionOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly identity: Identity;
+  /** What to register with, asked again at every (re-)registration. */
+  readonly registration: () => RegisterOptions;
+  readonly heartbeatMs: number;
+  readonly pollMs: number;
+  readonly log: Logger;
+  /** After each successful registration; `again` is false the first time. */
+  readonly onRegistered: (result: RegisterResult, again: boolean) => Promise<void>;
+  /** The reply of poll_handshakes (requests and responses relayed to us). */
+  readonly onPoll: (reply: Record<string, unknown>) => Promise<void>;
+}
+
+/**
+ * The daemon's session with the registry: register, heartbeat, poll relayed handshakes, and
+ * register again by itself when the registry stops answering (restart, lost state) and comes back.
+ */
+export class RegistrySession {
+  readonly signer: DirectorySigner;
+  readonly #options: RegistrySessionOptions;
+  #client: DirectoryClient | undefined;
+  #nodeId = 0;
+  #address = '';
+  #timer: NodeJS.Timeout | undefined;
+  #lastHeartbeat = 0;
+  #needsRegister = false;
+  #ticking = false;
+  #closed = false;
+  #suspended = false;
+  registrations = 0;
+  heartbeats = 0;
+  failures = 0;
+  lastError: string | undefined;
+
+  constructor(options: RegistrySessionOptions) {
+    this.#options = options;
+    this.signer = signerFromIdentity(options.identity);
+  }
+
+  get nodeId(): number {
+    return this.#nodeId;
+  }
+  get address(): string {
+    return this.#address;
+  }
+  /** False while the registry is unreachable (the daemon keeps serving its tunnels meanwhile). */
+  get healthy(): boolean {
+    return !this.#needsRegister && this.#nodeId !== 0;
+  }
+
+  get client(): DirectoryClient {
+    if (this.#client === undefined || this.#closed)
+      throw daemonError(DaemonErrorCode.REGISTRY_UNAVAILABLE, 'not connected to the registry');
+    return this.#client;
+  }
+
+  /** Connects and registers; rejects with DAEMON_REGISTRY_UNAVAILABLE when the registry cannot be reached. */
+  async start(): Promise<RegisterResult> {
+    try {
+      this.#client = await DirectoryClient.connect({
+        host: this.#options.host,
+        port: this.#options.port,
+        requestTimeoutMs: 8000,
+        reconnectAttempts: 3,
+        reconnectMaxDelayMs: 2000,
+      });
+    } catch (error) {
+      throw daemonError(
+        DaemonErrorCode.REGISTRY_UNAVAILABLE,
+        `cannot reach the registry at ${this.#options.host}:${this.#options.port}: ${errorMessage(error)}`,
+        error,
+      );
+    }
+    const result = await this.#register(false);
+    this.#lastHeartbeat = Date.now();
+    this.#schedule();
+    return result;
+  }
+
+  /** Runs a registry call, marking the session for re-registration when the registry fails us. */
+  async call<T>(operation: (client: DirectoryClient) => Promise<T>): Promise<T> {
+    try {
+      return await operation(this.client);
+    } catch (error) {
+      if (isConnectionFailure(error)) this.#needsRegister = true;
+      throw error;
+    }
+  }
+
+  async #register(again: boolean): Promise<RegisterResult> {
+    const client = this.client;
+    const result = await client.register(this.signer, this.#options.registration());
+    if (this.#nodeId !== 0 && result.nodeId !== this.#nodeId)
+      this.#options.log.warn('the registry gave this node a new ID', {
+        old: this.#nodeId,
+        new: result.nodeId,
+      });
+    this.#nodeId = result.nodeId;
+    this.#address = result.address;
+    this.registrations++;
+    this.#needsRegister = false;
+    await this.#options.onRegistered(result, again);
+    return result;
+  }
+
+  #schedule(): void {
+    if (this.#closed || this.#suspended) return;
+    this.#timer = setTimeout(() => void this.#tick(), this.#options.pollMs);
+  }
+
+  async #tick(): Promise<void> {
+    if (this.#closed || this.#suspended || this.#ticking) return;
+    this.#ticking = true;
+    try {
+      if (this.#needsRegister) {
+        await this.#register(true);
+        this.#options.log.info('registered again with the registry', { node_id: this.#nodeId });
+        this.#lastHeartbeat = Date.now();
+      } else if (Date.now() - this.#lastHeartbeat >= this.#options.heartbeatMs) {
+        await this.client.heartbeat(this.signer, this.#nodeId);
+        this.heartbeats++;
+        this.#lastHeartbeat = Date.now();
+      }
+      if (!this.#closed) {
+        const reply = await this.client.pollHandshakes(this.signer, this.#nodeId);
+        await this.#options.onPoll(reply);
+      }
+      this.lastError = undefined;
+    } catch (error) {
+      if (!this.#closed) {
+        this.failures++;
+        this.lastError = errorMessage(error);
+        if (!this.#needsRegister)
+          this.#options.log.warn('registry request failed', { error: this.lastError });
+        this.#needsRegister = true;
+      }
+    } finally {
+      this.#ticking = false;
+      this.#schedule();
+    }
+  }
+
+  /** Deregisters, waiting at most `timeoutMs` (the reference's 3 s at shutdown). */
+  async deregister(timeoutMs = 3000): Promise<boolean> {
+    const client = this.#client;
+    if (client === undefined || this.#nodeId === 0) return false;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        client.deregister(this.signer, this.#nodeId),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error('deregister timed out')), timeoutMs);
+        }),
+      ]);
+      return true;
+    } catch (error) {
+      this.#options.log.warn('deregister failed', { error: errorMessage(error) });
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Stops heartbeats, polls and re-registration (after a deregister, and at shutdown). */
+  suspend(): void {
+    this.#suspended = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  close(): void {
+    this.#closed = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#client?.close();
+  }
+}
+
+function isConnectionFailure(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return code === 'DIR_CONNECTION' || code === 'DIR_TIMEOUT';
+}
