@@ -1,0 +1,507 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { encodeIdentityFile, generateIdentity } from '@pilot/crypto';
+import {
+  type DirectoryServer,
+  RegistryHandler,
+  SqliteDirectoryStore,
+  startDirectoryServer,
+} from '@pilot/directory';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Beacon } from '@pilot/nat';
+import { ok, pilotctl, readLines, spawnPilotctl, startPilotctl } from './pilotctl-process.js';
+
+// The worker's stderr pipe is opened lazily, the first time anything writes to it (a warning from a
+// child-process or socket path): open it before the leak check's baseline so it is not counted as ours.
+void process.stderr;
+void process.stdout;
+
+interface Node {
+  readonly name: string;
+  readonly env: NodeJS.ProcessEnv;
+  readonly home: string;
+  address: string;
+  nodeId: number;
+  pid: number;
+}
+
+const CLI_CODES = [
+  'invalid_argument',
+  'not_running',
+  'not_found',
+  'not_trusted',
+  'timeout',
+  'connection_failed',
+  'unavailable',
+  'already_exists',
+  'io_error',
+  'internal',
+];
+
+let root = '';
+let store: SqliteDirectoryStore | undefined;
+let server: DirectoryServer | undefined;
+let beacon: Beacon | undefined;
+let registry = '';
+let beaconAddr = '';
+const nodes: Node[] = [];
+
+function node(name: string): Node {
+  const found = nodes.find((n) => n.name === name);
+  if (found === undefined) throw new Error(`no node ${name}`);
+  return found;
+}
+
+async function startNode(name: string, extra: string[] = []): Promise<Node> {
+  const home = join(root, name);
+  const socket = join(root, `${name}.sock`);
+  const entry: Node = {
+    name,
+    home,
+    env: { PILOT_HOME: home, PILOT_SOCKET: socket },
+    address: '',
+    nodeId: 0,
+    pid: 0,
+  };
+  const data = await ok(
+    [
+      'daemon',
+      'start',
+      '--registry',
+      registry,
+      '--beacon',
+      beaconAddr,
+      '--listen',
+      '127.0.0.1:0',
+      '--socket',
+      socket,
+      '--hostname',
+      name,
+      ...extra,
+    ],
+    { PILOT_HOME: home },
+  );
+  entry.address = String(data.address);
+  entry.nodeId = Number(data.node_id);
+  entry.pid = Number(data.pid);
+  nodes.push(entry);
+  return entry;
+}
+
+/** Retries `attempt` until it returns a value (not undefined), for things that settle asynchronously. */
+async function eventually<T>(attempt: () => Promise<T | undefined>, tries = 40, pauseMs = 250): Promise<T> {
+  for (let i = 0; i < tries; i++) {
+    const value = await attempt();
+    if (value !== undefined) return value;
+    await new Promise((resolve) => setTimeout(resolve, pauseMs));
+  }
+  throw new Error('condition never became true');
+}
+
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), 'pilotctl-e2e-'));
+  store = new SqliteDirectoryStore({ path: join(root, 'directory.db') });
+  server = await startDirectoryServer({ handler: new RegistryHandler(store), host: '127.0.0.1', port: 0 });
+  beacon = await Beacon.start({ host: '127.0.0.1', port: 0 });
+  registry = `127.0.0.1:${server.port}`;
+  beaconAddr = `127.0.0.1:${beacon.address().port}`;
+  await startNode('alpha');
+  await startNode('beta', ['--public']);
+  await startNode('gamma');
+}, 120_000);
+
+afterAll(async () => {
+  for (const entry of nodes) {
+    const stopped = await pilotctl(['daemon', 'stop'], entry.env);
+    if (stopped.status !== 0 && entry.pid > 0) {
+      try {
+        process.kill(entry.pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    }
+  }
+  await beacon?.close();
+  await server?.close();
+  store?.close();
+  rmSync(root, { recursive: true, force: true });
+}, 120_000);
+
+describe('pilotctl against real daemons and a real rendezvous', () => {
+  it('daemon start gave address, node_id and pid; status and a second start agree', async () => {
+    for (const entry of nodes) {
+      expect(entry.address).toMatch(/^0:0000\.[0-9A-F]{4}\.[0-9A-F]{4}$/);
+      expect(entry.nodeId).toBeGreaterThan(0);
+      expect(entry.pid).toBeGreaterThan(0);
+    }
+    const status = await ok(['daemon', 'status'], node('alpha').env);
+    expect(status).toMatchObject({ running: true, node_id: node('alpha').nodeId, pid: node('alpha').pid });
+    const again = await pilotctl(['daemon', 'start', '--registry', registry], node('alpha').env);
+    expect(again.status).toBe(1);
+    expect(again.error?.code).toBe('already_exists');
+  });
+
+  it('info, health, find', async () => {
+    const info = await ok(['info'], node('alpha').env);
+    expect(info).toMatchObject({
+      address: node('alpha').address,
+      node_id: node('alpha').nodeId,
+      hostname: 'alpha',
+    });
+    expect((await ok(['health'], node('alpha').env)).status).toBe('ok');
+    const found = await ok(['find', 'beta'], node('alpha').env);
+    expect(found).toMatchObject({ address: node('beta').address, node_id: node('beta').nodeId });
+    const ghost = await pilotctl(['find', 'ghost'], node('alpha').env);
+    expect(ghost.status).toBe(1);
+    expect(ghost.error?.code).toBe('not_found');
+    expect(ghost.error?.message.length).toBeGreaterThan(0);
+  });
+
+  it('ping, traceroute and bench over the echo service', async () => {
+    const ping = await ok(['ping', 'beta', '--count', '3', '--interval', '50ms'], node('alpha').env);
+    expect(ping.replies).toBe(3);
+    expect(typeof ping.avg_ms).toBe('number');
+    expect(ping.path).toBe('direct');
+    const trace = await ok(['traceroute', node('beta').address], node('alpha').env);
+    expect((trace.rtt_ms as number[]).length).toBe(3);
+    expect(trace.path).toBe('direct');
+    const bench = await ok(['bench', 'beta', '1'], node('alpha').env);
+    expect(bench.bytes).toBe(1_048_576);
+    expect(bench.recv_bytes).toBe(1_048_576);
+    expect(bench.seconds).toBeGreaterThan(0);
+    expect(bench.mb_per_s).toBeGreaterThan(0);
+  });
+
+  it('peers, connections, disconnect', async () => {
+    const peers = await ok(['peers'], node('alpha').env);
+    expect((peers.peers as Array<{ node_id: number }>).map((p) => p.node_id)).toContain(node('beta').nodeId);
+    const connections = await ok(['connections'], node('alpha').env);
+    expect(Array.isArray(connections.connections)).toBe(true);
+    const missing = await pilotctl(['disconnect', '4000000'], node('alpha').env);
+    expect(missing.status).toBe(1);
+    expect(CLI_CODES).toContain(missing.error?.code);
+    const bad = await pilotctl(['disconnect', 'abc'], node('alpha').env);
+    expect(bad.status).toBe(2);
+  });
+
+  it('connect --message and send to the echo port', async () => {
+    const connect = await ok(['connect', 'beta', '7', '--message', 'hello echo'], node('alpha').env);
+    expect(connect.response).toBe('hello echo');
+    const send = await ok(['send', 'beta', '7', '--data', 'again'], node('alpha').env);
+    expect(send).toMatchObject({ sent_bytes: 5, response: 'again' });
+  });
+
+  it('connect without --message is an interactive session over stdio', async () => {
+    const child = spawnPilotctl(['connect', 'beta', '7'], node('alpha').env);
+    const output: Buffer[] = [];
+    child.stdout?.on('data', (chunk: Buffer) => output.push(chunk));
+    child.stdin?.end('typed line\n');
+    const [status] = (await once(child, 'close')) as [number];
+    expect(status).toBe(0);
+    expect(Buffer.concat(output).toString()).toBe('typed line\n');
+  });
+
+  it('daemon start reports a daemon that cannot register, with the log', async () => {
+    const home = join(root, 'broken');
+    const run = await pilotctl(
+      [
+        'daemon',
+        'start',
+        '--registry',
+        '127.0.0.1:1',
+        '--socket',
+        join(root, 'broken.sock'),
+        '--start-timeout',
+        '8s',
+      ],
+      { PILOT_HOME: home },
+      60_000,
+    );
+    expect(run.status).toBe(1);
+    expect(['internal', 'timeout', 'unavailable']).toContain(run.error?.code);
+    expect(run.error?.message).toContain('pilot.log');
+  }, 60_000);
+
+  it('daemon start --foreground runs the daemon in the pilotctl process until SIGTERM', async () => {
+    const home = join(root, 'fg');
+    const socket = join(root, 'fg.sock');
+    const foreground = startPilotctl(
+      [
+        'daemon',
+        'start',
+        '--foreground',
+        '--registry',
+        registry,
+        '--beacon',
+        beaconAddr,
+        '--listen',
+        '127.0.0.1:0',
+        '--socket',
+        socket,
+      ],
+      { PILOT_HOME: home },
+    );
+    try {
+      const status = await eventually(async () => {
+        const run = await pilotctl(['daemon', 'status'], { PILOT_SOCKET: socket });
+        return run.data.running === true ? run.data : undefined;
+      });
+      expect(status.pid).toBe(foreground.child.pid);
+    } finally {
+      foreground.child.kill('SIGTERM');
+    }
+    await foreground.done;
+    expect((await ok(['daemon', 'status'], { PILOT_SOCKET: socket })).running).toBe(false);
+  }, 60_000);
+
+  it("send-message lands in the peer's inbox", async () => {
+    const sent = await ok(
+      ['send-message', 'beta', '--data', '{"hello":1}', '--type', 'json'],
+      node('alpha').env,
+    );
+    expect(sent.ack).toMatch(/^ACK JSON/);
+    const inbox = await ok(['inbox'], node('beta').env);
+    expect(inbox.count).toBeGreaterThanOrEqual(1);
+    const bad = await pilotctl(
+      ['send-message', 'beta', '--data', 'not json', '--type', 'json'],
+      node('alpha').env,
+    );
+    expect(bad.status).toBe(2);
+  });
+
+  it('send-file of 50 MiB arrives with the same sha256', async () => {
+    const path = join(root, 'big.bin');
+    const content = randomBytes(50 * 1_048_576);
+    writeFileSync(path, content);
+    const expected = createHash('sha256').update(content).digest('hex');
+    const sent = await ok(['send-file', 'beta', path], node('alpha').env, 240_000);
+    expect(sent).toMatchObject({ bytes: content.length, sha256: expected });
+    const received = await ok(['received'], node('beta').env);
+    const file = (received.files as Array<{ name: string; path: string; bytes: number }>).find((f) =>
+      f.name.startsWith('big'),
+    );
+    expect(file?.bytes).toBe(content.length);
+    expect(
+      createHash('sha256')
+        .update(readFileSync(file?.path ?? ''))
+        .digest('hex'),
+    ).toBe(expected);
+    const missing = await pilotctl(['send-file', 'beta', join(root, 'nope.bin')], node('alpha').env);
+    expect(missing.error?.code).toBe('not_found');
+  }, 300_000);
+
+  it('subscribe receives what publish sends', async () => {
+    const subscriber = startPilotctl(
+      ['subscribe', 'beta', 'news', '--count', '1', '--timeout', '60s'],
+      node('gamma').env,
+    );
+    let finished = false;
+    void subscriber.done.then(() => {
+      finished = true;
+    });
+    for (let i = 0; i < 40 && !finished; i++) {
+      const published = await ok(['publish', 'beta', 'news', '--data', 'extra extra'], node('alpha').env);
+      expect(published).toMatchObject({ topic: 'news', bytes: 11 });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+    const run = await subscriber.done;
+    expect(run.status).toBe(0);
+    expect(run.data.events).toEqual([expect.objectContaining({ topic: 'news', data: 'extra extra' })]);
+  }, 120_000);
+
+  it('listen receives datagrams that send-datagram sends', async () => {
+    const listener = startPilotctl(['listen', '6000', '--count', '1', '--timeout', '60s'], node('beta').env);
+    let finished = false;
+    void listener.done.then(() => {
+      finished = true;
+    });
+    for (let i = 0; i < 40 && !finished; i++) {
+      await ok(['send-datagram', 'beta', '6000', '--data', 'dgram'], node('alpha').env);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+    const run = await listener.done;
+    expect(run.status).toBe(0);
+    expect(run.data.datagrams).toEqual([
+      expect.objectContaining({ source: node('alpha').address, data: 'dgram', port: 6000 }),
+    ]);
+  }, 120_000);
+
+  it('recv gets what send writes to a bound port', async () => {
+    const receiver = startPilotctl(['recv', '5000', '--count', '1', '--timeout', '60s'], node('beta').env);
+    let finished = false;
+    void receiver.done.then(() => {
+      finished = true;
+    });
+    for (let i = 0; i < 40 && !finished; i++) {
+      await pilotctl(
+        ['send', 'beta', '5000', '--data', 'to port 5000', '--timeout', '5s'],
+        node('alpha').env,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+    const run = await receiver.done;
+    expect(run.status).toBe(0);
+    expect(run.data.messages).toEqual([
+      expect.objectContaining({ from: node('alpha').address, data: 'to port 5000' }),
+    ]);
+  }, 120_000);
+
+  it('trust: a private node is unreachable until it approves; a refused request; untrust', async () => {
+    const alpha = node('alpha');
+    const gamma = node('gamma');
+    const before = await pilotctl(
+      ['ping', gamma.address, '--count', '1', '--timeout', '10s'],
+      alpha.env,
+      60_000,
+    );
+    expect(before.status).toBe(1);
+    expect(['not_trusted', 'connection_failed', 'timeout', 'not_found']).toContain(before.error?.code);
+    const asked = await ok(['handshake', String(gamma.nodeId), 'e2e test'], alpha.env);
+    expect(asked).toMatchObject({ status: 'sent', node_id: gamma.nodeId });
+    await eventually(async () => {
+      const pending = await ok(['pending'], gamma.env);
+      return (pending.pending as Array<{ node_id: number }>).some((p) => p.node_id === alpha.nodeId)
+        ? true
+        : undefined;
+    });
+    const approved = await ok(['approve', String(alpha.nodeId)], gamma.env);
+    expect(approved.node_id).toBe(alpha.nodeId);
+    await eventually(async () => {
+      const trusted = await ok(['trust'], alpha.env);
+      return (trusted.trusted as Array<{ node_id: number }>).some((t) => t.node_id === gamma.nodeId)
+        ? true
+        : undefined;
+    });
+    const ping = await ok(['ping', gamma.address, '--count', '1'], alpha.env);
+    expect(ping.replies).toBe(1);
+
+    const beta = node('beta');
+    await ok(['handshake', gamma.address, 'let me in'], beta.env);
+    await eventually(async () => {
+      const pending = await ok(['pending'], gamma.env);
+      return (pending.pending as Array<{ node_id: number }>).some((p) => p.node_id === beta.nodeId)
+        ? true
+        : undefined;
+    });
+    const rejected = await ok(['reject', String(beta.nodeId), 'no thanks'], gamma.env);
+    expect(rejected.node_id).toBe(beta.nodeId);
+    const pendingAfter = await ok(['pending'], gamma.env);
+    expect((pendingAfter.pending as Array<{ node_id: number }>).some((p) => p.node_id === beta.nodeId)).toBe(
+      false,
+    );
+
+    const revoked = await ok(['untrust', String(alpha.nodeId)], gamma.env);
+    expect(revoked.node_id).toBe(alpha.nodeId);
+  }, 180_000);
+
+  it('hostname, visibility, tags, webhook, lookup, peers --search', async () => {
+    const gamma = node('gamma');
+    expect(await ok(['set-hostname', 'gamma-two'], gamma.env)).toEqual({ hostname: 'gamma-two' });
+    expect((await ok(['info'], gamma.env)).hostname).toBe('gamma-two');
+    expect(await ok(['clear-hostname'], gamma.env)).toEqual({ hostname: '' });
+    expect(await ok(['set-public'], gamma.env)).toEqual({ public: true });
+    expect(await ok(['set-tags', 'e2e.cap', 'other'], gamma.env)).toEqual({ tags: ['e2e.cap', 'other'] });
+    const search = await ok(['peers', '--search', 'e2e.*'], node('alpha').env);
+    expect((search.results as Array<{ node_id: number }>).map((r) => r.node_id)).toContain(gamma.nodeId);
+    const lookup = await ok(['lookup', String(gamma.nodeId)], node('alpha').env);
+    expect(lookup).toMatchObject({ node_id: gamma.nodeId, address: gamma.address, public: true });
+    expect(await ok(['clear-tags'], gamma.env)).toEqual({ tags: [] });
+    expect(await ok(['set-private'], gamma.env)).toEqual({ public: false });
+    expect(await ok(['set-webhook', 'http://127.0.0.1:9/hook'], gamma.env)).toEqual({
+      webhook: 'http://127.0.0.1:9/hook',
+    });
+    expect(await ok(['clear-webhook'], gamma.env)).toEqual({ webhook: '' });
+    const badName = await pilotctl(['set-hostname', 'Not_A_Name!'], gamma.env);
+    expect(badName.status).not.toBe(0);
+    expect(badName.error?.code).toBe('invalid_argument');
+    const taken = await pilotctl(['set-hostname', 'beta'], gamma.env);
+    expect(taken.error?.code).toBe('already_exists');
+    const badHook = await pilotctl(['set-webhook', 'http://169.254.169.254/latest'], gamma.env);
+    expect(badHook.status, badHook.stdout).toBe(1);
+    expect(CLI_CODES).toContain(badHook.error?.code);
+    const badNode = await pilotctl(['approve', 'not a node'], gamma.env);
+    expect(badNode.status).toBe(1);
+    expect(badNode.error?.code).toBe('invalid_argument');
+    const missing = await pilotctl(['lookup', '4000000'], node('alpha').env);
+    expect(missing.error?.code).toBe('not_found');
+  });
+
+  it('register a fresh identity directly with the registry', async () => {
+    const dir = join(root, 'loose');
+    mkdirSync(dir);
+    const path = join(dir, 'identity.json');
+    writeFileSync(path, encodeIdentityFile(generateIdentity()), { mode: 0o600 });
+    const registered = await ok(['register', '127.0.0.1:4999', '--identity', path, '--registry', registry], {
+      PILOT_HOME: dir,
+    });
+    expect(registered.node_id).toBeGreaterThan(0);
+    expect(String(registered.address)).toMatch(/^0:0000\./);
+    const noIdentity = await pilotctl(['register', '--registry', registry], {
+      PILOT_HOME: join(root, 'nobody'),
+    });
+    expect(noIdentity.error?.code).toBe('not_found');
+  });
+
+  it('broadcast to a network this node is not in fails with a code', async () => {
+    const run = await pilotctl(['broadcast', '7', 'hi'], node('alpha').env);
+    if (run.status !== 0) expect(CLI_CODES).toContain(run.error?.code);
+    const backbone = await pilotctl(['broadcast', '0', 'hi'], node('alpha').env);
+    expect(backbone.status).toBe(2);
+  });
+
+  it('mcp serve and mcp connect carry an MCP session between two nodes', async () => {
+    const server = fileURLToPath(new URL('../../mcp/test/fixtures/weather-server.mjs', import.meta.url));
+    const serving = startPilotctl(
+      ['mcp', 'serve', '--port', '1010', '--', process.execPath, server],
+      node('beta').env,
+    );
+    try {
+      const reply = await eventually(
+        async () => {
+          const client = spawnPilotctl(['mcp', 'connect', 'beta', '--port', '1010'], node('alpha').env);
+          const lines = readLines(client);
+          client.stdin?.write(
+            `${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'e2e', version: '1' } } })}\n`,
+          );
+          const first = await Promise.race([
+            lines.next(),
+            new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 5000)),
+          ]);
+          client.stdin?.end();
+          client.kill('SIGTERM');
+          await once(client, 'close');
+          const text = first === undefined || first.done === true ? undefined : first.value;
+          return text === undefined
+            ? undefined
+            : (JSON.parse(text) as { id: number; result?: { serverInfo?: { name?: string } } });
+        },
+        10,
+        500,
+      );
+      expect(reply.id).toBe(1);
+      expect(reply.result?.serverInfo?.name).toBe('weather');
+    } finally {
+      serving.child.kill('SIGINT');
+    }
+    const served = await serving.done;
+    expect(served.status, served.stderr).toBe(0);
+    expect(served.data, `${served.stdout}|${served.stderr}`).toMatchObject({ port: 1010 });
+    expect(served.data.accepted).toBeGreaterThanOrEqual(1);
+  }, 120_000);
+
+  it('deregister, then stop: the socket goes away', async () => {
+    const gamma = node('gamma');
+    expect(await ok(['deregister'], gamma.env)).toEqual({ deregistered: true });
+    const stopped = await ok(['daemon', 'stop'], gamma.env);
+    expect(stopped).toMatchObject({ stopped: true, pid: gamma.pid });
+    const status = await ok(['daemon', 'status'], gamma.env);
+    expect(status.running).toBe(false);
+    const info = await pilotctl(['info'], gamma.env);
+    expect(info.status).toBe(1);
+    expect(info.error?.code).toBe('not_running');
+  });
+});
