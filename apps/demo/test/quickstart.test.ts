@@ -1,8 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { runQuickstart } from '../src/quickstart.js';
 
-// The quick start end to end: a real rendezvous process and two real daemons driven by pilotctl.
-process.channel?.unref();
 
 describe('quick start', () => {
   it('brings up a rendezvous and two daemons that find, trust, ping and send a file to each other', async () => {

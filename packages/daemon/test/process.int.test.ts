@@ -37,8 +37,6 @@ afterEach(async () => {
 afterAll(async () => {
   await rdv?.close();
   dir.cleanup();
-  // Spawning re-references the worker's IPC channel; give the leak check its baseline back.
-  process.channel?.unref();
 });
 
 interface Ready {

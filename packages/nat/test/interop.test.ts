@@ -39,12 +39,6 @@ const haveCoturn = has('turnserver');
 const haveStunClient = has('turnutils_stunclient');
 const haveClassic = has('stun');
 
-// Spawning a child re-references the worker's IPC channel (a PipeWrap) that vitest had unreferenced,
-// which the shared leak check would count as ours: hand it back the way we found it.
-afterAll(() => {
-  process.channel?.unref();
-});
-
 describe.skipIf(!haveCoturn)('our STUN client against coturn (needs Debian package coturn)', () => {
   let server: ChildProcess | undefined;
   let dir = '';

@@ -16,11 +16,6 @@ const beaconScript = fileURLToPath(new URL('./lab/beacon.mjs', import.meta.url))
 const agentScript = fileURLToPath(new URL('./lab/agent.mjs', import.meta.url));
 const keepaliveScript = fileURLToPath(new URL('./lab/keepalive.mjs', import.meta.url));
 
-afterAll(() => {
-  // Spawning re-references the worker's IPC channel; give the leak check its baseline back.
-  process.channel?.unref();
-});
-
 interface PairResult {
   readonly modes: readonly [string, string];
   readonly path: [string, string];

@@ -1,5 +1,5 @@
 // The NAT lab helpers against the real lab (root only; skipped with the reason otherwise).
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LAB_PUBLIC_IP, labUnavailable, NatLab, natlabScript } from '../src/natlab/index.js';
 
 const unavailable = labUnavailable();
@@ -7,11 +7,6 @@ const impairUnavailable = labUnavailable({ impair: true });
 // The scripts run compiled (node cannot run .ts here): they come from dist/.
 const reflector = natlabScript('udp-reflector').replace('/src/', '/dist/');
 const probe = natlabScript('udp-probe').replace('/src/', '/dist/');
-
-afterAll(() => {
-  // Spawning re-references the worker's IPC channel; give the leak check its baseline back.
-  process.channel?.unref();
-});
 
 describe.skipIf(unavailable !== undefined)(
   `NatLab${unavailable === undefined ? '' : ` (skipped: ${unavailable})`}`,

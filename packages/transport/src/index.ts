@@ -2,6 +2,7 @@ export type {
   CongestionController,
   CongestionControllerFactory,
 } from './congestion/congestion-controller.js';
+export { Cubic, type CubicOptions, createCubic } from './congestion/cubic.js';
 export { createNewReno, NewReno, type NewRenoOptions } from './congestion/new-reno.js';
 export { Pacer } from './congestion/pacer.js';
 export {
@@ -23,7 +24,13 @@ export { Connection, type ConnectionHost, type ConnectionIdentity } from './core
 export { ConnectionState, connectionStateName } from './core/connection-state.js';
 export { createCounters, type TransportCounters } from './core/counters.js';
 export { DatagramWindow } from './core/datagram-window.js';
-export { addressKey, Endpoint, type ListenOptions, type Transmit } from './core/endpoint.js';
+export {
+  addressKey,
+  Endpoint,
+  type ListenOptions,
+  type Transmit,
+  type TransmitSink,
+} from './core/endpoint.js';
 export type { Datagram, TransportEvent } from './core/events.js';
 export { type EndpointOptions, type ResolvedOptions, resolveOptions } from './core/options.js';
 export { SynLimiter, type SynLimiterOptions } from './core/syn-limiter.js';

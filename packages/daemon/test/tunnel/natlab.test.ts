@@ -55,8 +55,6 @@ afterAll(() => {
       ['| p1 + p2 | mappings | path | setup_ms |', '| --- | --- | --- | --- |', ...lines].join('\n'),
     );
   }
-  // Spawning re-references the worker's IPC channel; give the leak check its baseline back.
-  process.channel?.unref();
 });
 
 interface Lab {

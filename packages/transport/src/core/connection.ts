@@ -631,7 +631,8 @@ export class Connection {
 
   private sendNew(length: number, now: number): Packet {
     const data = this.sendBuffer.take(length);
-    const segment = this.tracker.onSent(this.sndNxt, data.slice(), false, now);
+    // `data` is a view of the send buffer's private copy: kept as is until acknowledged.
+    const segment = this.tracker.onSent(this.sndNxt, data, false, now);
     this.sndNxt = seqAdd(this.sndNxt, data.length);
     this.lastActivity = now;
     this.nagleSince = now;

@@ -26,6 +26,16 @@ export interface Transmit {
   readonly bytes: Uint8Array;
 }
 
+/**
+ * Where `pollTo` hands what is ready to send: stream packets as `Packet`s, so the caller encodes
+ * them where it wants (a reused buffer, a frame with room for its tunnel header), and packets the
+ * endpoint encoded already (control replies, datagrams) as `Transmit`s.
+ */
+export interface TransmitSink {
+  packet(packet: Packet): void;
+  transmit(transmit: Transmit): void;
+}
+
 export interface ListenOptions {
   /** Established connections waiting for `accept` (default 64); beyond it new ones get RST. */
   readonly backlog?: number;
@@ -80,6 +90,8 @@ export class Endpoint {
   private nextEphemeral: number;
   private closedFlag = false;
   private readonly host: ConnectionHost;
+  /** The connection the last stream packet went to (never a CLOSED one: onClosed forgets it). */
+  private lastConnection: Connection | undefined;
 
   constructor(options: EndpointOptions) {
     this.resolved = resolveOptions(options);
@@ -286,17 +298,34 @@ export class Endpoint {
    */
   poll(now: number, max = 64): Transmit[] {
     const out: Transmit[] = [];
-    while (this.control.length > 0 && out.length < max) out.push(this.control.shift()!);
-    while (this.datagramHead < this.datagrams.length && out.length < max) {
-      out.push(this.datagrams[this.datagramHead]!);
+    this.pollTo(now, max, {
+      packet: (packet) => out.push({ destination: packet.dst, bytes: encodePacket(packet) }),
+      transmit: (transmit) => out.push(transmit),
+    });
+    return out;
+  }
+
+  /**
+   * `poll` without the array and the encoding: hands up to `max` packets to `sink`, in the same
+   * order, and returns how many. Call again until it returns 0.
+   */
+  pollTo(now: number, max: number, sink: TransmitSink): number {
+    let count = 0;
+    while (this.control.length > 0 && count < max) {
+      sink.transmit(this.control.shift()!);
+      count++;
+    }
+    while (this.datagramHead < this.datagrams.length && count < max) {
+      sink.transmit(this.datagrams[this.datagramHead]!);
       this.datagramHead++;
       this.counters.datagramsSent++;
+      count++;
     }
     if (this.datagramHead === this.datagrams.length) {
       this.datagrams = [];
       this.datagramHead = 0;
     }
-    while (out.length < max && this.active.size > 0) {
+    while (count < max && this.active.size > 0) {
       let sent = false;
       for (const connection of this.active) {
         const packet = connection.pollTransmit(now);
@@ -304,16 +333,20 @@ export class Endpoint {
           this.active.delete(connection);
           continue;
         }
-        out.push({ destination: packet.dst, bytes: encodePacket(packet) });
+        sink.packet(packet);
+        count++;
         sent = true;
-        if (out.length >= max) break;
+        if (count >= max) break;
       }
       if (!sent) break;
     }
     // Control packets queued while polling (a RST from a dying connection).
-    while (this.control.length > 0 && out.length < max) out.push(this.control.shift()!);
-    this.counters.packetsSent += out.length;
-    return out;
+    while (this.control.length > 0 && count < max) {
+      sink.transmit(this.control.shift()!);
+      count++;
+    }
+    this.counters.packetsSent += count;
+    return count;
   }
 
   /** True when `poll` may return something without new input or a timeout. */
@@ -344,9 +377,23 @@ export class Endpoint {
   // Internals
 
   private onStreamPacket(packet: Packet, now: number): void {
+    const flags = packet.flags;
+    // Most packets belong to the connection of the packet before: skip building its key string.
+    const last = this.lastConnection;
+    if (
+      last !== undefined &&
+      last.remotePort === packet.srcPort &&
+      last.localPort === packet.dstPort &&
+      last.peer.node === packet.src.node &&
+      last.peer.network === packet.src.network &&
+      (flags & PacketFlag.SYN) === 0
+    ) {
+      last.onPacket(packet, now);
+      this.active.add(last);
+      return;
+    }
     const key = connectionKey(packet.src, packet.srcPort, packet.dstPort);
     const existing = this.connections.get(key);
-    const flags = packet.flags;
     if (existing !== undefined) {
       if (
         (flags & PacketFlag.SYN) !== 0 &&
@@ -356,6 +403,7 @@ export class Endpoint {
         // A new incarnation of the same 4-tuple: TIME_WAIT gives way to it.
         existing.discard();
       } else {
+        this.lastConnection = existing;
         existing.onPacket(packet, now);
         this.active.add(existing);
         return;
@@ -417,6 +465,7 @@ export class Endpoint {
   }
 
   private onClosed(connection: Connection): void {
+    if (this.lastConnection === connection) this.lastConnection = undefined;
     const key = connectionKey(connection.peer, connection.remotePort, connection.localPort);
     if (this.connections.get(key) === connection) this.connections.delete(key);
     this.active.delete(connection);

@@ -17,6 +17,12 @@ export interface TunnelCodec {
   seal(packet: Uint8Array, peer: Address): Uint8Array | undefined;
   /** The packet inside a received UDP payload, or undefined when it carries none (or is bad). */
   open(frame: Uint8Array, from: UdpEndpoint): Uint8Array | undefined;
+  /**
+   * Optional fast path, used instead of `seal` when present: the same, except that `packet` is
+   * only valid during the call (the driver encodes every packet into one reused buffer). A codec
+   * that keeps packets for later (queued until a key exists) must not offer it.
+   */
+  sealTransient?(packet: Uint8Array, peer: Address): Uint8Array | undefined;
 }
 
 const MAGIC = TunnelMagic.PLAINTEXT;
@@ -25,9 +31,17 @@ const MAGIC = TunnelMagic.PLAINTEXT;
 export class PlaintextCodec implements TunnelCodec {
   seal(packet: Uint8Array, _peer: Address): Uint8Array {
     const out = new Uint8Array(4 + packet.length);
-    new DataView(out.buffer).setUint32(0, MAGIC);
+    out[0] = MAGIC >>> 24;
+    out[1] = (MAGIC >>> 16) & 0xff;
+    out[2] = (MAGIC >>> 8) & 0xff;
+    out[3] = MAGIC & 0xff;
     out.set(packet, 4);
     return out;
+  }
+
+  /** `seal` copies the packet, so the driver may lend it its buffer. */
+  sealTransient(packet: Uint8Array, peer: Address): Uint8Array {
+    return this.seal(packet, peer);
   }
 
   open(frame: Uint8Array, _from: UdpEndpoint): Uint8Array | undefined {

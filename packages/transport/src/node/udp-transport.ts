@@ -1,12 +1,27 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { lookup as dnsLookup, type LookupOneOptions } from 'node:dns';
 import { EventEmitter } from 'node:events';
+import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Connection } from '../core/connection.js';
-import { addressKey, Endpoint, type ListenOptions } from '../core/endpoint.js';
+import {
+  addressKey,
+  Endpoint,
+  type ListenOptions,
+  type Transmit,
+  type TransmitSink,
+} from '../core/endpoint.js';
 import type { Datagram } from '../core/events.js';
 import type { EndpointOptions } from '../core/options.js';
 import { TransportErrorCode, transportError } from '../errors.js';
-import type { Address } from '../wire.js';
+import {
+  type Address,
+  encodePacket,
+  encodePacketInto,
+  HEADER_SIZE,
+  MAX_PAYLOAD,
+  type Packet,
+} from '../wire.js';
 import { PilotStream } from './pilot-stream.js';
 import { PlaintextCodec, type TunnelCodec, type UdpEndpoint } from './tunnel-codec.js';
 
@@ -24,6 +39,13 @@ export interface UdpTransportOptions extends EndpointOptions {
   /** Stream high-water marks (default 64 KiB). */
   readonly streamHighWaterMark?: number;
 }
+
+/**
+ * Packets handed to the socket per pass of the event loop before received datagrams (ACKs) get a
+ * turn. A whole window at once starves the ACK clock: the sender stalls on a full send buffer
+ * while ACKs that would free it wait in the socket.
+ */
+const PACKETS_PER_TURN = 256;
 
 interface PendingConnect {
   readonly resolve: (stream: PilotStream) => void;
@@ -47,18 +69,32 @@ export class UdpTransport extends EventEmitter {
   private readonly highWaterMark: number;
   private readonly connects = new Map<Connection, PendingConnect>();
   private immediate: NodeJS.Immediate | undefined;
+  private microtask = false;
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Number.POSITIVE_INFINITY;
   private closing = false;
   /** Streams reset by our own close end quietly (no 'error' nobody listens for). */
   private shuttingDown = false;
   private readonly onMessage = (message: Buffer, remote: RemoteInfo): void => this.receive(message, remote);
+  /** Stream packets are encoded here when the codec seals from a borrowed buffer (no copy per packet). */
+  private readonly scratch: Uint8Array | undefined;
+  /** The last destination looked up, by identity: a connection's packets all carry its peer object. */
+  private lastDestination: Address | undefined;
+  private lastPeer: UdpEndpoint | undefined;
+  private lastSourceNetwork = -1;
+  private lastSourceNode = -1;
+  private readonly sink: TransmitSink = {
+    packet: (packet) => this.sendPacket(packet),
+    transmit: (transmit) => this.sendTransmit(transmit),
+  };
 
   private constructor(socket: Socket, options: UdpTransportOptions) {
     super();
     this.socket_ = socket;
     this.endpoint = new Endpoint(options);
     this.codec = options.codec ?? new PlaintextCodec();
+    this.scratch =
+      this.codec.sealTransient === undefined ? undefined : new Uint8Array(HEADER_SIZE + MAX_PAYLOAD);
     this.learnPeers = options.learnPeers ?? true;
     this.highWaterMark = options.streamHighWaterMark ?? 64 * 1024;
     socket.on('message', this.onMessage);
@@ -68,7 +104,7 @@ export class UdpTransport extends EventEmitter {
   /** Binds a UDP socket and returns the running transport. */
   static async create(options: UdpTransportOptions): Promise<UdpTransport> {
     const host = options.host ?? '127.0.0.1';
-    const socket = createSocket({ type: host.includes(':') ? 'udp6' : 'udp4' });
+    const socket = createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', lookup: literalLookup });
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
       socket.bind(options.port ?? 0, host, () => {
@@ -108,6 +144,7 @@ export class UdpTransport extends EventEmitter {
   /** Tells the transport where a node is reachable. */
   addPeer(address: Address, endpoint: UdpEndpoint): void {
     this.peers.set(addressKey(address), endpoint);
+    this.lastDestination = undefined;
   }
 
   /** The UDP endpoint a node is reached at, if one is known. */
@@ -133,6 +170,8 @@ export class UdpTransport extends EventEmitter {
 
   removePeer(address: Address): void {
     this.peers.delete(addressKey(address));
+    this.lastDestination = undefined;
+    this.lastSourceNetwork = -1;
   }
 
   listen(port: number, options?: ListenOptions): void {
@@ -154,11 +193,18 @@ export class UdpTransport extends EventEmitter {
     }
     const connection = this.endpoint.connect(address, port, performance.now());
     const stream = new PilotStream(connection, this, this.highWaterMark);
+    // Until the caller holds the stream, a failed connect's error belongs to the promise only;
+    // without this listener the stream's 'error' event would be unhandled and crash the process.
+    const swallow = (): void => {};
+    stream.on('error', swallow);
     const promise = new Promise<PilotStream>((resolve, reject) =>
       this.connects.set(connection, { resolve, reject }),
     );
     this.schedule();
-    return promise.then(() => stream);
+    return promise.then(() => {
+      stream.off('error', swallow);
+      return stream;
+    });
   }
 
   sendDatagram(address: Address, port: number, payload: Uint8Array, srcPort?: number): void {
@@ -184,6 +230,21 @@ export class UdpTransport extends EventEmitter {
     await new Promise<void>((resolve) => this.socket_.close(() => resolve()));
   }
 
+  /**
+   * Runs the endpoint as a microtask: after the code that wrote returns (so its writes coalesce
+   * into full segments), not a turn of the event loop later. A request/response exchange saves
+   * a loop iteration per hop this way. Reads and received packets keep `schedule`, which batches
+   * everything one poll of the socket delivered.
+   */
+  scheduleWrite(): void {
+    if (this.closing || this.microtask) return;
+    this.microtask = true;
+    queueMicrotask(() => {
+      this.microtask = false;
+      if (!this.closing) this.run();
+    });
+  }
+
   /** Runs the endpoint on the next turn of the event loop (once, however often it is asked). */
   schedule(): void {
     if (this.closing || this.immediate !== undefined) return;
@@ -199,12 +260,18 @@ export class UdpTransport extends EventEmitter {
     const packet = this.codec.open(message, from);
     if (packet === undefined || packet.length < 10) return;
     if (this.learnPeers) {
-      const src = {
-        network: (packet[4]! << 8) | packet[5]!,
-        node: ((packet[6]! << 24) | (packet[7]! << 16) | (packet[8]! << 8) | packet[9]!) >>> 0,
-      };
-      const key = addressKey(src);
-      if (!this.peers.has(key)) this.peers.set(key, from);
+      const network = (packet[4]! << 8) | packet[5]!;
+      const node = ((packet[6]! << 24) | (packet[7]! << 16) | (packet[8]! << 8) | packet[9]!) >>> 0;
+      // Skip the lookup for the common case: the same sender as the packet before.
+      if (network !== this.lastSourceNetwork || node !== this.lastSourceNode) {
+        const key = addressKey({ network, node });
+        if (!this.peers.has(key)) {
+          this.peers.set(key, from);
+          this.lastDestination = undefined;
+        }
+        this.lastSourceNetwork = network;
+        this.lastSourceNode = node;
+      }
     }
     this.endpoint.receive(packet, performance.now());
     this.schedule();
@@ -216,21 +283,45 @@ export class UdpTransport extends EventEmitter {
     const deadline = endpoint.nextTimeout();
     if (deadline !== undefined && deadline <= now) endpoint.onTimeout(now);
     this.dispatch();
-    for (let round = 0; round < 64; round++) {
-      const out = endpoint.poll(now, 64);
-      if (out.length === 0) break;
-      for (const transmit of out) {
-        const peer = this.peers.get(addressKey(transmit.destination));
-        if (peer === undefined) continue;
-        const frame = this.codec.seal(transmit.bytes, transmit.destination);
-        if (frame !== undefined) this.socket_.send(frame, peer.port, peer.host);
-      }
+    for (let sent = 0; sent < PACKETS_PER_TURN; ) {
+      const count = endpoint.pollTo(now, 64, this.sink);
+      if (count === 0) break;
+      sent += count;
       this.dispatch();
       now = performance.now();
     }
     this.dispatch();
     if (endpoint.wantsPoll) this.schedule();
     this.arm();
+  }
+
+  private peerOf(destination: Address): UdpEndpoint | undefined {
+    if (destination === this.lastDestination) return this.lastPeer;
+    const peer = this.peers.get(addressKey(destination));
+    this.lastDestination = destination;
+    this.lastPeer = peer;
+    return peer;
+  }
+
+  private sendPacket(packet: Packet): void {
+    const peer = this.peerOf(packet.dst);
+    if (peer === undefined) return;
+    const scratch = this.scratch;
+    let frame: Uint8Array | undefined;
+    if (scratch !== undefined && this.codec.sealTransient !== undefined) {
+      const length = encodePacketInto(packet, scratch, 0);
+      frame = this.codec.sealTransient(scratch.subarray(0, length), packet.dst);
+    } else {
+      frame = this.codec.seal(encodePacket(packet), packet.dst);
+    }
+    if (frame !== undefined) this.socket_.send(frame, peer.port, peer.host);
+  }
+
+  private sendTransmit(transmit: Transmit): void {
+    const peer = this.peerOf(transmit.destination);
+    if (peer === undefined) return;
+    const frame = this.codec.seal(transmit.bytes, transmit.destination);
+    if (frame !== undefined) this.socket_.send(frame, peer.port, peer.host);
   }
 
   private arm(): void {
@@ -304,6 +395,23 @@ export class UdpTransport extends EventEmitter {
       }
     }
   }
+}
+
+type LookupCallback = (error: NodeJS.ErrnoException | null, address: string, family: number) => void;
+
+/**
+ * dgram resolves the destination of every send through `dns.lookup`, which answers even an IP
+ * literal a tick later: a closure, a nextTick and a deferred send per datagram. Peers are IP
+ * literals, so answer those at once; anything else still goes to the resolver.
+ */
+function literalLookup(hostname: string, options: number | LookupOneOptions, callback: LookupCallback): void {
+  const family = isIP(hostname);
+  if (family !== 0) {
+    callback(null, hostname, family);
+    return;
+  }
+  const resolved: LookupOneOptions = typeof options === 'number' ? { family: options } : options;
+  dnsLookup(hostname, resolved, callback);
 }
 
 function streamOf(connection: Connection): PilotStream | undefined {

@@ -1,5 +1,7 @@
 import { type SackBlock, seqAdd, seqDiff } from '../wire.js';
 
+const EMPTY = new Uint8Array(0);
+
 /** What became of one received segment. */
 export const InsertResult = {
   /** It extended the in-order data. */
@@ -91,7 +93,7 @@ export class ReassemblyBuffer {
       this.queuedBytes -= max;
       return chunk.subarray(0, max);
     }
-    this.queue[this.queueHead] = new Uint8Array(0);
+    this.queue[this.queueHead] = EMPTY;
     this.queueHead++;
     this.queuedBytes -= chunk.length;
     if (this.queueHead === this.queue.length) {

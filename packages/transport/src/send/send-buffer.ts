@@ -14,7 +14,9 @@ export class SendBuffer {
 
   push(bytes: Uint8Array): void {
     if (bytes.length === 0) return;
-    this.chunks.push(bytes.slice());
+    // Not bytes.slice(): on a Buffer that is a view, and the caller may reuse its buffer once the
+    // write is accepted. Segments are then cut from this private copy without copying again.
+    this.chunks.push(Uint8Array.prototype.slice.call(bytes));
     this.size += bytes.length;
   }
 

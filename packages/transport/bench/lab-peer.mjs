@@ -1,0 +1,131 @@
+// One end of a transfer across the impaired lab (bench/impaired-lab.mjs), over Pilot (PILS-sealed
+// UDP, bench key; pilot-cubic: with the CUBIC controller) or TCP. Prints JSON lines.
+//   recv pilot|pilot-cubic|tcp PORT SECONDS   count the bytes that arrive in SECONDS after the first one
+//                                 ({"event":"goodput"}); SECONDS 0: read to the end and report
+//                                 the sha256 ({"event":"done"})
+//   send pilot|pilot-cubic|tcp HOST PORT BYTES [SEED]   write BYTES (0: without end) of seeded data, then end
+import { createHash } from 'node:crypto';
+import { connect, createServer } from 'node:net';
+import { createCubic } from '../dist/index.js';
+import { SealedCodec, UdpTransport } from '../dist/node/index.js';
+import { BENCH_KEY } from './bench-key.mjs';
+
+const SENDER = { network: 0, node: 1 };
+const RECEIVER = { network: 0, node: 2 };
+const print = (line) => process.stdout.write(`${JSON.stringify(line)}\n`);
+
+/** Deterministic bytes (xorshift32), so that both ends and the test agree without sending a hash along. */
+export function seededBytes(seed, length) {
+  const out = new Uint8Array(length);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+async function pilotTransport(node, port, kind) {
+  return UdpTransport.create({
+    localAddress: node,
+    host: '0.0.0.0',
+    port,
+    codec: new SealedCodec({ key: BENCH_KEY, localNode: node.node }),
+    ...(kind === 'pilot-cubic' ? { congestionController: createCubic } : {}),
+  });
+}
+
+function receive(stream, seconds) {
+  let bytes = 0;
+  let first = 0;
+  const hash = seconds === 0 ? createHash('sha256') : undefined;
+  stream.on('data', (chunk) => {
+    if (first === 0) {
+      first = performance.now();
+      if (seconds > 0) {
+        setTimeout(() => {
+          print({ event: 'goodput', bytes, seconds: (performance.now() - first) / 1000 });
+          process.exit(0);
+        }, seconds * 1000);
+      }
+    }
+    bytes += chunk.length;
+    hash?.update(chunk);
+  });
+  stream.on('end', () => {
+    if (hash !== undefined)
+      print({ event: 'done', bytes, sha256: hash.digest('hex'), ms: performance.now() - first });
+    stream.end();
+  });
+  stream.on('error', (error) => print({ event: 'error', message: String(error) }));
+}
+
+async function send(stream, total, seed) {
+  const chunkSize = 64 * 1024;
+  const data = total > 0 ? seededBytes(seed, total) : new Uint8Array(chunkSize).fill(7);
+  const hash = createHash('sha256').update(data).digest('hex');
+  stream.on('error', (error) => print({ event: 'error', message: String(error) }));
+  for (let at = 0; total === 0 || at < total; at = total === 0 ? 0 : at + chunkSize) {
+    const ok = stream.write(total === 0 ? data : data.subarray(at, at + chunkSize));
+    if (!ok) await new Promise((resolve) => stream.once('drain', resolve));
+    if (stream.destroyed) return;
+  }
+  stream.end();
+  print({ event: 'sent', bytes: total, sha256: hash });
+}
+
+const [role, kind, ...rest] = process.argv.slice(2);
+process.stdin.on('end', () => process.exit(0));
+process.stdin.resume();
+
+if (role === 'recv') {
+  const port = Number(rest[0]);
+  const seconds = Number(rest[1] ?? 0);
+  if (kind.startsWith('pilot')) {
+    const transport = await pilotTransport(RECEIVER, port, kind);
+    transport.listen(1000);
+    transport.on('connection', (stream) => receive(stream, seconds));
+  } else {
+    const server = createServer((socket) => receive(socket, seconds));
+    await new Promise((resolve) => server.listen(port, '0.0.0.0', resolve));
+  }
+  print({ event: 'ready', port });
+} else if (role === 'send') {
+  const [host, port, total, seed] = [rest[0], Number(rest[1]), Number(rest[2] ?? 0), Number(rest[3] ?? 1)];
+  let stream;
+  if (kind.startsWith('pilot')) {
+    const transport = await pilotTransport(SENDER, 0, kind);
+    transport.addPeer(RECEIVER, { host, port });
+    stream = await transport.connect(RECEIVER, 1000);
+    // For diagnosis: the sender's loss-recovery counters and window, every second.
+    const connection = stream.connection;
+    const { retransmits, fastRetransmits, rtoTimeouts, tailLossProbes, lossesDetected } =
+      transport.endpoint.counters;
+    setInterval(() => {
+      const c = transport.endpoint.counters;
+      print({
+        event: 'stats',
+        retransmits: c.retransmits - retransmits,
+        fastRetransmits: c.fastRetransmits - fastRetransmits,
+        rtoTimeouts: c.rtoTimeouts - rtoTimeouts,
+        tailLossProbes: c.tailLossProbes - tailLossProbes,
+        lossesDetected: c.lossesDetected - lossesDetected,
+        sent: c.packetsSent,
+        ...connection.stats(),
+      });
+    }, 1000).unref();
+  } else {
+    stream = connect({ host, port });
+    await new Promise((resolve, reject) => {
+      stream.once('connect', resolve);
+      stream.once('error', reject);
+    });
+  }
+  print({ event: 'connected' });
+  await send(stream, total, seed);
+} else {
+  process.stderr.write('usage: lab-peer.mjs recv|send pilot|tcp …\n');
+  process.exit(2);
+}
