@@ -13,6 +13,11 @@ export type RendezvousConfig = {
   readonly beaconAddr: ListenAddress;
   /** Whether `--beacon-addr` was given (on the command line or in the config file). */
   readonly beaconAddrGiven: boolean;
+  /**
+   * A second beacon socket (discover + STUN Binding), `--stun-addr`: a second reflector at another
+   * port, so that nodes can classify their NAT (easy/hard mapping) against two addresses. Off by default.
+   */
+  readonly stunAddr: ListenAddress | undefined;
   /** How the beacon answers unverified sources that send short requests (see @pilot/nat). */
   readonly beaconAmplification: 'strict' | 'compatible';
   /** Where `GET /healthz` is served; undefined: no HTTP server. */
@@ -38,6 +43,10 @@ export const FLAGS: Readonly<Record<string, { readonly kind: FlagKind; readonly 
   'beacon-addr': {
     kind: 'string',
     help: 'UDP address of the beacon (default ":9001", every interface)',
+  },
+  'stun-addr': {
+    kind: 'string',
+    help: 'UDP address of a second beacon socket (discover + STUN), for NAT classification (default: off)',
   },
   'beacon-amplification': {
     kind: 'string',
@@ -203,6 +212,8 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
       registryAddr: parseListenAddress(str('registry-addr') ?? ':9000', 'registry-addr'),
       beaconAddr: parseListenAddress(str('beacon-addr') ?? ':9001', 'beacon-addr'),
       beaconAddrGiven: values.has('beacon-addr'),
+      stunAddr:
+        str('stun-addr') === undefined ? undefined : parseListenAddress(str('stun-addr') ?? '', 'stun-addr'),
       beaconAmplification: oneOf(
         str('beacon-amplification') ?? 'strict',
         { STRICT: 'strict', COMPATIBLE: 'compatible' } as const,

@@ -15,6 +15,8 @@ export type HealthReport = {
     readonly liveNodes: number;
   };
   readonly beacon: BeaconStatus | undefined;
+  /** The second reflector (`--stun-addr`), when on. */
+  readonly stun?: BeaconStatus;
 };
 
 export type HealthServer = {

@@ -44,6 +44,7 @@ process.stdout.write(
     tls: config.tls !== undefined,
     fingerprint: rendezvous.tlsFingerprint,
     beacon: rendezvous.beacon?.address,
+    stun: rendezvous.stun?.address,
     http: rendezvous.http?.address,
     store: config.store,
   }),

@@ -21,6 +21,8 @@ export type Rendezvous = {
   /** SHA-256 of the TLS certificate (`AB:CD:…`), what clients pin; undefined without TLS. */
   readonly tlsFingerprint: string | undefined;
   readonly beacon: BeaconHandle | undefined;
+  /** The second beacon socket (`--stun-addr`), a second reflector for NAT classification. */
+  readonly stun: BeaconHandle | undefined;
   /** The health endpoint (`--http`), if on. */
   readonly http: HealthServer | undefined;
   /** What `GET /healthz` answers. */
@@ -124,6 +126,29 @@ export async function startRendezvous(
     }
   }
 
+  // A second reflector at another port: a symmetric NAT maps it anew, so nodes can classify their NAT.
+  // It is a Beacon of its own (discover + STUN); nodes only ask it where they are, never register there.
+  let stunHandle: BeaconHandle | undefined;
+  if (beacon !== undefined && config.stunAddr !== undefined) {
+    try {
+      stunHandle = await beacon({
+        host: config.stunAddr.host,
+        port: config.stunAddr.port,
+        amplification: config.beaconAmplification,
+        logger,
+      });
+    } catch (error) {
+      await beaconHandle?.close();
+      await server.close();
+      store.close();
+      throw rendezvousError(
+        RendezvousErrorCode.START_FAILED,
+        `cannot start the STUN reflector on ${config.stunAddr.host}:${config.stunAddr.port}`,
+        error,
+      );
+    }
+  }
+
   const started = performance.now();
   const registryAddress = formatHostPort(server.host, server.port);
   // A live-node count for the health report; the store has no method for it, and this is one indexed read.
@@ -139,6 +164,7 @@ export async function startRendezvous(
       liveNodes: closing === undefined ? (liveNodes.get() as { n: number }).n : 0,
     },
     beacon: beaconHandle?.status(),
+    ...(stunHandle === undefined ? {} : { stun: stunHandle.status() }),
   });
 
   let http: HealthServer | undefined;
@@ -146,6 +172,7 @@ export async function startRendezvous(
     try {
       http = await startHealthServer(config.http.host, config.http.port, health);
     } catch (error) {
+      await stunHandle?.close();
       await beaconHandle?.close();
       await server.close();
       store.close();
@@ -162,11 +189,13 @@ export async function startRendezvous(
     registry: { host: server.host, port: server.port },
     tlsFingerprint,
     beacon: beaconHandle,
+    stun: stunHandle,
     http,
     health,
     close(): Promise<void> {
       closing ??= (async () => {
         await http?.close();
+        await stunHandle?.close();
         await beaconHandle?.close();
         // Requests sent just before the signal are still in flight: serve them for a moment.
         await server.close({ drainMs: SHUTDOWN_DRAIN_MS });

@@ -164,6 +164,41 @@ describe('pilot-rendezvous: registry + beacon', () => {
     await expect(DirectoryClient.connect({ host: registry.address, port: registry.port })).rejects.toThrow();
   });
 
+  it('serves a second reflector with --stun-addr: both ports report the same mapping', async () => {
+    const started = await start([
+      '--registry-addr',
+      '127.0.0.1:0',
+      '--beacon-addr',
+      '127.0.0.1:0',
+      '--stun-addr',
+      '127.0.0.1:0',
+      '--http',
+      '127.0.0.1:0',
+      '--store',
+      ':memory:',
+    ]);
+    const beacon = hostPort(started.announce.beacon);
+    const stun = hostPort(started.announce.stun);
+    expect(stun.port).toBeGreaterThan(0);
+    expect(stun.port).not.toBe(beacon.port);
+    const socket = await udp();
+    const first = await stunBinding(socket, beacon, { rto: 200, retries: 6 });
+    const second = await stunBinding(socket, stun, { rto: 200, retries: 6 });
+    expect(second.reflexive).toEqual(first.reflexive);
+    // A beacon discover of node 0 (what classifyNat sends) is answered too, and registers nothing.
+    const probe = new BeaconClient(socket, { node: 0, beacon: stun });
+    expect((await probe.discover({ rto: 200, retries: 6 })).port).toBe(socket.address().port);
+    probe.close();
+    const report = JSON.parse((await get(hostPort(started.announce.http), '/healthz')).body) as Record<
+      string,
+      Record<string, unknown>
+    >;
+    expect(report.stun).toMatchObject({ address: started.announce.stun, nodes: 0 });
+    expect(report.stun?.stats).toMatchObject({ stunRequests: 1 });
+    started.child.kill('SIGTERM');
+    expect(await exited(started.child)).toBe(0);
+  });
+
   it('stops on SIGINT with a STUN request in flight, and refuses a taken beacon port', async () => {
     const first = await start([
       '--registry-addr',

@@ -32,6 +32,7 @@ describe('command line', () => {
       registryAddr: { host: '0.0.0.0', port: 9000 },
       beaconAddr: { host: '0.0.0.0', port: 9001 },
       beaconAddrGiven: false,
+      stunAddr: undefined,
       beaconAmplification: 'strict',
       http: undefined,
       store: join(homedir(), '.pilot', 'registry.db'),
@@ -72,6 +73,8 @@ describe('command line', () => {
       beaconAmplification: 'compatible',
       http: { host: '0.0.0.0', port: 8080 },
     });
+    expect(run(['--stun-addr', '127.0.0.1:9102']).stunAddr).toEqual({ host: '127.0.0.1', port: 9102 });
+    expect(run(['--stun-addr=:3478']).stunAddr).toEqual({ host: '0.0.0.0', port: 3478 });
   });
 
   it('keeps --store :memory: as the in-memory database rather than a file of that name', () => {
@@ -96,6 +99,7 @@ describe('command line', () => {
     expect(codeOf(['--log-format', 'xml'])).toBe(RendezvousErrorCode.BAD_FLAG);
     expect(codeOf(['--beacon-amplification', 'loose'])).toBe(RendezvousErrorCode.BAD_FLAG);
     expect(codeOf(['--http', '8080'])).toBe(RendezvousErrorCode.BAD_FLAG);
+    expect(codeOf(['--stun-addr', '3478'])).toBe(RendezvousErrorCode.BAD_FLAG);
     expect(codeOf(['--tls'])).toBe(RendezvousErrorCode.BAD_FLAG);
     expect(codeOf(['--tls-cert', 'c.pem', '--tls-key', 'k.pem'])).toBe(RendezvousErrorCode.BAD_FLAG);
     expect(codeOf(['--tls=maybe'])).toBe(RendezvousErrorCode.BAD_FLAG);

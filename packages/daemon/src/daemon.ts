@@ -9,7 +9,7 @@ import {
   signChallenge,
   toBase64,
 } from '@pilot/directory';
-import type { UdpAddress } from '@pilot/nat';
+import type { ReflectorServer, UdpAddress } from '@pilot/nat';
 import { connectionStateName, type Datagram } from '@pilot/transport';
 import { type PilotStream, UdpTransport } from '@pilot/transport/node';
 import {
@@ -29,7 +29,7 @@ import { loadOrCreateIdentity } from './identity-store.js';
 import { checkSocketFree, type IpcClient, type IpcHandler, IpcServer } from './ipc-server.js';
 import { createLogger, type Logger } from './logger.js';
 import { Mailbox } from './mailbox.js';
-import { type DaemonOptions, splitHostPort } from './options.js';
+import { type DaemonOptions, parseReflector, splitHostPort } from './options.js';
 import { RegistrySession } from './registry-session.js';
 import { serveDataExchange } from './services/data-exchange.js';
 import { serveEcho } from './services/echo.js';
@@ -83,6 +83,25 @@ function parseEndpoint(text: string | null | undefined): UdpAddress | undefined 
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The two servers the tunnel manager classifies our NAT against (easy/hard mapping, which decides the
+ * birthday-probing role): the beacon and the first `--reflector`, or the first two reflectors without
+ * a beacon. Undefined when fewer than two are known (no classification: easy + hard pairs relay).
+ */
+function classificationServers(
+  beacon: HostPort | undefined,
+  reflectors: readonly string[],
+): readonly [ReflectorServer, ReflectorServer] | undefined {
+  const servers: ReflectorServer[] = reflectors.map((text) => {
+    const { protocol, host, port } = parseReflector(text);
+    return { protocol, address: host, port };
+  });
+  if (beacon !== undefined && servers.length > 0)
+    servers.unshift({ protocol: 'beacon', address: beacon.host, port: beacon.port });
+  const [first, second] = servers;
+  return first === undefined || second === undefined ? undefined : [first, second];
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -222,6 +241,9 @@ class PilotDaemon implements Daemon, IpcHandler {
     const registry = splitHostPort(o.registry, '--registry');
     const beacon =
       o.beacon === undefined || o.beacon === '' ? undefined : splitHostPort(o.beacon, '--beacon');
+    const reflectors = classificationServers(beacon, o.reflectors ?? []);
+    if (reflectors === undefined && (o.reflectors?.length ?? 0) > 0)
+      this.log.warn('one --reflector without --beacon cannot classify the NAT: give two');
     const listen = splitHostPort(o.listen ?? '0.0.0.0:0', '--listen', '0.0.0.0');
     const fixedEndpoint =
       o.endpoint === undefined || o.endpoint === '' ? undefined : splitHostPort(o.endpoint, '--endpoint');
@@ -259,6 +281,7 @@ class PilotDaemon implements Daemon, IpcHandler {
         },
       },
       ...(beacon === undefined ? {} : { beacon: { address: beacon.host, port: beacon.port } }),
+      ...(reflectors === undefined ? {} : { reflectors }),
       encrypt: o.encrypt !== false,
       log: (level, message, fields) => this.log.log(level, message, fields),
       onEvent: (event) => {
@@ -1129,6 +1152,7 @@ class PilotDaemon implements Daemon, IpcHandler {
       public: this.#public,
       tags: this.#tags,
       endpoint: endpoint === undefined ? '' : `${endpoint.host}:${endpoint.port}`,
+      nat_mapping: this.#tunnel?.natMapping ?? '',
       udp_listen: udp === undefined ? '' : `${udp.host}:${udp.port}`,
       trusted: trustStore?.trusted.size ?? 0,
       pending: trustStore?.pending.size ?? 0,

@@ -17,6 +17,13 @@ export interface DaemonOptions {
   registry: string;
   /** Beacon host:port (endpoint discovery, punching, relay). */
   beacon?: string;
+  /**
+   * Ours: STUN or beacon servers (`[stun:|beacon:]host:port`, repeatable `--reflector`; STUN when no
+   * scheme) to classify our NAT against. With `beacon`, one reflector is enough (the beacon is the
+   * other); without, two are needed. A known mapping lets easy + hard NAT pairs connect directly by
+   * birthday probing instead of relaying. Default none.
+   */
+  reflectors?: string[];
   /** UDP host:port to bind; default 0.0.0.0:0. */
   listen?: string;
   /** IPC socket path; default $PILOT_SOCKET, else config.json "socket", else /tmp/pilot.sock. */
@@ -57,12 +64,13 @@ export interface DaemonOptions {
   dialTimeout?: Duration;
 }
 
-type Kind = 'string' | 'boolean' | 'duration' | 'integer';
+type Kind = 'string' | 'boolean' | 'duration' | 'integer' | 'list';
 
 const FLAGS: Readonly<Record<string, readonly [keyof DaemonOptions, Kind]>> = {
   home: ['home', 'string'],
   registry: ['registry', 'string'],
   beacon: ['beacon', 'string'],
+  reflector: ['reflectors', 'list'],
   listen: ['listen', 'string'],
   socket: ['socket', 'string'],
   identity: ['identity', 'string'],
@@ -141,6 +149,15 @@ function convert(name: string, kind: Kind, value: unknown): unknown {
       if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return Math.round(value * 1000);
       if (typeof value === 'string') return parseDuration(value);
       return bad(`--${name} takes a duration like 5s`);
+    case 'list': {
+      const items = Array.isArray(value) ? value : [value];
+      const out: string[] = [];
+      for (const item of items) {
+        if (typeof item !== 'string' || item === '') bad(`--${name} takes a value`);
+        out.push(item);
+      }
+      return out;
+    }
     case 'integer': {
       const number =
         typeof value === 'number' ? value : typeof value === 'string' ? Number(value) : Number.NaN;
@@ -185,7 +202,12 @@ function readArgv(argv: readonly string[]): Record<string, unknown> {
     const name = normaliseKey(eq >= 0 ? arg.slice(0, eq) : arg);
     const kind = name === 'config' ? 'string' : (FLAGS[name]?.[1] ?? IGNORED[name]);
     if (kind === undefined) bad(`unknown flag --${name}`);
-    if (eq >= 0) {
+    if (kind === 'list') {
+      // Repeatable: every occurrence adds one value.
+      const value = eq >= 0 ? arg.slice(eq + 1) : argv[++i];
+      if (value === undefined) bad(`--${name} needs a value`);
+      out[name] = [...((out[name] as string[] | undefined) ?? []), value];
+    } else if (eq >= 0) {
       out[name] = arg.slice(eq + 1);
     } else if (kind === 'boolean') {
       const next = argv[i + 1];
@@ -245,6 +267,7 @@ export function parseDaemonArgs(argv: string[], env: NodeJS.ProcessEnv = process
   const format = options.logFormat;
   if (format !== undefined && !['text', 'json'].includes(format as string))
     bad('--log-format is text or json');
+  for (const reflector of (options.reflectors as string[] | undefined) ?? []) parseReflector(reflector);
   // `--log-file=` (empty) is the detached daemon's usual place.
   if (options.logFile === '') options.logFile = join(home, 'pilot.log');
   return {
@@ -267,4 +290,20 @@ export function splitHostPort(
   if (port > 65_535) bad(`${what} port ${port} is out of range`);
   const host = match[1] ?? match[2] ?? '';
   return { host: host === '' ? defaultHost : host, port };
+}
+
+/** A server to classify our NAT against (`--reflector`). */
+export interface ReflectorAddress {
+  readonly protocol: 'stun' | 'beacon';
+  readonly host: string;
+  readonly port: number;
+}
+
+/** `[stun:|beacon:]host:port` (STUN when no scheme) → parts; throws DAEMON_BAD_OPTION. */
+export function parseReflector(text: string): ReflectorAddress {
+  const match = /^(stun|beacon):(?!\d+$)(.*)$/i.exec(text.trim());
+  const protocol = match === null ? 'stun' : ((match[1] as string).toLowerCase() as 'stun' | 'beacon');
+  const { host, port } = splitHostPort(match === null ? text : (match[2] as string), '--reflector');
+  if (port === 0) bad('--reflector needs a port other than 0');
+  return { protocol, host, port };
 }

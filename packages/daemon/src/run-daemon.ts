@@ -13,6 +13,7 @@ export const DAEMON_USAGE: string = `Usage: ${PROGRAM} [flags]
 
   --registry host:port      registry (default 127.0.0.1:9000, or config.json "registry")
   --beacon host:port        beacon for endpoint discovery, punching and relay
+  --reflector host:port     STUN server (or beacon:host:port) to classify the NAT; repeatable
   --listen host:port        UDP address to bind (default 0.0.0.0:0)
   --socket path             IPC socket (default $PILOT_SOCKET, else /tmp/pilot.sock)
   --home dir                state directory (default $PILOT_HOME, else ~/.pilot)

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { safeFileName } from '../src/files.js';
 import { parseDaemonArgs, parseDuration, topicMatches } from '../src/index.js';
+import { parseReflector } from '../src/options.js';
 import { checkWebhookUrl } from '../src/webhook.js';
 import { tempDir } from './helpers.js';
 
@@ -96,6 +97,38 @@ describe('parseDaemonArgs', () => {
       ['stray'],
       ['--max-conns-total', '-1'],
     ]) {
+      expect(() => parseDaemonArgs(argv, env), argv.join(' ')).toThrow(
+        expect.objectContaining({ code: 'DAEMON_BAD_OPTION' }),
+      );
+    }
+  });
+
+  it('collects repeated --reflector flags (none by default) and checks each', () => {
+    expect(parseDaemonArgs([], env).reflectors).toBeUndefined();
+    const options = parseDaemonArgs(
+      ['--beacon', '10.0.0.1:9001', '--reflector', '10.0.0.1:3478', '--reflector=beacon:10.0.0.2:9002'],
+      env,
+    );
+    expect(options.beacon).toBe('10.0.0.1:9001');
+    expect(options.reflectors).toEqual(['10.0.0.1:3478', 'beacon:10.0.0.2:9002']);
+    const config = join(dir.path, 'reflectors.json');
+    writeFileSync(config, JSON.stringify({ reflector: ['stun:1.2.3.4:3478', '5.6.7.8:3478'] }));
+    expect(parseDaemonArgs(['--config', config], env).reflectors).toEqual([
+      'stun:1.2.3.4:3478',
+      '5.6.7.8:3478',
+    ]);
+    expect(parseDaemonArgs(['--config', config, '--reflector', '9.9.9.9:1'], env).reflectors).toEqual([
+      '9.9.9.9:1',
+    ]);
+    expect(parseReflector('10.0.0.1:3478')).toEqual({ protocol: 'stun', host: '10.0.0.1', port: 3478 });
+    expect(parseReflector('beacon:10.0.0.2:9002')).toEqual({
+      protocol: 'beacon',
+      host: '10.0.0.2',
+      port: 9002,
+    });
+    expect(parseReflector('STUN:[::1]:3478')).toEqual({ protocol: 'stun', host: '::1', port: 3478 });
+    expect(parseReflector('stun:3478')).toEqual({ protocol: 'stun', host: 'stun', port: 3478 });
+    for (const argv of [['--reflector'], ['--reflector', 'nohost'], ['--reflector=stun:1.2.3.4:0']]) {
       expect(() => parseDaemonArgs(argv, env), argv.join(' ')).toThrow(
         expect.objectContaining({ code: 'DAEMON_BAD_OPTION' }),
       );

@@ -1,0 +1,299 @@
+// Real programs in the NAT lab: the rendezvous (apps/rendezvous/dist/main.js: registry, beacon and a
+// second reflector port) in `pub`, and a daemon (apps/daemon/dist/main.js) behind each router, each
+// with its own PILOT_HOME, identity and IPC socket. The sockets are files, so the test process (in the
+// host's network namespace) drives the daemons through them with raw IPC frames.
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  LAB_PUBLIC_IP,
+  type LabLine,
+  type LabPeer,
+  type LabProcess,
+  type NatLab,
+} from '@pilot/testkit/natlab';
+import {
+  DataExchangeType,
+  encodeFilePayload,
+  encodeServiceFrame,
+  type IpcMessage,
+  ServiceFrameDecoder,
+} from '@pilot/wire';
+import { IpcTestClient } from '../helpers.js';
+
+const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+export const RENDEZVOUS_MAIN: string = join(ROOT, 'apps/rendezvous/dist/main.js');
+export const DAEMON_MAIN: string = join(ROOT, 'apps/daemon/dist/main.js');
+
+export const REGISTRY: string = `${LAB_PUBLIC_IP}:9000`;
+export const BEACON: string = `${LAB_PUBLIC_IP}:9001`;
+/** The rendezvous's second reflector (`--stun-addr`): the daemons classify their NAT against it. */
+export const STUN: string = `${LAB_PUBLIC_IP}:9002`;
+
+/** Builds the two programs when a fresh checkout has not yet (the test imports their dist). */
+export function ensureBuilt(): void {
+  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+  for (const [main, app] of [
+    [RENDEZVOUS_MAIN, 'apps/rendezvous'],
+    [DAEMON_MAIN, 'apps/daemon'],
+  ] as const) {
+    if (existsSync(main)) continue;
+    const built = spawnSync(process.execPath, [tsc, '-p', join(ROOT, app, 'tsconfig.build.json')], {
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    if (built.status !== 0) throw new Error(`cannot build ${app}: ${built.stdout}${built.stderr}`);
+  }
+}
+
+export async function startRendezvous(lab: NatLab, dir: string): Promise<LabProcess> {
+  const rendezvous = lab.node('pub', RENDEZVOUS_MAIN, [
+    '--registry-addr',
+    REGISTRY,
+    '--beacon-addr',
+    BEACON,
+    '--stun-addr',
+    STUN,
+    '--store',
+    join(dir, 'registry.db'),
+    '--log-format',
+    'json',
+  ]);
+  await rendezvous.waitFor((line) => typeof line.registry === 'string', 20_000, 'the rendezvous');
+  return rendezvous;
+}
+
+/** A daemon program in a lab namespace, and a raw IPC client on its socket. */
+export interface LabDaemon {
+  readonly name: string;
+  readonly process: LabProcess;
+  readonly nodeId: number;
+  readonly address: string;
+  readonly home: string;
+  readonly ipc: IpcTestClient;
+}
+
+export async function startDaemon(
+  lab: NatLab,
+  peer: LabPeer,
+  dir: string,
+  name: string,
+  extra: readonly string[] = [],
+  reflector = true,
+): Promise<LabDaemon> {
+  const home = join(dir, name);
+  const socket = join(dir, `${name}.sock`);
+  const process = lab.node(
+    peer,
+    DAEMON_MAIN,
+    [
+      '--registry',
+      REGISTRY,
+      '--beacon',
+      BEACON,
+      ...(reflector ? ['--reflector', STUN] : []),
+      '--socket',
+      socket,
+      '--hostname',
+      name,
+      '--handshake-poll',
+      '300ms',
+      '--log-level',
+      'info',
+      ...extra,
+    ],
+    { env: { PILOT_HOME: home } },
+  );
+  let ready: LabLine;
+  try {
+    ready = await process.waitFor((line) => line.status !== undefined, 30_000, `${name} ready`);
+  } catch (error) {
+    throw new Error(`${name} did not start: ${String(error)}\n${process.stderr.slice(-3000)}`);
+  }
+  if (ready.status !== 'ready') throw new Error(`${name} failed: ${JSON.stringify(ready)}`);
+  const ipc = await IpcTestClient.connect(socket);
+  return {
+    name,
+    process,
+    nodeId: Number(ready.node_id),
+    address: String(ready.address),
+    home,
+    ipc,
+  };
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+export async function eventually<T>(
+  probe: () => Promise<T | undefined> | T | undefined,
+  ms: number,
+  what: string,
+  everyMs = 150,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+export function info(daemon: LabDaemon): Promise<Record<string, unknown>> {
+  return daemon.ipc.json({ type: 'info' });
+}
+
+/** The tunnel's view of `node` from Info's peer_list (PeerInfo). */
+export async function peerOf(daemon: LabDaemon, node: number): Promise<Record<string, unknown> | undefined> {
+  const list = (await info(daemon)).peer_list as Record<string, unknown>[];
+  return list.find((peer) => peer.node_id === node);
+}
+
+async function trustedIds(daemon: LabDaemon): Promise<number[]> {
+  const reply = await daemon.ipc.json({ type: 'handshake', request: { action: 'trusted' } });
+  return (reply.trusted as { node_id: number }[]).map((t) => t.node_id);
+}
+
+/**
+ * `from` asks `to` for trust; `to` approves once the request arrived (through the registry when `to`
+ * is private and unreachable); resolves when `from` holds the approval. Returns how the request went.
+ */
+export async function trust(from: LabDaemon, to: LabDaemon): Promise<string> {
+  const sent = await from.ipc.json({
+    type: 'handshake',
+    request: { action: 'send', node: to.nodeId, justification: `${from.name} asks ${to.name}` },
+  });
+  await eventually(
+    async () => {
+      const pending = await to.ipc.json({ type: 'handshake', request: { action: 'pending' } });
+      return (pending.pending as { node_id: number }[]).some((p) => p.node_id === from.nodeId)
+        ? true
+        : undefined;
+    },
+    20_000,
+    `${to.name} to receive the request`,
+  );
+  await to.ipc.json({ type: 'handshake', request: { action: 'approve', node: from.nodeId } });
+  await eventually(
+    async () => ((await trustedIds(from)).includes(to.nodeId) ? true : undefined),
+    20_000,
+    `${from.name} to learn the approval`,
+  );
+  return String(sent.via);
+}
+
+export async function dial(daemon: LabDaemon, node: number, port: number, ms = 30_000): Promise<number> {
+  const reply = await daemon.ipc.request({ type: 'dial', address: { network: 0, node }, port }, ms);
+  if (reply.type !== 'dialOk') throw new Error(`dial ${node}:${port} failed: ${JSON.stringify(reply)}`);
+  return reply.connId;
+}
+
+/** Echo round trips on port 7: every reply equals what was sent. Returns the round-trip times. */
+export async function echo(daemon: LabDaemon, node: number, rounds: number): Promise<number[]> {
+  const id = await dial(daemon, node, 7);
+  const times: number[] = [];
+  for (let n = 0; n < rounds; n++) {
+    const data = new TextEncoder().encode(`ping ${n} from ${daemon.name}`);
+    const started = performance.now();
+    daemon.ipc.send({ type: 'send', connId: id, data });
+    const back = await daemon.ipc.read(id, data.length, 20_000);
+    times.push(performance.now() - started);
+    if (!back.equals(Buffer.from(data))) throw new Error(`echo ${n} came back as ${back.toString()}`);
+  }
+  await daemon.ipc.request({ type: 'close', connId: id });
+  return times;
+}
+
+export function sha256(data: Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** Deterministic bytes: SHA-256 in counter mode over the seed (no RNG state to share). */
+export function payload(seed: string, length: number): Buffer {
+  const out = Buffer.alloc(length);
+  for (let at = 0, block = 0; at < length; at += 32, block++) {
+    createHash('sha256').update(`${seed}:${block}`).digest().copy(out, at);
+  }
+  return out;
+}
+
+/**
+ * Sends `file` to `node`'s data exchange (1001) as FILE frames of `pieceBytes` (appended to one file
+ * on arrival), calling `onAck(n)` after each acknowledged piece. Resolves once every piece is acked.
+ */
+export async function sendFile(
+  daemon: LabDaemon,
+  node: number,
+  name: string,
+  file: Buffer,
+  pieceBytes: number,
+  onAck: (acked: number) => Promise<void> | void = () => {},
+  ms = 60_000,
+): Promise<void> {
+  const id = await dial(daemon, node, 1001);
+  const pieces: Buffer[] = [];
+  for (let at = 0; at < file.length; at += pieceBytes) pieces.push(file.subarray(at, at + pieceBytes));
+  const all = Buffer.concat(
+    pieces.map((data) =>
+      encodeServiceFrame({ type: DataExchangeType.FILE, payload: encodeFilePayload({ name, data }) }),
+    ),
+  );
+  // IPC messages stay under the 1 MiB frame limit; the daemon applies back-pressure by not reading.
+  for (let offset = 0; offset < all.length; offset += 60_000) {
+    daemon.ipc.send({ type: 'send', connId: id, data: all.subarray(offset, offset + 60_000) });
+  }
+  const decoder = new ServiceFrameDecoder();
+  const deadline = Date.now() + ms;
+  let acked = 0;
+  while (acked < pieces.length) {
+    const m: IpcMessage = await daemon.ipc.next(
+      (x) => (x.type === 'recv' || x.type === 'closeOk') && x.connId === id,
+      Math.max(1, deadline - Date.now()),
+    );
+    if (m.type === 'closeOk')
+      throw new Error(`the connection closed after ${acked} of ${pieces.length} acks`);
+    if (m.type !== 'recv') continue;
+    for (const frame of decoder.push(m.data)) {
+      const text = new TextDecoder().decode(frame.payload);
+      const expected = `ACK FILE ${(pieces[acked] as Buffer).length} bytes`;
+      if (text !== expected) throw new Error(`piece ${acked}: "${text}", expected "${expected}"`);
+      acked++;
+      await onAck(acked);
+    }
+  }
+  await daemon.ipc.request({ type: 'close', connId: id });
+}
+
+/** Waits for the one file in `<home>/received` to reach `bytes`, and returns its SHA-256. */
+export async function receivedSha256(daemon: LabDaemon, bytes: number): Promise<string> {
+  const dir = join(daemon.home, 'received');
+  const path = await eventually(
+    () => {
+      const names = existsSync(dir) ? readdirSync(dir) : [];
+      if (names.length !== 1) return undefined;
+      const file = join(dir, names[0] as string);
+      return statSync(file).size === bytes ? file : undefined;
+    },
+    20_000,
+    `${bytes} bytes in ${dir}`,
+  );
+  return sha256(readFileSync(path));
+}
+
+/** Stops a daemon program with SIGTERM (it deregisters and exits 0). */
+export async function stopDaemon(daemon: LabDaemon): Promise<void> {
+  await daemon.ipc.close();
+  if (!daemon.process.running) return;
+  daemon.process.signal('SIGTERM');
+  let timer: NodeJS.Timeout | undefined;
+  const exited = await Promise.race([
+    daemon.process.exited,
+    new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), 8000);
+    }),
+  ]).finally(() => clearTimeout(timer));
+  if (exited === undefined) await daemon.process.kill();
+}
