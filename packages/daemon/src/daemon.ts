@@ -832,7 +832,7 @@ class PilotDaemon implements Daemon, IpcHandler {
     const entry = this.#connections.get(connId);
     if (entry === undefined) {
       if (this.#connections.wasRecent(connId)) client.send({ type: 'closeOk', connId });
-      else client.error(IpcErrorCode.INVALID_ARGUMENT, `no connection ${connId}`);
+      else client.error(IpcErrorCode.NOT_FOUND, `no connection ${connId}`);
       return;
     }
     entry.closeNotified = true;
