@@ -12,15 +12,18 @@ describe('TokenBucket / SynLimiter', () => {
     expect(b.take(50)).toBe(false);
     expect(b.take(100)).toBe(true);
   });
-  it('limits 10/s per source and 100/s overall', () => {
+  it('limits 10/s per source after a burst of 64, and 100/s overall', () => {
     const limiter = new SynLimiter();
     let one = 0;
-    for (let i = 0; i < 50; i++) if (limiter.admit('x', 0)) one++;
-    expect(one).toBe(10);
+    for (let i = 0; i < 100; i++) if (limiter.admit('x', 0)) one++;
+    expect(one).toBe(64);
+    let refilled = 0;
+    for (let i = 0; i < 100; i++) if (limiter.admit('x', 1000)) refilled++;
+    expect(refilled).toBe(10);
     let all = 0;
-    for (let i = 0; i < 500; i++) if (limiter.admit(`s${i}`, 0)) all++;
-    expect(all).toBe(90);
-    expect(limiter.admit('y', 1000)).toBe(true);
+    for (let i = 0; i < 500; i++) if (limiter.admit(`s${i}`, 1000)) all++;
+    expect(all).toBe(90); // the global bucket refilled to 100 by t = 1 s, less the 10 above
+    expect(limiter.admit('y', 2000)).toBe(true);
   });
   it('tracks a bounded number of sources', () => {
     const limiter = new SynLimiter({ trackedSources: 4 });

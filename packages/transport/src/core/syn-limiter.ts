@@ -1,9 +1,18 @@
 import { SYN_RATE_GLOBAL, SYN_RATE_PER_SOURCE, SYN_TRACKED_SOURCES } from '../constants.js';
 import { TokenBucket } from './token-bucket.js';
 
+/**
+ * SYNs one source may send back to back before its sustained rate applies. An agent opening a
+ * burst of streams at once (50 parallel tool calls) is normal use, not a flood: with a burst the
+ * size of the rate, most of those SYNs would wait for retransmission.
+ */
+export const SYN_BURST_PER_SOURCE = 64;
+
 export interface SynLimiterOptions {
   readonly globalRate?: number;
   readonly perSourceRate?: number;
+  /** Default: the larger of SYN_BURST_PER_SOURCE and the rate. */
+  readonly perSourceBurst?: number;
   readonly trackedSources?: number;
 }
 
@@ -17,18 +26,20 @@ export class SynLimiter {
   private readonly sources = new Map<string, TokenBucket>();
   private readonly globalRate: number;
   private readonly perSourceRate: number;
+  private readonly perSourceBurst: number;
   private readonly trackedSources: number;
 
   constructor(options: SynLimiterOptions = {}) {
     this.globalRate = options.globalRate ?? SYN_RATE_GLOBAL;
     this.perSourceRate = options.perSourceRate ?? SYN_RATE_PER_SOURCE;
+    this.perSourceBurst = options.perSourceBurst ?? Math.max(SYN_BURST_PER_SOURCE, this.perSourceRate);
     this.trackedSources = options.trackedSources ?? SYN_TRACKED_SOURCES;
   }
 
   admit(source: string, now: number): boolean {
     let bucket = this.sources.get(source);
     if (bucket === undefined) {
-      bucket = new TokenBucket(this.perSourceRate, this.perSourceRate, now);
+      bucket = new TokenBucket(this.perSourceRate, this.perSourceBurst, now);
       if (this.sources.size >= this.trackedSources) {
         const oldest = this.sources.keys().next();
         if (oldest.done !== true) this.sources.delete(oldest.value);
