@@ -1,65 +1,28 @@
 // The program as users run it: registry and beacon in one process, the health endpoint, and a
 // clean shutdown of both. Needs `pnpm run build` first.
-import { type ChildProcessByStdio, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { createSigner, DirectoryClient } from '@pilot/directory';
 import { BeaconClient, encodeBindingRequest, stunBinding } from '@pilot/nat';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { exited, killAll, MAIN, type Program, startProgram } from './program.js';
 
-// node:net's Socket._destroy compares the socket with process.stderr, and that getter opens the
-// stderr pipe on first use: open it before the leak check takes its baseline.
-void process.stderr;
-
-const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'rdv-beacon-'));
-const children: ChildProcessByStdio<null, Readable, Readable>[] = [];
+const children: Program[] = [];
+const start = (args: string[]) => startProgram(args, children);
 const sockets: Socket[] = [];
 
 afterEach(async () => {
-  for (const child of children.splice(0))
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  killAll(children);
   await Promise.all(
     sockets.splice(0).map((socket) => new Promise<void>((resolve) => socket.close(() => resolve()))),
   );
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-type Started = {
-  child: ChildProcessByStdio<null, Readable, Readable>;
-  announce: Record<string, string | boolean>;
-  stderr: () => string;
-};
-
-function start(args: string[]): Promise<Started> {
-  const child = spawn(process.execPath, [MAIN, '--log-format', 'json', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let out = '';
-  let err = '';
-  child.stderr.on('data', (chunk: Buffer) => {
-    err += chunk.toString();
-  });
-  return new Promise((resolve, reject) => {
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const newline = out.indexOf('\n');
-      if (newline >= 0) resolve({ child, announce: JSON.parse(out.slice(0, newline)), stderr: () => err });
-    });
-    child.once('exit', (code) => reject(new Error(`exited with ${code} before starting: ${err}`)));
-  });
-}
-
-function exited(child: Started['child']): Promise<number | null> {
-  if (child.exitCode !== null) return Promise.resolve(child.exitCode);
-  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
-}
 
 function hostPort(text: string | boolean | undefined): { address: string; port: number } {
   const match = /^(.*):(\d+)$/.exec(String(text));

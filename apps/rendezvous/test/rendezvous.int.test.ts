@@ -1,27 +1,20 @@
-import { type ChildProcessByStdio, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { createSigner, DirectoryClient } from '@pilot/directory';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { exited, killAll, MAIN, type Program, startProgram } from './program.js';
 
-// node:net's Socket._destroy compares the socket with process.stderr, and that getter opens the
-// stderr pipe on first use: open it before the leak check takes its baseline.
-void process.stderr;
-
-// The built program, as users run it: `pnpm run build` first.
-const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'rdv-int-'));
-const children: ChildProcessByStdio<null, Readable, Readable>[] = [];
+const children: Program[] = [];
+const start = (args: string[]) => startProgram(args, children);
 const clients: DirectoryClient[] = [];
 
 afterEach(() => {
   for (const client of clients.splice(0)) client.close();
-  for (const child of children.splice(0))
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  killAll(children);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -35,38 +28,6 @@ function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
-}
-
-type Started = {
-  child: ChildProcessByStdio<null, Readable, Readable>;
-  announce: Record<string, unknown>;
-  stderr: () => string;
-};
-
-/** Starts the program and waits for its startup line (JSON format, for the test to read). */
-function start(args: string[]): Promise<Started> {
-  const child = spawn(process.execPath, [MAIN, '--log-format', 'json', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let out = '';
-  let err = '';
-  child.stderr.on('data', (chunk: Buffer) => {
-    err += chunk.toString();
-  });
-  return new Promise((resolve, reject) => {
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const newline = out.indexOf('\n');
-      if (newline >= 0) resolve({ child, announce: JSON.parse(out.slice(0, newline)), stderr: () => err });
-    });
-    child.once('exit', (code) => reject(new Error(`exited with ${code} before starting: ${err}`)));
-  });
-}
-
-function exited(child: Started['child']): Promise<number | null> {
-  if (child.exitCode !== null) return Promise.resolve(child.exitCode);
-  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
 }
 
 describe('pilot-rendezvous', () => {
