@@ -16,6 +16,7 @@ import {
 } from '@pilot/directory';
 import { Beacon, type UdpAddress } from '@pilot/nat';
 import { type PilotStream, UdpTransport } from '@pilot/transport/node';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import {
   registryTunnelDirectory,
   type TunnelDirectory,
@@ -150,10 +151,16 @@ export class TestNode {
     return { address: '127.0.0.1', port: this.transport.udpAddress.port };
   }
 
-  async close(): Promise<void> {
-    await this.manager.close();
-    await this.transport.close();
-    await this.client.close();
+  #closed: Promise<void> | undefined;
+
+  /** Closes the node once (a case may stop it early; the file's hooks close it again). */
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      await this.manager.close();
+      await this.transport.close();
+      await this.client.close();
+    })();
+    return this.#closed;
   }
 }
 
@@ -265,5 +272,39 @@ export async function rawSocket(): Promise<{
     received,
     send: (bytes, to) => socket.send(bytes, to.port, to.address),
     close: () => new Promise<void>((resolve) => socket.close(() => resolve())),
+  };
+}
+
+/**
+ * One rendezvous for a test file and the nodes each case starts, closed after the case: the
+ * returned `node()` starts a TestNode, `rendezvous()` is the running rendezvous.
+ */
+export function useTunnelNodes(): {
+  rendezvous: () => Rendezvous;
+  node: (options?: Parameters<typeof TestNode.start>[1]) => Promise<TestNode>;
+} {
+  let rendezvous: Rendezvous | undefined;
+  let nodes: TestNode[] = [];
+  beforeAll(async () => {
+    rendezvous = await Rendezvous.start();
+  });
+  afterAll(async () => {
+    await rendezvous?.close();
+  });
+  afterEach(async () => {
+    await Promise.all(nodes.map((node) => node.close()));
+    nodes = [];
+  });
+  const current = (): Rendezvous => {
+    if (rendezvous === undefined) throw new Error('the rendezvous is not running');
+    return rendezvous;
+  };
+  return {
+    rendezvous: current,
+    node: async (options = {}) => {
+      const started = await TestNode.start(current(), options);
+      nodes.push(started);
+      return started;
+    },
   };
 }

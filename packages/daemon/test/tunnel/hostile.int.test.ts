@@ -2,28 +2,10 @@ import type { RemoteInfo } from 'node:dgram';
 import { createAuthKeyExchange, generateIdentity, generateX25519KeyPair } from '@pilot/crypto';
 import { hostileBasics, hostileVariants, seededRandom } from '@pilot/testkit';
 import { encodeBeaconMessage, encodePacket, TunnelMagic } from '@pilot/wire';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { MiB, Rendezvous, rawSocket, sha256, sleep, TestNode, transfer, until } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { MiB, rawSocket, sha256, sleep, type TestNode, transfer, until, useTunnelNodes } from './helpers.js';
 
-let rendezvous: Rendezvous;
-let nodes: TestNode[] = [];
-
-beforeAll(async () => {
-  rendezvous = await Rendezvous.start();
-});
-afterAll(async () => {
-  await rendezvous.close();
-});
-afterEach(async () => {
-  await Promise.all(nodes.map((node) => node.close()));
-  nodes = [];
-});
-
-async function node(): Promise<TestNode> {
-  const started = await TestNode.start(rendezvous);
-  nodes.push(started);
-  return started;
-}
+const { node } = useTunnelNodes();
 
 const magicOf = (bytes: Uint8Array): number =>
   ((bytes[0]! << 24) | (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!) >>> 0;

@@ -1,28 +1,10 @@
 import { generateIdentity } from '@pilot/crypto';
 import { seededRandom } from '@pilot/testkit';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseUdpAddress, registryTunnelDirectory, type TunnelDirectory } from '../../src/tunnel/index.js';
-import { Rendezvous, sha256, sleep, TestNode, transfer, until } from './helpers.js';
+import { sha256, sleep, transfer, until, useTunnelNodes } from './helpers.js';
 
-let rendezvous: Rendezvous;
-let nodes: TestNode[] = [];
-
-beforeAll(async () => {
-  rendezvous = await Rendezvous.start();
-});
-afterAll(async () => {
-  await rendezvous.close();
-});
-afterEach(async () => {
-  await Promise.all(nodes.map((node) => node.close()));
-  nodes = [];
-});
-
-async function node(options: Parameters<typeof TestNode.start>[1] = {}): Promise<TestNode> {
-  const started = await TestNode.start(rendezvous, options);
-  nodes.push(started);
-  return started;
-}
+const { node } = useTunnelNodes();
 
 describe('parseUdpAddress', () => {
   it('reads the registry forms and refuses the rest', () => {

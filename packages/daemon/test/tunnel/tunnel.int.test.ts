@@ -1,31 +1,14 @@
 import { seededRandom } from '@pilot/testkit';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Firewall, MiB, Rendezvous, sha256, sleep, TestNode, transfer, until } from './helpers.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Firewall, MiB, sha256, sleep, transfer, until, useTunnelNodes } from './helpers.js';
 
-let rendezvous: Rendezvous;
-let nodes: TestNode[] = [];
+const { node, rendezvous } = useTunnelNodes();
 let firewalls: Firewall[] = [];
 
-beforeAll(async () => {
-  rendezvous = await Rendezvous.start();
-});
-
-afterAll(async () => {
-  await rendezvous.close();
-});
-
-afterEach(async () => {
+afterEach(() => {
   for (const firewall of firewalls) firewall.restore();
   firewalls = [];
-  await Promise.all(nodes.map((node) => node.close()));
-  nodes = [];
 });
-
-async function node(options: Parameters<typeof TestNode.start>[1] = {}): Promise<TestNode> {
-  const started = await TestNode.start(rendezvous, options);
-  nodes.push(started);
-  return started;
-}
 
 describe('TunnelManager on loopback (registry + beacon)', () => {
   it('exchanges signed keys and carries a PilotStream sealed in PILS', async () => {
@@ -77,12 +60,12 @@ describe('TunnelManager on loopback (registry + beacon)', () => {
     ];
     // UDP filtered between the two: only the beacon gets through.
     firewalls.push(
-      new Firewall(a.transport.socket, [rendezvous.beaconAddress]),
-      new Firewall(b.transport.socket, [rendezvous.beaconAddress]),
+      new Firewall(a.transport.socket, [rendezvous().beaconAddress]),
+      new Firewall(b.transport.socket, [rendezvous().beaconAddress]),
     );
     const info = await a.manager.ensureTunnel(b.nodeId);
     expect(info.relay).toBe(true);
-    expect(info.endpoint).toBe(`127.0.0.1:${rendezvous.beaconAddress.port}`);
+    expect(info.endpoint).toBe(`127.0.0.1:${rendezvous().beaconAddress.port}`);
     const payload = seededRandom(3).bytes(1 * MiB);
     const received = await transfer(a, b, payload);
     expect(sha256(received)).toBe(sha256(payload));
@@ -98,8 +81,8 @@ describe('TunnelManager on loopback (registry + beacon)', () => {
       await node({ directTimeoutMs: 300, directRetryMs: 500 }),
     ];
     const walls = [
-      new Firewall(a.transport.socket, [rendezvous.beaconAddress]),
-      new Firewall(b.transport.socket, [rendezvous.beaconAddress]),
+      new Firewall(a.transport.socket, [rendezvous().beaconAddress]),
+      new Firewall(b.transport.socket, [rendezvous().beaconAddress]),
     ];
     firewalls.push(...walls);
     expect((await a.manager.ensureTunnel(b.nodeId)).relay).toBe(true);
@@ -133,7 +116,6 @@ describe('TunnelManager on loopback (registry + beacon)', () => {
     const identity = b.identity;
     const oldKey = b.manager.tunnelPublicKey;
     await b.close();
-    nodes = nodes.filter((n) => n !== b);
     const b2 = await node({ identity });
     expect(b2.nodeId).toBe(b.nodeId);
     expect(Buffer.from(b2.manager.tunnelPublicKey).equals(Buffer.from(oldKey))).toBe(false);
@@ -160,7 +142,6 @@ describe('TunnelManager on loopback (registry + beacon)', () => {
     // Registered, then gone: nothing ever answers.
     const b = await node();
     await b.close();
-    nodes = nodes.filter((n) => n !== b);
     await expect(a.manager.ensureTunnel(b.nodeId, { timeoutMs: 1500 })).rejects.toMatchObject({
       code: 'TUNNEL_TIMEOUT',
     });
