@@ -107,3 +107,18 @@ export function printable(data: Uint8Array): { text: string; encoding: 'utf8' | 
   if (!text.includes('\uFFFD') && !/[\x00-\x08\x0E-\x1F]/.test(text)) return { text, encoding: 'utf8' };
   return { text: Buffer.from(data).toString('base64'), encoding: 'base64' };
 }
+
+/**
+ * Writes `data` and waits for the first chunk back (`connect --message`, `send`): the reply as
+ * text (or base64), and whether one came before the stream ended.
+ */
+export async function requestReply(
+  stream: Duplex,
+  data: Uint8Array,
+  timeoutMs: number,
+  signal: AbortSignal,
+): Promise<{ text: string; encoding: 'utf8' | 'base64'; replied: boolean }> {
+  await writeAll(stream, data);
+  const reply = await withTimeout(readChunk(stream), timeoutMs, 'waiting for the reply', signal);
+  return { ...printable(reply ?? new Uint8Array()), replied: reply !== undefined };
+}

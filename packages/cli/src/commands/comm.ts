@@ -2,7 +2,7 @@ import { type Address, broadcastAddress, formatAddress } from '@pilot/wire';
 import { parseNumber, parsePort } from '../argv.js';
 import { type Command, DAEMON_ERRORS, PEER_ERRORS } from '../command.js';
 import { usageError } from '../errors.js';
-import { finish, printable, readChunk, withTimeout, writeAll } from '../stream-io.js';
+import { finish, printable, readChunk, requestReply, withTimeout } from '../stream-io.js';
 
 const TARGET = { name: 'target', help: 'address, node ID or hostname' } as const;
 const TIMEOUT = { type: 'duration', help: 'give up after this long', default: '30s' } as const;
@@ -52,14 +52,7 @@ const connect: Command = {
       return { data: { target, address: formatAddress(address), port }, human: '' };
     }
     try {
-      await writeAll(stream, Buffer.from(message));
-      const reply = await withTimeout(
-        readChunk(stream),
-        timeoutMs,
-        'waiting for the reply',
-        context.io.signal,
-      );
-      const response = printable(reply ?? new Uint8Array());
+      const response = await requestReply(stream, Buffer.from(message), timeoutMs, context.io.signal);
       return {
         data: {
           target,
@@ -94,14 +87,7 @@ const send: Command = {
     const stream = await (await context.driver()).dial(address, port, { timeoutMs });
     try {
       const bytes = Buffer.from(data);
-      await writeAll(stream, bytes);
-      const reply = await withTimeout(
-        readChunk(stream),
-        timeoutMs,
-        'waiting for the reply',
-        context.io.signal,
-      );
-      const response = printable(reply ?? new Uint8Array());
+      const response = await requestReply(stream, bytes, timeoutMs, context.io.signal);
       return {
         data: {
           target,
@@ -111,7 +97,7 @@ const send: Command = {
           response: response.text,
           encoding: response.encoding,
         },
-        human: reply === undefined ? `sent ${bytes.length} bytes (no reply)` : response.text,
+        human: response.replied ? response.text : `sent ${bytes.length} bytes (no reply)`,
       };
     } finally {
       finish(stream);
