@@ -1,17 +1,23 @@
 // One end of a transfer across the impaired lab (bench/impaired-lab.mjs), over Pilot (PILS-sealed
-// UDP, bench key; pilot-cubic: with the CUBIC controller) or TCP. Prints JSON lines.
-//   recv pilot|pilot-cubic|tcp PORT SECONDS   count the bytes that arrive in SECONDS after the first one
+// UDP, bench key; pilot: the default controller (BBR), pilot-newreno / pilot-cubic: New-Reno or
+// CUBIC) or TCP. Prints JSON lines.
+//   recv pilot|pilot-newreno|pilot-cubic|tcp PORT SECONDS   count the bytes that arrive in SECONDS after the first one
 //                                 ({"event":"goodput"}); SECONDS 0: read to the end and report
 //                                 the sha256 ({"event":"done"})
-//   send pilot|pilot-cubic|tcp HOST PORT BYTES [SEED]   write BYTES (0: without end) of seeded data, then end
+//   send pilot|pilot-newreno|pilot-cubic|tcp HOST PORT BYTES [SEED]   write BYTES (0: without end) of seeded data, then end
+// LAB_STATS_MS sets how often a pilot sender prints its {"event":"stats"} (default 1000; with BBR
+// they include its state, bandwidth and min-RTT estimates and the sender's CPU time);
+// LAB_RECEIVE_WINDOW_SEGMENTS and LAB_SEND_BUFFER_BYTES override the transport's buffer sizes.
 import { createHash } from 'node:crypto';
 import { connect, createServer } from 'node:net';
-import { createCubic } from '../dist/index.js';
+import { Bbr, createCubic, createNewReno } from '../dist/index.js';
 import { SealedCodec, UdpTransport } from '../dist/node/index.js';
 import { BENCH_KEY } from './bench-key.mjs';
 
 const SENDER = { network: 0, node: 1 };
 const RECEIVER = { network: 0, node: 2 };
+/** The BBR controllers the default kind created, so the stats can show their model. */
+const bbrs = [];
 const print = (line) => process.stdout.write(`${JSON.stringify(line)}\n`);
 
 /** Deterministic bytes (xorshift32), so that both ends and the test agree without sending a hash along. */
@@ -34,6 +40,22 @@ async function pilotTransport(node, port, kind) {
     port,
     codec: new SealedCodec({ key: BENCH_KEY, localNode: node.node }),
     ...(kind === 'pilot-cubic' ? { congestionController: createCubic } : {}),
+    ...(kind === 'pilot-newreno' ? { congestionController: createNewReno } : {}),
+    ...(kind === 'pilot'
+      ? {
+          congestionController: (mss) => {
+            const cc = new Bbr(mss);
+            bbrs.push(cc);
+            return cc;
+          },
+        }
+      : {}),
+    ...(process.env.LAB_RECEIVE_WINDOW_SEGMENTS
+      ? { receiveWindowSegments: Number(process.env.LAB_RECEIVE_WINDOW_SEGMENTS) }
+      : {}),
+    ...(process.env.LAB_SEND_BUFFER_BYTES
+      ? { sendBufferBytes: Number(process.env.LAB_SEND_BUFFER_BYTES) }
+      : {}),
   });
 }
 
@@ -60,6 +82,12 @@ function receive(stream, seconds) {
     stream.end();
   });
   stream.on('error', (error) => print({ event: 'error', message: String(error) }));
+}
+
+function bbrStats() {
+  const cc = bbrs.at(-1);
+  if (cc === undefined) return {};
+  return { bbr: cc.state, bandwidthKBps: Math.round(cc.bandwidth), minRtt: cc.minRtt };
 }
 
 async function send(stream, total, seed) {
@@ -103,19 +131,24 @@ if (role === 'recv') {
     const connection = stream.connection;
     const { retransmits, fastRetransmits, rtoTimeouts, tailLossProbes, lossesDetected } =
       transport.endpoint.counters;
-    setInterval(() => {
-      const c = transport.endpoint.counters;
-      print({
-        event: 'stats',
-        retransmits: c.retransmits - retransmits,
-        fastRetransmits: c.fastRetransmits - fastRetransmits,
-        rtoTimeouts: c.rtoTimeouts - rtoTimeouts,
-        tailLossProbes: c.tailLossProbes - tailLossProbes,
-        lossesDetected: c.lossesDetected - lossesDetected,
-        sent: c.packetsSent,
-        ...connection.stats(),
-      });
-    }, 1000).unref();
+    setInterval(
+      () => {
+        const c = transport.endpoint.counters;
+        print({
+          event: 'stats',
+          retransmits: c.retransmits - retransmits,
+          fastRetransmits: c.fastRetransmits - fastRetransmits,
+          rtoTimeouts: c.rtoTimeouts - rtoTimeouts,
+          tailLossProbes: c.tailLossProbes - tailLossProbes,
+          lossesDetected: c.lossesDetected - lossesDetected,
+          sent: c.packetsSent,
+          ...connection.stats(),
+          cpuMs: Math.round((process.cpuUsage().user + process.cpuUsage().system) / 1000),
+          ...bbrStats(),
+        });
+      },
+      Number(process.env.LAB_STATS_MS ?? 1000),
+    ).unref();
   } else {
     stream = connect({ host, port });
     await new Promise((resolve, reject) => {

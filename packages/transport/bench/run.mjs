@@ -17,7 +17,7 @@ import { once } from 'node:events';
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { createTunnelSealer, cryptoBackend } from '@pilot/crypto';
-import { Endpoint } from '../dist/index.js';
+import { createNewReno, Endpoint } from '../dist/index.js';
 import { SealedCodec, UdpTransport } from '../dist/node/index.js';
 import { BENCH_KEY } from './bench-key.mjs';
 import { ImpairedLab, labUnavailable, RECEIVER_HOST } from './impaired-lab.mjs';
@@ -36,7 +36,8 @@ const A = { network: 0, node: 1 };
 const B = { network: 0, node: 2 };
 
 async function startPeer(kind, mode = 'sink') {
-  const child = spawn(process.execPath, [PEER, kind, mode], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const peerKind = kind === 'pilot-newreno' ? 'pilot' : kind;
+  const child = spawn(process.execPath, [PEER, peerKind, mode], { stdio: ['pipe', 'pipe', 'inherit'] });
   const [line] = await once(child.stdout, 'data');
   return { child, port: JSON.parse(String(line)).port };
 }
@@ -67,7 +68,11 @@ function cpuMs(since) {
 async function pilotTransport(kind, options = {}) {
   return UdpTransport.create({
     localAddress: A,
-    ...(kind === 'pilot' ? { codec: new SealedCodec({ key: BENCH_KEY, localNode: A.node }) } : {}),
+    ...(kind === 'pilot' || kind === 'pilot-newreno'
+      ? { codec: new SealedCodec({ key: BENCH_KEY, localNode: A.node }) }
+      : {}),
+    // pilot-newreno: the same sealed stream under the previous default controller, for comparison.
+    ...(kind === 'pilot-newreno' ? { congestionController: createNewReno } : {}),
     ...options,
   });
 }
@@ -230,6 +235,7 @@ async function impaired() {
       // transport runs, the fair comparison) and CUBIC, set per socket by a small Python sender.
       const contenders = [
         ['pilot', 'pilot', undefined],
+        ['pilot-newreno', 'pilot-newreno', undefined],
         ['pilot-cubic', 'pilot-cubic', undefined],
         [`tcp-${hostCc}`, 'tcp', undefined],
       ];
@@ -266,9 +272,10 @@ const f = (n, digits = 1) => n.toFixed(digits);
 await goodput('pilot', 4 * MiB);
 await goodput('pilot-plain', 4 * MiB);
 await blast(0.3);
-const runs = { pilot: [], 'pilot-plain': [], tcp: [], blast: [] };
+const runs = { pilot: [], 'pilot-newreno': [], 'pilot-plain': [], tcp: [], blast: [] };
 for (let r = 0; r < REPEATS; r++) {
   runs.pilot.push(await goodput('pilot', 32 * MiB));
+  runs['pilot-newreno'].push(await goodput('pilot-newreno', 32 * MiB));
   runs.tcp.push(await goodput('tcp', 256 * MiB));
   runs.blast.push(await blast());
   runs['pilot-plain'].push(await goodput('pilot-plain', 32 * MiB));
@@ -303,6 +310,9 @@ console.log(
 );
 console.log(`      ${cpuLine('pilot')}   ratio to the blast's ${f(ceiling('pilot') / ceiling('blast'), 2)}`);
 console.log(
+  `   pilot PILS, New-Reno      ${f(g['pilot-newreno'])} MiB/s  [${all('pilot-newreno')}]   ratio BBR (default) / New-Reno ${f(g.pilot / g['pilot-newreno'], 2)}`,
+);
+console.log(
   `   UDP+AES-GCM blast         ${f(g.blast)} MiB/s  [${all('blast')}]   (the ceiling: no transport)`,
 );
 console.log(`      ${cpuLine('blast')}`);
@@ -317,8 +327,13 @@ else {
   for (const row of lab.results) {
     const tcps = Object.keys(row).filter((k) => k.startsWith('tcp-'));
     console.log(`   ${row.loss}% loss: ${tcps.map((k) => `${k} ${f(row[k])} KiB/s`).join('   ')}`);
-    for (const pilot of ['pilot', 'pilot-cubic']) {
-      const name = pilot === 'pilot' ? 'pilot (New-Reno, default)' : 'pilot (CUBIC)';
+    const names = {
+      pilot: 'pilot (BBR, default)',
+      'pilot-newreno': 'pilot (New-Reno)',
+      'pilot-cubic': 'pilot (CUBIC)',
+    };
+    for (const pilot of ['pilot', 'pilot-newreno', 'pilot-cubic']) {
+      const name = names[pilot];
       console.log(
         `      ${name.padEnd(26)} ${f(row[pilot])} KiB/s   ratio ${tcps.map((k) => `to ${k} ${f(row[pilot] / row[k], 2)}`).join('   ')}`,
       );

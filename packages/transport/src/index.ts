@@ -1,6 +1,8 @@
+export { Bbr, type BbrOptions, BbrState, createBbr } from './congestion/bbr.js';
 export type {
   CongestionController,
   CongestionControllerFactory,
+  DeliveryRateSample,
 } from './congestion/congestion-controller.js';
 export { Cubic, type CubicOptions, createCubic } from './congestion/cubic.js';
 export { createNewReno, NewReno, type NewRenoOptions } from './congestion/new-reno.js';

@@ -1,6 +1,7 @@
 import { propertyOptions, seededRandom } from '@pilot/testkit';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { type CongestionControllerFactory, createCubic, createNewReno } from '../src/index.js';
 import { B, Pair, transfer } from './harness.js';
 
 const KiB = 1024;
@@ -28,12 +29,25 @@ const link = fc.record({
   bandwidth: fc.option(fc.integer({ min: 500, max: 50_000 }), { nil: undefined }),
 });
 
-describe('stream over a lossy link (property)', () => {
+// The default controller (BBR) gets the full run; the loss-based ones a shorter one each.
+const controllers: [string, CongestionControllerFactory | undefined, number][] = [
+  ['default (BBR)', undefined, 20],
+  ['New-Reno', createNewReno, 6],
+  ['CUBIC', createCubic, 6],
+];
+
+describe.each(controllers)('stream over a lossy link (property), %s', (_name, congestionController, runs) => {
   it('delivers exactly the bytes sent, in order; datagrams at most once', () => {
     fc.assert(
       fc.property(size, link, fc.integer({ min: 1, max: 0x7fff_ffff }), (length, conditions, seed) => {
         const { bandwidth, ...rest } = conditions;
-        const pair = new Pair({ seed, link: bandwidth === undefined ? rest : { ...rest, bandwidth } });
+        const options = congestionController === undefined ? {} : { congestionController };
+        const pair = new Pair({
+          seed,
+          link: bandwidth === undefined ? rest : { ...rest, bandwidth },
+          a: options,
+          b: options,
+        });
         const { client, server } = pair.connect();
         const payload = seededRandom(seed).bytes(length);
         for (let i = 0; i < 20; i++) pair.a.sendDatagram(B, 7, Uint8Array.of(i, 0xd6));
@@ -49,7 +63,7 @@ describe('stream over a lossy link (property)', () => {
         }
         for (const count of seen.values()) expect(count).toBe(1);
       }),
-      propertyOptions(20),
+      propertyOptions(runs),
     );
   }, 120_000);
 });

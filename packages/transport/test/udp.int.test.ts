@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { seededRandom } from '@pilot/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConnectionState } from '../src/index.js';
+import { ConnectionState, DEFAULT_SEND_BUFFER_BYTES } from '../src/index.js';
 import { type PilotStream, UdpTransport } from '../src/node/index.js';
 
 const A = { network: 0, node: 0xa1 };
@@ -43,6 +43,29 @@ async function writeAll(stream: PilotStream, data: Uint8Array, chunk = 64 * 1024
 }
 
 describe('UdpTransport over loopback', () => {
+  it('reaches a node at every network address once its node ID has an endpoint', async () => {
+    const a = await UdpTransport.create({ localAddress: A });
+    const b = await UdpTransport.create({ localAddress: B });
+    open.push(a, b);
+    // Registered under network 0 (as the daemon's tunnel does), dialled on network 7.
+    a.addPeer({ network: 0, node: B.node }, b.udpAddress);
+    b.addPeer(A, a.udpAddress);
+    const onNetwork7 = { network: 7, node: B.node };
+    expect(a.peerEndpoint(onNetwork7)).toEqual(b.udpAddress);
+    b.listen(1000);
+    b.on('connection', (stream: PilotStream) => {
+      stream.on('data', (chunk) => stream.write(chunk));
+      stream.on('end', () => stream.end());
+    });
+    const client = await a.connect(onNetwork7, 1000);
+    client.end('across networks');
+    expect(String(await readAll(client))).toBe('across networks');
+    // Removing the node under any network address forgets its endpoint for all of them.
+    a.removePeer({ network: 3, node: B.node });
+    expect(a.peerEndpoint({ network: 0, node: B.node })).toBeUndefined();
+    await expect(a.connect(onNetwork7, 1000)).rejects.toMatchObject({ code: 'TRANSPORT_NO_ROUTE' });
+  }, 30_000);
+
   it('moves 16 MiB byte-exact', async () => {
     const [a, b] = await pair();
     b.listen(1000);
@@ -111,7 +134,7 @@ describe('UdpTransport over loopback', () => {
     // The paused reader holds its window (64 segments) plus one segment of slack; the rest waits
     // in the sender's buffer, bounded by its send buffer.
     expect(server.connection.readableBytes).toBeLessThanOrEqual(65 * 1130);
-    expect(client.connection.pendingBytes).toBeLessThanOrEqual(1024 * 1024);
+    expect(client.connection.pendingBytes).toBeLessThanOrEqual(DEFAULT_SEND_BUFFER_BYTES);
     let total = 0;
     server.on('data', (c: Buffer) => {
       total += c.length;

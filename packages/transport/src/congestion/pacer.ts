@@ -1,22 +1,31 @@
+/** At high rates the burst allowance covers this many milliseconds at the rate (cf. Linux's ~1 ms TSO bursts). */
+const BURST_MS = 2;
+
 /**
- * A token-bucket pacer: bytes leave at the congestion controller's pacing rate, with a small burst
- * allowance so that a driver whose timers tick at 1 ms can still fill a fast path. Unpaced windows
+ * A token-bucket pacer: bytes leave at the congestion controller's pacing rate, with a burst
+ * allowance of `burstSegments` or 2 ms at the rate, whichever is more, so that a driver whose timers
+ * tick at 1 ms can fill a fast path without spinning on sub-millisecond waits. Unpaced windows
  * lose 4–58% on loopback (the receiver runs out of CPU), so every stream segment goes through here.
  */
 export class Pacer {
   private tokens: number;
   private last = Number.NaN;
   private rate = Number.POSITIVE_INFINITY;
-  private readonly burst: number;
+  private burst: number;
+  private readonly minimumBurst: number;
 
   constructor(mss: number, burstSegments = 10) {
-    this.burst = mss * burstSegments;
+    this.minimumBurst = mss * burstSegments;
+    this.burst = this.minimumBurst;
     this.tokens = this.burst;
   }
 
   /** Bytes per millisecond; Infinity disables pacing. */
   setRate(rate: number): void {
     this.rate = rate > 0 ? rate : Number.POSITIVE_INFINITY;
+    this.burst = Number.isFinite(this.rate)
+      ? Math.max(this.minimumBurst, this.rate * BURST_MS)
+      : this.minimumBurst;
   }
 
   private refill(now: number): void {

@@ -404,6 +404,7 @@ export class Connection {
     }
     if (result.rttSample !== undefined) this.rtt.update(result.rttSample);
     if (result.newlyAcked > 0) this.cc.onAck(result.newlyAcked, result.newestSentAt, now);
+    if (result.rateSample !== undefined) this.cc.onDeliveryRateSample?.(result.rateSample, now);
     this.detectLosses(now);
     if (result.finAcked) this.finAcked = true;
 
@@ -569,6 +570,10 @@ export class Connection {
     if (this.persistPending) {
       this.persistPending = false;
       if (this.sendBuffer.length > 0 && this.tracker.isEmpty) return this.sendNew(1, now);
+    }
+    if (this.sendBuffer.length === 0 && !this.closeRequested && this.tracker.inFlight < this.cc.window) {
+      // The application leaves the window unfilled: rate samples measure it, not the path.
+      this.tracker.markAppLimited();
     }
     if (this.sendBuffer.length > 0 && this.canSendFlow()) {
       const outstanding = seqDiff(this.sndNxt, this.sndUna);

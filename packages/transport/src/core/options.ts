@@ -1,5 +1,5 @@
+import { createBbr } from '../congestion/bbr.js';
 import type { CongestionControllerFactory } from '../congestion/congestion-controller.js';
-import { createNewReno } from '../congestion/new-reno.js';
 import {
   ACCEPT_BACKLOG,
   DEFAULT_MAX_DATAGRAM_SIZE,
@@ -114,7 +114,7 @@ export function resolveOptions(options: EndpointOptions): ResolvedOptions {
     timeWait: options.timeWait ?? TIME_WAIT,
     maxRtoRetries: options.maxRtoRetries ?? MAX_RTO_RETRIES,
     delayedAckTimeout: options.delayedAckTimeout ?? DELAYED_ACK_TIMEOUT,
-    congestionController: options.congestionController ?? createNewReno,
+    congestionController: options.congestionController ?? createBbr,
     pacingBurst: options.pacingBurst ?? 10,
     maxConnectionsPerPort: options.maxConnectionsPerPort ?? MAX_CONNECTIONS_PER_PORT,
     maxConnections: options.maxConnections ?? MAX_CONNECTIONS_TOTAL,

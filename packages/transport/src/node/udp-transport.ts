@@ -4,13 +4,7 @@ import { EventEmitter } from 'node:events';
 import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Connection } from '../core/connection.js';
-import {
-  addressKey,
-  Endpoint,
-  type ListenOptions,
-  type Transmit,
-  type TransmitSink,
-} from '../core/endpoint.js';
+import { Endpoint, type ListenOptions, type Transmit, type TransmitSink } from '../core/endpoint.js';
 import type { Datagram } from '../core/events.js';
 import type { EndpointOptions } from '../core/options.js';
 import { TransportErrorCode, transportError } from '../errors.js';
@@ -64,7 +58,8 @@ export class UdpTransport extends EventEmitter {
   readonly endpoint: Endpoint;
   private readonly socket_: Socket;
   private readonly codec: TunnelCodec;
-  private readonly peers = new Map<string, UdpEndpoint>();
+  // Keyed by node ID only: a node has one UDP endpoint whatever network address reaches it.
+  private readonly peers = new Map<number, UdpEndpoint>();
   private readonly learnPeers: boolean;
   private readonly highWaterMark: number;
   private readonly connects = new Map<Connection, PendingConnect>();
@@ -81,7 +76,6 @@ export class UdpTransport extends EventEmitter {
   /** The last destination looked up, by identity: a connection's packets all carry its peer object. */
   private lastDestination: Address | undefined;
   private lastPeer: UdpEndpoint | undefined;
-  private lastSourceNetwork = -1;
   private lastSourceNode = -1;
   private readonly sink: TransmitSink = {
     packet: (packet) => this.sendPacket(packet),
@@ -141,15 +135,18 @@ export class UdpTransport extends EventEmitter {
     return this.endpoint.localAddress;
   }
 
-  /** Tells the transport where a node is reachable. */
+  /**
+   * Tells the transport where a node is reachable. Only the node ID counts: every network address
+   * of that node (`N:node` for any network N) goes to this one UDP endpoint.
+   */
   addPeer(address: Address, endpoint: UdpEndpoint): void {
-    this.peers.set(addressKey(address), endpoint);
+    this.peers.set(address.node, endpoint);
     this.lastDestination = undefined;
   }
 
-  /** The UDP endpoint a node is reached at, if one is known. */
+  /** The UDP endpoint a node is reached at (whatever the network part of `address`), if one is known. */
   peerEndpoint(address: Address): UdpEndpoint | undefined {
-    return this.peers.get(addressKey(address));
+    return this.peers.get(address.node);
   }
 
   /**
@@ -169,9 +166,9 @@ export class UdpTransport extends EventEmitter {
   }
 
   removePeer(address: Address): void {
-    this.peers.delete(addressKey(address));
+    this.peers.delete(address.node);
     this.lastDestination = undefined;
-    this.lastSourceNetwork = -1;
+    this.lastSourceNode = -1;
   }
 
   listen(port: number, options?: ListenOptions): void {
@@ -186,7 +183,7 @@ export class UdpTransport extends EventEmitter {
   /** Opens a stream to `address:port`; resolves once the handshake completes. */
   connect(address: Address, port: number): Promise<PilotStream> {
     if (this.closing) return Promise.reject(transportError(TransportErrorCode.CLOSED, 'transport is closed'));
-    if (!this.peers.has(addressKey(address))) {
+    if (!this.peers.has(address.node)) {
       return Promise.reject(
         transportError(TransportErrorCode.NO_ROUTE, 'no UDP endpoint known for that node'),
       );
@@ -260,16 +257,13 @@ export class UdpTransport extends EventEmitter {
     const packet = this.codec.open(message, from);
     if (packet === undefined || packet.length < 10) return;
     if (this.learnPeers) {
-      const network = (packet[4]! << 8) | packet[5]!;
       const node = ((packet[6]! << 24) | (packet[7]! << 16) | (packet[8]! << 8) | packet[9]!) >>> 0;
       // Skip the lookup for the common case: the same sender as the packet before.
-      if (network !== this.lastSourceNetwork || node !== this.lastSourceNode) {
-        const key = addressKey({ network, node });
-        if (!this.peers.has(key)) {
-          this.peers.set(key, from);
+      if (node !== this.lastSourceNode) {
+        if (!this.peers.has(node)) {
+          this.peers.set(node, from);
           this.lastDestination = undefined;
         }
-        this.lastSourceNetwork = network;
         this.lastSourceNode = node;
       }
     }
@@ -297,7 +291,7 @@ export class UdpTransport extends EventEmitter {
 
   private peerOf(destination: Address): UdpEndpoint | undefined {
     if (destination === this.lastDestination) return this.lastPeer;
-    const peer = this.peers.get(addressKey(destination));
+    const peer = this.peers.get(destination.node);
     this.lastDestination = destination;
     this.lastPeer = peer;
     return peer;
@@ -336,8 +330,10 @@ export class UdpTransport extends EventEmitter {
     if (this.timer !== undefined && this.timerAt === deadline) return;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timerAt = deadline;
-    const delay = Math.max(0, deadline - performance.now());
-    if (delay < 1) {
+    const delay = deadline - performance.now();
+    // Sub-millisecond waits (mostly the pacer's) sleep the timer's 1 ms: the pacer's burst allowance
+    // covers 2 ms at its rate, and spinning on setImmediate burnt a core that the receiver needed.
+    if (delay <= 0) {
       this.timer = undefined;
       this.timerAt = Number.POSITIVE_INFINITY;
       this.schedule();

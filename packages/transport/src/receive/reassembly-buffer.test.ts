@@ -45,6 +45,33 @@ describe('ReassemblyBuffer', () => {
       { left: 70, right: 75 },
     ]);
   });
+  it('repeats the blocks of the previous SACK, as they have grown, before the ascending rest (RFC 2018 §4)', () => {
+    const b = new ReassemblyBuffer(0, 10_000, 32);
+    for (const at of [10, 30, 50, 70, 90, 110]) b.insert(at, bytes(at, 5), 0);
+    // Arrivals at the top: each report leads with the newest range, then the previous report's.
+    expect(b.sackBlocks(4)).toEqual([
+      { left: 110, right: 115 },
+      { left: 10, right: 15 },
+      { left: 30, right: 35 },
+      { left: 50, right: 55 },
+    ]);
+    b.insert(95, bytes(95, 5), 0);
+    b.insert(90, bytes(90, 5), 0); // grows the 90 range to 90–100
+    expect(b.sackBlocks(4)).toEqual([
+      { left: 90, right: 100 },
+      { left: 110, right: 115 },
+      { left: 10, right: 15 },
+      { left: 30, right: 35 },
+    ]);
+    b.insert(130, bytes(130, 5), 0);
+    // 90–100 stays reported after the newest range, even though three lower ranges exist.
+    expect(b.sackBlocks(4)).toEqual([
+      { left: 130, right: 135 },
+      { left: 90, right: 100 },
+      { left: 110, right: 115 },
+      { left: 10, right: 15 },
+    ]);
+  });
   it('bounds memory: beyond capacity + slack is FULL, and out-of-order pieces are capped', () => {
     const b = new ReassemblyBuffer(0, 100, 2);
     expect(b.insert(0, bytes(0, 100), 0)).toBe(InsertResult.IN_ORDER);

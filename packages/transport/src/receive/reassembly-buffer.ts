@@ -37,6 +37,8 @@ export class ReassemblyBuffer {
   private pieces: Piece[] = [];
   private pieceBytes = 0;
   private lastInsertedSeq: number | undefined;
+  /** The blocks of the last SACK, repeated in the next (RFC 2018 §4). */
+  private reported: SackBlock[] = [];
   readonly capacity: number;
   private readonly maxPieces: number;
 
@@ -112,28 +114,41 @@ export class ReassemblyBuffer {
   }
 
   /**
-   * Up to `max` SACK blocks. The block holding the most recent arrival goes first (RFC 2018), the
-   * rest in ascending order, as the reference sends them.
+   * Up to `max` SACK blocks, as RFC 2018 §4 fills them: the block holding the most recent arrival
+   * first, then the blocks reported in the previous ACK (as they have grown since), then the rest
+   * in ascending order. Repeating recent blocks lets a sender learn of a range whose last report
+   * was in a lost ACK; with only the lowest ones repeated, the middle ranges of a window with many
+   * holes were reported once and then retransmitted needlessly.
    */
   sackBlocks(max: number = 4): SackBlock[] {
-    const blocks: SackBlock[] = [];
+    const all: SackBlock[] = [];
     let recent = -1;
     for (const piece of this.pieces) {
       const end = seqAdd(piece.seq, piece.data.length);
-      const last = blocks[blocks.length - 1];
+      const last = all[all.length - 1];
       if (last !== undefined && last.right === piece.seq)
-        blocks[blocks.length - 1] = { left: last.left, right: end };
-      else blocks.push({ left: piece.seq, right: end });
+        all[all.length - 1] = { left: last.left, right: end };
+      else all.push({ left: piece.seq, right: end });
       if (this.lastInsertedSeq !== undefined) {
         const at = seqDiff(this.lastInsertedSeq, piece.seq);
-        if (at >= 0 && at < piece.data.length) recent = blocks.length - 1;
+        if (at >= 0 && at < piece.data.length) recent = all.length - 1;
       }
     }
-    if (recent > 0) {
-      const [block] = blocks.splice(recent, 1);
-      blocks.unshift(block!);
+    const chosen: number[] = [];
+    if (recent >= 0) chosen.push(recent);
+    for (const previous of this.reported) {
+      if (chosen.length >= max) break;
+      const index = all.findIndex(
+        (block) => seqDiff(previous.left, block.left) >= 0 && seqDiff(previous.left, block.right) < 0,
+      );
+      if (index >= 0 && !chosen.includes(index)) chosen.push(index);
     }
-    return blocks.slice(0, max);
+    for (let index = 0; index < all.length && chosen.length < max; index++) {
+      if (!chosen.includes(index)) chosen.push(index);
+    }
+    const blocks = chosen.map((index) => all[index]!);
+    this.reported = blocks;
+    return blocks;
   }
 
   private append(bytes: Uint8Array): void {

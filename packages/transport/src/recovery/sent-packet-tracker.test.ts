@@ -11,6 +11,45 @@ function tenSegments(): SentPacketTracker {
 }
 
 describe('SentPacketTracker', () => {
+  it('samples the delivery rate: bytes delivered since the newest segment left, over the longer interval', () => {
+    const t = tenSegments();
+    // Cumulative ACK of segments 0–2 at t = 50: the newest, sent at 2, left when nothing was delivered.
+    const first = t.onAck(1300, [], 50).rateSample;
+    expect(first).toEqual({
+      delivered: 300,
+      interval: 50, // max(send interval 2 − 0, ACK interval 50 − 0)
+      priorDelivered: 0,
+      totalDelivered: 300,
+      newlyDelivered: 300,
+      rtt: 48,
+      appLimited: false,
+      inFlight: 700,
+    });
+    // A SACK of segment 9 at t = 60 counts what was delivered since it left (the first 300 bytes
+    // arrived after it was sent, so they count too): 400 bytes over max(9 − 0, 60 − 0).
+    const second = t.onAck(1300, [{ left: 1900, right: 2000 }], 60).rateSample;
+    expect(second?.delivered).toBe(400);
+    expect(second?.interval).toBe(60);
+    expect(second?.priorDelivered).toBe(0);
+    expect(second?.totalDelivered).toBe(400);
+    // A segment sent after those deliveries starts its intervals from them.
+    t.onSent(2000, seg(100), false, 61);
+    const third = t.onAck(1300, [{ left: 1900, right: 2100 }], 111).rateSample;
+    expect(third?.priorDelivered).toBe(400);
+    expect(third?.delivered).toBe(100);
+    expect(third?.interval).toBe(61 - 9); // its send interval began when segment 9, the newest delivered, left
+    expect(t.onAck(1300, [], 120).rateSample).toBeUndefined(); // nothing new delivered
+  });
+  it('marks samples application-limited until what was in flight when the sender ran dry is delivered', () => {
+    const t = new SentPacketTracker();
+    t.onSent(0, seg(100), false, 0);
+    t.markAppLimited();
+    t.onSent(100, seg(100), false, 1);
+    expect(t.onAck(100, [], 20).rateSample?.appLimited).toBe(false); // sent before the mark
+    expect(t.onAck(200, [], 21).rateSample?.appLimited).toBe(true);
+    t.onSent(200, seg(100), false, 22); // the mark ended with the delivery of byte 200
+    expect(t.onAck(300, [], 40).rateSample?.appLimited).toBe(false);
+  });
   it('removes cumulatively acked segments and samples RTT from segments sent once (Karn)', () => {
     const t = tenSegments();
     expect(t.inFlight).toBe(1000);

@@ -1,3 +1,4 @@
+import type { DeliveryRateSample } from '../congestion/congestion-controller.js';
 import { type SackBlock, seqAdd, seqDiff } from '../wire.js';
 import { type SentSegment, segmentLength } from './sent-segment.js';
 
@@ -11,6 +12,8 @@ export interface AckResult {
   /** An RTT sample from a segment sent once (Karn's rule), or undefined. */
   readonly rttSample: number | undefined;
   readonly finAcked: boolean;
+  /** The delivery-rate sample of this ACK (undefined when it delivered nothing). */
+  readonly rateSample: DeliveryRateSample | undefined;
 }
 
 /** Outcome of loss detection: segments newly declared lost and when to look again. */
@@ -26,7 +29,9 @@ const DUP_THRESHOLD = 3;
  * Segments in flight, in sequence order. Marks SACKed segments (they are never retransmitted),
  * declares losses the way RFC 6675 (three segments SACKed above) and RACK (RFC 8985: sent before
  * something delivered, and older than an RTT plus a reordering allowance) do, and keeps the
- * "pipe" (bytes in flight that are neither SACKed nor lost) for the congestion window.
+ * "pipe" (bytes in flight that are neither SACKed nor lost) for the congestion window. It also
+ * estimates the delivery rate (draft-cheng-iccrg-delivery-rate-estimation): every transmission is
+ * stamped with the bytes delivered so far, and an ACK compares them with the bytes delivered now.
  */
 export class SentPacketTracker {
   private segments: SentSegment[] = [];
@@ -35,6 +40,11 @@ export class SentPacketTracker {
   private lostCount = 0;
   private nextOrder = 1;
   private rackOrder = 0;
+  private delivered = 0;
+  private deliveredTime = Number.NaN;
+  private firstSentTime = Number.NaN;
+  /** While non-zero: the delivered count up to which transmissions count as application-limited. */
+  private appLimitedUntil = 0;
 
   get inFlight(): number {
     return this.pipeBytes;
@@ -44,6 +54,10 @@ export class SentPacketTracker {
   }
   get count(): number {
     return this.segments.length - this.head;
+  }
+  /** Bytes delivered (acknowledged or SACKed) since the connection began. */
+  get totalDelivered(): number {
+    return this.delivered;
   }
   get hasLost(): boolean {
     return this.lostCount > 0;
@@ -62,6 +76,7 @@ export class SentPacketTracker {
 
   /** Records a new segment going out. */
   onSent(seq: number, data: Uint8Array, fin: boolean, now: number): SentSegment {
+    if (this.pipeBytes === 0) this.restartIntervals(now);
     const segment: SentSegment = {
       seq,
       data,
@@ -71,6 +86,10 @@ export class SentPacketTracker {
       transmissions: 1,
       sacked: false,
       lost: false,
+      delivered: this.delivered,
+      deliveredTime: this.deliveredTime,
+      firstSentTime: this.firstSentTime,
+      appLimited: this.appLimitedUntil !== 0,
     };
     this.segments.push(segment);
     this.pipeBytes += segmentLength(segment);
@@ -79,6 +98,8 @@ export class SentPacketTracker {
 
   /** Records a retransmission of a tracked segment. */
   onRetransmit(segment: SentSegment, now: number): void {
+    if (this.pipeBytes === 0) this.restartIntervals(now);
+    this.stamp(segment);
     if (segment.lost) {
       segment.lost = false;
       this.lostCount--;
@@ -87,6 +108,27 @@ export class SentPacketTracker {
     segment.sentAt = now;
     segment.order = this.nextOrder++;
     segment.transmissions++;
+  }
+
+  /**
+   * The application has nothing to send while the window has room: samples until what is in
+   * flight now is delivered measure the application, not the path.
+   */
+  markAppLimited(): void {
+    this.appLimitedUntil = Math.max(this.delivered + this.pipeBytes, 1);
+  }
+
+  /** Nothing in flight: the next send starts the send and ACK intervals afresh (draft §3.2). */
+  private restartIntervals(now: number): void {
+    this.firstSentTime = now;
+    this.deliveredTime = now;
+  }
+
+  private stamp(segment: SentSegment): void {
+    segment.delivered = this.delivered;
+    segment.deliveredTime = this.deliveredTime;
+    segment.firstSentTime = this.firstSentTime;
+    segment.appLimited = this.appLimitedUntil !== 0;
   }
 
   /** The first segment declared lost, lowest sequence first. */
@@ -130,9 +172,11 @@ export class SentPacketTracker {
     let newestOrder = 0;
     let rttSample: number | undefined;
     let finAcked = false;
+    let newest: SentSegment | undefined;
     const deliver = (segment: SentSegment, bytes: number): void => {
       newlyAcked += bytes;
       if (segment.order > newestOrder) {
+        newest = segment;
         newestOrder = segment.order;
         newestSentAt = segment.sentAt;
         rttSample = segment.transmissions === 1 ? now - segment.sentAt : undefined;
@@ -175,7 +219,34 @@ export class SentPacketTracker {
         deliver(segment, segmentLength(segment));
       }
     }
-    return { newlyAcked, cumulativeBytes, newestSentAt, rttSample, finAcked };
+    const rateSample = newest === undefined ? undefined : this.sampleRate(newest, newlyAcked, rttSample, now);
+    return { newlyAcked, cumulativeBytes, newestSentAt, rttSample, finAcked, rateSample };
+  }
+
+  /** Draft §3.3: delivered since `newest` left, over the longer of its send and ACK intervals. */
+  private sampleRate(
+    newest: SentSegment,
+    newlyAcked: number,
+    rtt: number | undefined,
+    now: number,
+  ): DeliveryRateSample {
+    this.delivered += newlyAcked;
+    this.deliveredTime = now;
+    if (this.appLimitedUntil !== 0 && this.delivered > this.appLimitedUntil) this.appLimitedUntil = 0;
+    this.firstSentTime = newest.sentAt;
+    const sendElapsed = newest.sentAt - newest.firstSentTime;
+    const ackElapsed = now - newest.deliveredTime;
+    const interval = Math.max(sendElapsed, ackElapsed);
+    return {
+      delivered: this.delivered - newest.delivered,
+      interval: interval > 0 ? interval : 0,
+      priorDelivered: newest.delivered,
+      totalDelivered: this.delivered,
+      newlyDelivered: newlyAcked,
+      rtt,
+      appLimited: newest.appLimited,
+      inFlight: this.pipeBytes,
+    };
   }
 
   /**

@@ -12,6 +12,15 @@ export interface SentSegment {
   sacked: boolean;
   /** Declared lost and waiting to be retransmitted (not counted in flight). */
   lost: boolean;
+  // The connection's delivery state at the latest transmission (delivery-rate estimation):
+  /** Bytes delivered so far. */
+  delivered: number;
+  /** When the latest of those was delivered. */
+  deliveredTime: number;
+  /** Send time of the newest segment delivered by then (start of the send interval). */
+  firstSentTime: number;
+  /** Sent while the application left the window unfilled. */
+  appLimited: boolean;
 }
 
 /** Sequence space a segment occupies: its bytes, or 1 for the FIN. */
