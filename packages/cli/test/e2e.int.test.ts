@@ -11,8 +11,8 @@ import {
   SqliteDirectoryStore,
   startDirectoryServer,
 } from '@pilot/directory';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Beacon } from '@pilot/nat';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ok, pilotctl, readLines, spawnPilotctl, startPilotctl } from './pilotctl-process.js';
 
 // The worker's stderr pipe is opened lazily, the first time anything writes to it (a warning from a

@@ -22,6 +22,14 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '3' },
     registry: { type: 'string' },
     beacon: { type: 'string' },
+    // Pause before each fresh-stream round: the server admits a burst of 64 SYNs per source, then 10/s,
+    // so a round starts like an agent's first 50 calls (a full bucket), not 1 s after the previous 50.
+    'syn-refill-ms': { type: 'string', default: '6500' },
+    // Driver connections to the agent's daemon, dials spread over them round robin. The daemon answers
+    // one IPC connection's requests in order (replies carry no id), so a Dial waits for the previous
+    // one's SYN-ACK: with one driver, 50 fresh dials take 50 round trips. 50 = one per call, as 50
+    // `pilotctl mcp connect` processes would have.
+    drivers: { type: 'string', default: '1' },
   },
 });
 const ready = JSON.parse(values.server);
@@ -48,16 +56,20 @@ if (ready.pilot.mode === 'daemon') {
     beacon: values.beacon,
     name: 'agent',
   });
-  const driver = await Driver.connect(daemon.socket);
+  const drivers = await Promise.all(
+    Array.from({ length: Math.max(1, Number(values.drivers)) }, () => Driver.connect(daemon.socket)),
+  );
+  const driver = drivers[0];
   await driver.handshake(ready.pilot.nodeId, 'mcp benchmark');
   const deadline = Date.now() + 30_000;
   while (!(await driver.trusted()).some((peer) => peer.node_id === ready.pilot.nodeId)) {
     if (Date.now() > deadline) throw new Error('the server daemon did not approve the handshake within 30 s');
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  dialer = driver;
+  let next = 0;
+  dialer = { dial: (address, port) => drivers[next++ % drivers.length].dial(address, port) };
   stopPilot = async () => {
-    await driver.close();
+    await Promise.all(drivers.map((d) => d.close()));
     await daemon.stop();
   };
 } else {
@@ -80,6 +92,7 @@ async function pilotClient() {
 }
 
 async function pilotFresh() {
+  await new Promise((resolve) => setTimeout(resolve, Number(values['syn-refill-ms'])));
   const start = performance.now();
   await Promise.all(
     Array.from({ length: calls }, async (_, seed) => {

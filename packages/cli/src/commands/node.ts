@@ -1,7 +1,28 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { decodeIdentityFile } from '@pilot/crypto';
 import type { PeerJson } from '@pilot/daemon/driver';
+import { type DirectorySigner, signerFromIdentity } from '@pilot/directory';
 import { type Command, DAEMON_ERRORS, PEER_ERRORS } from '../command.js';
+import type { Context } from '../context.js';
 import { usageError } from '../errors.js';
 import { registryClient } from '../registry.js';
+
+/**
+ * This node, to sign a registry search with: the registry then also shows the private nodes that
+ * trust it. Undefined (public nodes only) when no daemon runs or its identity cannot be read.
+ */
+async function searchingAs(
+  context: Context,
+): Promise<{ nodeId: number; signer: DirectorySigner } | undefined> {
+  try {
+    const { node_id: nodeId } = await context.info();
+    const identity = decodeIdentityFile(readFileSync(join(context.home, 'identity.json'), 'utf8'));
+    return { nodeId, signer: signerFromIdentity(identity) };
+  } catch {
+    return undefined;
+  }
+}
 
 const info: Command = {
   name: 'info',
@@ -180,7 +201,8 @@ const peers: Command = {
     if (search !== undefined) {
       const client = await registryClient(context);
       try {
-        const { results } = await client.find({ tags: [search] });
+        const as = await searchingAs(context);
+        const { results } = await client.find({ tags: [search], ...(as === undefined ? {} : { as }) });
         const data = results.map((hit) => ({
           node_id: hit.nodeId,
           address: hit.address,
