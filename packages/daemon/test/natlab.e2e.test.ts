@@ -2,22 +2,33 @@
 // reflector port) in the lab's `pub` namespace and a daemon behind each router, each with its own
 // PILOT_HOME, identity and IPC socket. The test drives them through their sockets with raw IPC frames:
 // trust through the registry relay, echo, a file through data exchange (sha256 checked on arrival in
-// <home>/received), and the path (direct or relay) from Info's peer_list. Root only (the NAT lab);
-// skipped with the reason otherwise.
+// <home>/received), and the path (direct or relay) from Info's peer_list; on one pair also a refused
+// handshake, datagrams both ways, pub/sub with topic filters, a 50 MiB file and a restarted daemon.
+// Root only (the NAT lab); skipped with the reason otherwise.
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { labUnavailable, NatLab, type NatPlacement } from '@pilot/testkit/natlab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { IpcErrorCode } from '../src/index.js';
 import {
+  bigPayload,
+  datagram,
+  dial,
+  EventConnection,
   echo,
   ensureBuilt,
+  eventText,
   eventually,
+  filePieceBytes,
   info,
   type LabDaemon,
+  outgoingRequests,
   payload,
   peerOf,
   receivedSha256,
+  refusedDial,
+  restartDaemon,
   sendFile,
   sha256,
   startDaemon,
@@ -66,6 +77,8 @@ interface Pair {
   readonly lab: NatLab;
   readonly d1: LabDaemon;
   readonly d2: LabDaemon;
+  /** SIGTERM, then the same program again with the same PILOT_HOME (stopped at the end like the others). */
+  readonly restart: (daemon: LabDaemon) => Promise<LabDaemon>;
 }
 
 let cases = 0;
@@ -87,7 +100,12 @@ async function withPair<T>(
       startDaemon(lab, 'p2', caseDir, 'beta', [], reflector),
     ]);
     daemons.push(d1, d2);
-    return await body({ lab, d1, d2 });
+    const restart = async (daemon: LabDaemon): Promise<LabDaemon> => {
+      const again = await restartDaemon(lab, daemon);
+      daemons.push(again);
+      return again;
+    };
+    return await body({ lab, d1, d2, restart });
   } catch (error) {
     // What the daemons logged is the first thing to read when a case fails.
     for (const d of daemons) console.error(`--- ${d.name} stderr ---\n${d.process.stderr.slice(-4000)}`);
@@ -193,6 +211,140 @@ describe.skipIf(unavailable !== undefined)(
       },
       60_000,
     );
+
+    it('ei + fullcone: a refused handshake, then trust; datagrams, pub/sub, a 50 MiB file; beta restarted', async () => {
+      const marks: string[] = [];
+      let last = performance.now();
+      const mark = (what: string): void => {
+        const now = performance.now();
+        marks.push(`${what} ${Math.round(now - last)} ms`);
+        last = now;
+      };
+      await withPair('ei', 'fullcone', async ({ d1, d2, restart }) => {
+        mark('setup');
+        // Untrusted: beta is private, so the registry refuses alpha's Dial at once.
+        expect(await refusedDial(d1, d2.nodeId, 7)).toBe(IpcErrorCode.NOT_TRUSTED);
+        await d1.ipc.json({
+          type: 'handshake',
+          request: { action: 'send', node: d2.nodeId, justification: 'first try' },
+        });
+        await eventually(
+          async () => {
+            const pending = await d2.ipc.json({ type: 'handshake', request: { action: 'pending' } });
+            return (pending.pending as { node_id: number }[]).some((p) => p.node_id === d1.nodeId)
+              ? true
+              : undefined;
+          },
+          20_000,
+          'beta to receive the first request',
+        );
+        expect(
+          await d2.ipc.json({
+            type: 'handshake',
+            request: { action: 'reject', node: d1.nodeId, reason: 'not you' },
+          }),
+        ).toMatchObject({ status: 'rejected', node_id: d1.nodeId });
+        await eventually(
+          () => (outgoingRequests(d1).includes(d2.nodeId) ? undefined : true),
+          20_000,
+          'alpha to learn the rejection',
+        );
+        const trusted = await d1.ipc.json({ type: 'handshake', request: { action: 'trusted' } });
+        expect(trusted.trusted).toEqual([]);
+        expect(await refusedDial(d1, d2.nodeId, 7)).toBe(IpcErrorCode.NOT_TRUSTED);
+        mark('refused');
+        // Asked again and approved: now alpha gets through.
+        await trust(d1, d2);
+        await echo(d1, d2.nodeId, 2);
+        mark('trusted');
+
+        // Datagrams both ways (RecvFrom names the sender and the port it was sent to).
+        const toBeta = await datagram(d1, d2, 4000, 'datagram alpha → beta');
+        expect(toBeta.remoteAddress.node).toBe(d1.nodeId);
+        const toAlpha = await datagram(d2, d1, 4001, 'datagram beta → alpha');
+        expect(toAlpha.remoteAddress.node).toBe(d2.nodeId);
+        mark('datagrams');
+
+        // Pub/sub on beta's event stream: two subscribers with different filters, and a publisher
+        // (itself subscribed to everything: the sender does not get its own events).
+        const sensors = await EventConnection.open(d1, d2.nodeId, 'sensors.*');
+        const alerts = await EventConnection.open(d1, d2.nodeId, 'alerts');
+        const publisher = await EventConnection.open(d1, d2.nodeId, '*');
+        // Subscriptions travel on their own connections: publish a marker until both see one.
+        const ready = Promise.all([
+          sensors.next(20_000).then((e) => expect(e.topic).toBe('sensors.ready')),
+          alerts.next(20_000).then((e) => expect(eventText(e)).toBe('ready')),
+        ]);
+        let settled = false;
+        void ready.finally(() => {
+          settled = true;
+        });
+        for (let n = 0; !settled && n < 40; n++) {
+          publisher.publish('sensors.ready', 'ready');
+          publisher.publish('alerts', 'ready');
+          await Promise.race([ready.catch(() => {}), new Promise((r) => setTimeout(r, 250))]);
+        }
+        await ready;
+        for (const [topic, text] of [
+          ['sensors.temp', '21.5'],
+          ['alerts', 'fire'],
+          ['other.noise', 'x'],
+          ['alerts.minor', 'not for an exact filter'],
+          ['sensorsX', 'not in the namespace'],
+          ['sensors.humidity', '40'],
+          ['alerts', 'done'],
+        ] as const)
+          publisher.publish(topic, text);
+        const real = async (connection: EventConnection, count: number): Promise<string[]> => {
+          const got: string[] = [];
+          while (got.length < count) {
+            const event = await connection.next(20_000);
+            if (eventText(event) !== 'ready') got.push(`${event.topic}=${eventText(event)}`);
+          }
+          return got;
+        };
+        expect(await real(sensors, 2)).toEqual(['sensors.temp=21.5', 'sensors.humidity=40']);
+        expect(await real(alerts, 2)).toEqual(['alerts=fire', 'alerts=done']);
+        expect(publisher.pendingBytes()).toBe(0);
+        expect(((await info(d2)).eventstream as Record<string, number>).subscribers).toBe(3);
+        await Promise.all([sensors.close(), alerts.close(), publisher.close()]);
+        mark('pubsub');
+
+        // 50 MiB through data exchange, in FILE frames of at most 16 MiB (as pilotctl send-file).
+        const file = bigPayload('fifty', 50 * 1024 * 1024);
+        const name = 'fifty.bin';
+        await sendFile(d1, d2.nodeId, name, file, filePieceBytes(name), () => {}, 120_000);
+        expect(await receivedSha256(d2, file.length)).toBe(sha256(file));
+        mark('50 MiB');
+
+        // Beta restarted (SIGTERM, same PILOT_HOME): same identity, so the same address; still
+        // trusts alpha (trust.json); alpha reaches it again over a fresh tunnel.
+        const again = await restart(d2);
+        expect(again.nodeId).toBe(d2.nodeId);
+        expect(again.address).toBe(d2.address);
+        mark('restart');
+        await eventually(
+          async () => {
+            try {
+              await echo(d1, again.nodeId, 1);
+              return true;
+            } catch {
+              // A dial may fail while alpha's tunnel still points at the old process: try again.
+              return undefined;
+            }
+          },
+          30_000,
+          'alpha to reach the restarted beta',
+          500,
+        );
+        const dg = await datagram(again, d1, 4002, 'beta is back');
+        expect(dg.remoteAddress.node).toBe(again.nodeId);
+        mark('reachable again');
+        const id = await dial(again, d1.nodeId, 7);
+        await again.ipc.request({ type: 'close', connId: id });
+      });
+      console.log(`ei + fullcone extended case: ${marks.join(', ')}`);
+    }, 150_000);
 
     it('ei + sym without --reflector: the NAT stays unclassified, no birthday probing, the tunnel relays', async () => {
       await withPair(

@@ -3,7 +3,7 @@
 // with its own PILOT_HOME, identity and IPC socket. The sockets are files, so the test process (in the
 // host's network namespace) drives the daemons through them with raw IPC frames.
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createCipheriv, createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -18,8 +18,12 @@ import {
 import {
   DataExchangeType,
   encodeFilePayload,
+  encodeServiceEvent,
   encodeServiceFrame,
   type IpcMessage,
+  SERVICE_MAX_PAYLOAD,
+  type ServiceEvent,
+  ServiceEventDecoder,
   ServiceFrameDecoder,
 } from '@pilot/wire';
 import { IpcTestClient } from '../helpers.js';
@@ -69,6 +73,11 @@ export async function startRendezvous(lab: NatLab, dir: string): Promise<LabProc
 /** A daemon program in a lab namespace, and a raw IPC client on its socket. */
 export interface LabDaemon {
   readonly name: string;
+  /** Where it runs, and what it was started with: `restartDaemon` starts it again the same way. */
+  readonly peer: LabPeer;
+  readonly dir: string;
+  readonly extra: readonly string[];
+  readonly reflector: boolean;
   readonly process: LabProcess;
   readonly nodeId: number;
   readonly address: string;
@@ -117,6 +126,10 @@ export async function startDaemon(
   const ipc = await IpcTestClient.connect(socket);
   return {
     name,
+    peer,
+    dir,
+    extra,
+    reflector,
     process,
     nodeId: Number(ready.node_id),
     address: String(ready.address),
@@ -220,6 +233,17 @@ export function payload(seed: string, length: number): Buffer {
   return out;
 }
 
+/** Deterministic bytes for large files: AES-256-CTR keystream keyed by the seed (fast where SHA-256 blocks are not). */
+export function bigPayload(seed: string, length: number): Buffer {
+  const key = createHash('sha256').update(seed).digest();
+  return createCipheriv('aes-256-ctr', key, Buffer.alloc(16)).update(Buffer.alloc(length));
+}
+
+/** The largest file piece that fits one FILE frame under `name` (as pilotctl send-file slices). */
+export function filePieceBytes(name: string): number {
+  return SERVICE_MAX_PAYLOAD - 2 - Buffer.byteLength(name);
+}
+
 /**
  * Sends `file` to `node`'s data exchange (1001) as FILE frames of `pieceBytes` (appended to one file
  * on arrival), calling `onAck(n)` after each acknowledged piece. Resolves once every piece is acked.
@@ -297,3 +321,112 @@ export async function stopDaemon(daemon: LabDaemon): Promise<void> {
   ]).finally(() => clearTimeout(timer));
   if (exited === undefined) await daemon.process.kill();
 }
+
+/** Stops a daemon with SIGTERM and starts it again with the same PILOT_HOME, socket and flags. */
+export async function restartDaemon(lab: NatLab, daemon: LabDaemon): Promise<LabDaemon> {
+  await stopDaemon(daemon);
+  return startDaemon(lab, daemon.peer, daemon.dir, daemon.name, daemon.extra, daemon.reflector);
+}
+
+/** The IPC error code a Dial gets (it must fail), e.g. 7 when a private peer does not trust us. */
+export async function refusedDial(daemon: LabDaemon, node: number, port: number): Promise<number> {
+  const reply = await daemon.ipc.request({ type: 'dial', address: { network: 0, node }, port }, 30_000);
+  if (reply.type === 'dialOk') {
+    await daemon.ipc.request({ type: 'close', connId: reply.connId });
+    throw new Error(`dial ${node}:${port} from ${daemon.name} was accepted`);
+  }
+  if (reply.type !== 'error') throw new Error(`unexpected reply ${reply.type}`);
+  return reply.code;
+}
+
+/** The `outgoing` requests of a daemon's trust.json (ours, not yet answered). */
+export function outgoingRequests(daemon: LabDaemon): number[] {
+  const path = join(daemon.home, 'trust.json');
+  if (!existsSync(path)) return [];
+  const file = JSON.parse(readFileSync(path, 'utf8')) as { outgoing?: { node_id: number }[] };
+  return (file.outgoing ?? []).map((o) => o.node_id);
+}
+
+/**
+ * Sends `text` as a datagram (SendTo) from `from` to `to`'s `port` until `to` gets it (RecvFrom):
+ * datagrams are unreliable, so a loss is retried. Returns the RecvFrom.
+ */
+export async function datagram(
+  from: LabDaemon,
+  to: LabDaemon,
+  port: number,
+  text: string,
+  ms = 20_000,
+): Promise<Extract<IpcMessage, { type: 'recvFrom' }>> {
+  const data = new TextEncoder().encode(text);
+  const arrived = to.ipc.next(
+    (m) => m.type === 'recvFrom' && m.localPort === port && Buffer.from(m.data).equals(Buffer.from(data)),
+    ms,
+  );
+  let got = false;
+  void arrived.then(
+    () => {
+      got = true;
+    },
+    () => {},
+  );
+  const deadline = Date.now() + ms;
+  while (!got && Date.now() < deadline) {
+    from.ipc.send({ type: 'sendTo', address: { network: 0, node: to.nodeId }, port, data });
+    await Promise.race([arrived.catch(() => {}), sleep(500)]);
+  }
+  const m = await arrived;
+  if (m.type !== 'recvFrom') throw new Error(`unexpected ${m.type}`);
+  return m;
+}
+
+/** One event-stream (1002) connection seen through IPC: events are written and read with the wire codec. */
+export class EventConnection {
+  readonly #daemon: LabDaemon;
+  readonly connId: number;
+  readonly #decoder = new ServiceEventDecoder();
+  readonly #events: ServiceEvent[] = [];
+
+  private constructor(daemon: LabDaemon, connId: number) {
+    this.#daemon = daemon;
+    this.connId = connId;
+  }
+
+  /** Dials `node`'s event stream and sends the subscription (the first event of a connection). */
+  static async open(daemon: LabDaemon, node: number, filter: string): Promise<EventConnection> {
+    const connection = new EventConnection(daemon, await dial(daemon, node, 1002));
+    connection.publish(filter, '');
+    return connection;
+  }
+
+  publish(topic: string, text: string): void {
+    const data = encodeServiceEvent({ topic, payload: new TextEncoder().encode(text) });
+    this.#daemon.ipc.send({ type: 'send', connId: this.connId, data });
+  }
+
+  /** The next event received on this connection. */
+  async next(ms = 20_000): Promise<ServiceEvent> {
+    const deadline = Date.now() + ms;
+    while (this.#events.length === 0) {
+      const m = await this.#daemon.ipc.next(
+        (x) => x.type === 'recv' && x.connId === this.connId,
+        Math.max(1, deadline - Date.now()),
+      );
+      if (m.type === 'recv') this.#events.push(...this.#decoder.push(m.data));
+    }
+    return this.#events.shift() as ServiceEvent;
+  }
+
+  /** Bytes received and not yet taken as events (the IPC client keeps unclaimed messages). */
+  pendingBytes(): number {
+    return this.#daemon.ipc.messages
+      .filter((m) => m.type === 'recv' && m.connId === this.connId)
+      .reduce((n, m) => n + (m.type === 'recv' ? m.data.length : 0), this.#events.length);
+  }
+
+  async close(): Promise<void> {
+    await this.#daemon.ipc.request({ type: 'close', connId: this.connId });
+  }
+}
+
+export const eventText = (event: ServiceEvent): string => new TextDecoder().decode(event.payload);
