@@ -1,7 +1,14 @@
 import { chmodSync, lstatSync, mkdirSync, rmSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
-import { decodeIpcMessage, encodeIpcFrame, FrameDecoder, type IpcMessage } from '@pilot/wire';
+import {
+  decodeIpcMessage,
+  encodeIpcFrame,
+  FrameDecoder,
+  IPC_MAX_FRAME,
+  IpcCommand,
+  type IpcMessage,
+} from '@pilot/wire';
 import { DaemonErrorCode, daemonError, errorMessage, IpcErrorCode } from './errors.js';
 import type { Logger } from './logger.js';
 
@@ -11,6 +18,17 @@ export interface IpcHandler {
   closed(client: IpcClient): void;
 }
 
+/**
+ * Bytes an IPC socket buffers before `send` reports it full. Node's default (16 KiB) is below one
+ * Recv of a coalesced 64 KiB chunk, so every Recv paused its stream until the next 'drain'.
+ */
+const IPC_SOCKET_BUFFER = 256 * 1024;
+
+/** Recv data from this size on is written after its own header instead of copied into one frame. */
+const RECV_NO_COPY_BYTES = 8 * 1024;
+/** `[u32 length][u8 command][u32 connection]`: what precedes a Recv's data. */
+const RECV_HEADER_BYTES = 9;
+
 /** One driver connected to the socket. */
 export class IpcClient {
   readonly id: number;
@@ -18,6 +36,7 @@ export class IpcClient {
   readonly #log: Logger;
   #chain: Promise<void> = Promise.resolve();
   #pauses = 0;
+  #corked = false;
   closed = false;
   messagesIn = 0;
   messagesOut = 0;
@@ -31,6 +50,23 @@ export class IpcClient {
   /** Writes one message; false when the socket's buffer is full (wait for `drained`). */
   send(message: IpcMessage): boolean {
     if (this.closed) return false;
+    // The frames of one turn (the Recvs of every stream that got data, replies) leave in one writev.
+    this.#corkForTurn();
+    if (
+      message.type === 'recv' &&
+      message.data.length >= RECV_NO_COPY_BYTES &&
+      message.data.length + 5 <= IPC_MAX_FRAME
+    ) {
+      // The data is the stream's own chunk (nobody reuses it): no copy into a new frame.
+      const header = new Uint8Array(RECV_HEADER_BYTES);
+      const view = new DataView(header.buffer);
+      view.setUint32(0, message.data.length + 5);
+      header[4] = IpcCommand.RECV;
+      view.setUint32(5, message.connId);
+      this.messagesOut++;
+      this.#socket.write(header);
+      return this.#socket.write(message.data);
+    }
     let frame: Uint8Array;
     try {
       frame = encodeIpcFrame(message);
@@ -40,6 +76,16 @@ export class IpcClient {
     }
     this.messagesOut++;
     return this.#socket.write(frame);
+  }
+
+  #corkForTurn(): void {
+    if (this.#corked) return;
+    this.#corked = true;
+    this.#socket.cork();
+    process.nextTick(() => {
+      this.#corked = false;
+      this.#socket.uncork();
+    });
   }
 
   error(code: number, message: string): void {
@@ -114,7 +160,7 @@ export class IpcServer {
   static async listen(path: string, handler: IpcHandler, log: Logger): Promise<IpcServer> {
     await checkSocketFree(path);
     mkdirSync(dirname(path), { recursive: true });
-    const server = createServer();
+    const server = createServer({ highWaterMark: IPC_SOCKET_BUFFER });
     const ipc = new IpcServer(path, server, log);
     server.on('connection', (socket) => ipc.#accept(socket, handler));
     await new Promise<void>((resolve, reject) => {

@@ -10,7 +10,14 @@ import {
 import { DriverErrorCode, daemonError, driverError } from './errors.js';
 
 export type IpcMessageType = IpcMessage['type'];
+
 export type IpcMessageOf<T extends IpcMessageType> = Extract<IpcMessage, { type: T }>;
+
+/**
+ * Bytes the socket buffers each way before it reports full (Node's default is 16 KiB): one 64 KiB
+ * Send or Recv no longer turns into a pause and a 'drain' (or a stop and restart of reading) each.
+ */
+const SOCKET_BUFFER = 256 * 1024;
 
 /** One request waiting for its reply, in the order it was sent. */
 interface PendingReply {
@@ -58,7 +65,9 @@ export class IpcChannel {
 
   static open(path: string, events: IpcChannelEvents): Promise<IpcChannel> {
     return new Promise((resolve, reject) => {
-      const socket = connect(path);
+      // net.Socket hands these to its Duplex; @types/node's NetConnectOpts does not list them.
+      const options = { path, readableHighWaterMark: SOCKET_BUFFER, writableHighWaterMark: SOCKET_BUFFER };
+      const socket = connect(options);
       const onError = (error: NodeJS.ErrnoException): void => {
         socket.destroy();
         const nobody = error.code === 'ENOENT' || error.code === 'ECONNREFUSED' || error.code === 'ENOTSOCK';

@@ -29,8 +29,9 @@ export class PeerCrypto {
   private readonly key: Uint8Array;
   private readonly peerNode: number;
   private sealer: TunnelSealer;
-  private readonly openers = new Map<string, TunnelOpener>();
-  private readonly retired = new Set<string>();
+  /** By nonce prefix (frame bytes 8..12 as a u32: no string per frame). */
+  private readonly openers = new Map<number, TunnelOpener>();
+  private readonly retired = new Set<number>();
   /** Consecutive frames that failed to open (a peer that lost our key, or garbage). */
   failures = 0;
 
@@ -54,7 +55,7 @@ export class PeerCrypto {
 
   open(frame: Uint8Array): OpenOutcome {
     if (frame.length < 36) return { ok: false, reason: 'bad_frame' };
-    const prefix = hex(frame.subarray(8, 12));
+    const prefix = ((frame[8]! << 24) | (frame[9]! << 16) | (frame[10]! << 8) | frame[11]!) >>> 0;
     if (this.retired.has(prefix)) return { ok: false, reason: 'replay' };
     const known = this.openers.get(prefix);
     const opener = known ?? createTunnelOpener({ key: this.key, peerNode: this.peerNode });
@@ -72,7 +73,7 @@ export class PeerCrypto {
     }
   }
 
-  private adopt(prefix: string, opener: TunnelOpener): void {
+  private adopt(prefix: number, opener: TunnelOpener): void {
     this.openers.set(prefix, opener);
     while (this.openers.size > ACTIVE_PREFIXES) {
       const oldest = this.openers.keys().next().value;
@@ -86,10 +87,4 @@ export class PeerCrypto {
       this.retired.delete(oldest);
     }
   }
-}
-
-function hex(bytes: Uint8Array): string {
-  let out = '';
-  for (const byte of bytes) out += byte.toString(16).padStart(2, '0');
-  return out;
 }
