@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { runQuickstart } from '../src/quickstart.js';
 
-
 describe('quick start', () => {
   it('brings up a rendezvous and two daemons that find, trust, ping and send a file to each other', async () => {
     const lines: string[] = [];
