@@ -1,3 +1,4 @@
+import type { State } from './_state.js';
 import { type Codec, u8, u32 } from './codec.js';
 import { WireErrorCode, wireError } from './errors.js';
 import { utf8Decode, utf8EncodeInto, utf8Length } from './frame-utf8.js';
@@ -56,3 +57,40 @@ export const i32: Codec<number> = {
     return u32.decode(state) | 0;
   },
 };
+
+/** Which pass of a codec a writer runs: sizing the message, or writing it. */
+export type WritePass = 'preencode' | 'encode';
+
+/**
+ * An IPC request whose first byte picks its layout (Handshake, Network, Managed sub-commands):
+ * `write` runs both passes with one switch and answers false for an action it does not know;
+ * `read` gets the sub-command byte and answers undefined for one it does not know. Both unknowns
+ * become WIRE_BAD_VALUE here, named after `what`.
+ */
+export function subCommandCodec<T extends { readonly action: string }>(
+  what: string,
+  write: (pass: WritePass, state: State, request: T) => boolean,
+  read: (action: number, state: State) => T | undefined,
+): Codec<T> {
+  const unknownAction = (request: T): never => {
+    throw wireError(WireErrorCode.BAD_VALUE, `unknown ${what} action ${JSON.stringify(request.action)}`);
+  };
+  return {
+    preencode(state, request) {
+      if (!write('preencode', state, request)) unknownAction(request);
+    },
+    encode(state, request) {
+      if (!write('encode', state, request)) unknownAction(request);
+    },
+    decode(state) {
+      const action = u8.decode(state);
+      const request = read(action, state);
+      if (request === undefined)
+        throw wireError(
+          WireErrorCode.BAD_VALUE,
+          `unknown ${what} action 0x${action.toString(16).padStart(2, '0')}`,
+        );
+      return request;
+    },
+  };
+}

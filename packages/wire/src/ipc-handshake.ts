@@ -1,7 +1,6 @@
 import type { State } from './_state.js';
 import { type Codec, u8, u32 } from './codec.js';
-import { WireErrorCode, wireError } from './errors.js';
-import { textRest } from './ipc-fields.js';
+import { subCommandCodec, textRest, type WritePass } from './ipc-fields.js';
 
 /** Sub-commands of IPC Handshake (0x0F): the first payload byte. */
 export const IpcHandshakeAction = {
@@ -30,74 +29,59 @@ export type IpcHandshakeRequest =
 const justification = textRest('handshake justification');
 const reason = textRest('handshake reason');
 
-type Op = 'preencode' | 'encode';
-
-function write(op: Op, state: State, request: IpcHandshakeRequest): void {
+function write(op: WritePass, state: State, request: IpcHandshakeRequest): boolean {
   switch (request.action) {
     case 'send':
       u8[op](state, IpcHandshakeAction.SEND);
       u32[op](state, request.node);
       justification[op](state, request.justification);
-      return;
+      return true;
     case 'approve':
       u8[op](state, IpcHandshakeAction.APPROVE);
       u32[op](state, request.node);
-      return;
+      return true;
     case 'reject':
       u8[op](state, IpcHandshakeAction.REJECT);
       u32[op](state, request.node);
       reason[op](state, request.reason);
-      return;
+      return true;
     case 'pending':
       u8[op](state, IpcHandshakeAction.PENDING);
-      return;
+      return true;
     case 'trusted':
       u8[op](state, IpcHandshakeAction.TRUSTED);
-      return;
+      return true;
     case 'revoke':
       u8[op](state, IpcHandshakeAction.REVOKE);
       u32[op](state, request.node);
-      return;
+      return true;
     default:
-      throw wireError(
-        WireErrorCode.BAD_VALUE,
-        `unknown handshake action ${JSON.stringify((request as { action: unknown }).action)}`,
-      );
+      return false;
+  }
+}
+
+function read(action: number, state: State): IpcHandshakeRequest | undefined {
+  switch (action) {
+    case IpcHandshakeAction.SEND: {
+      const node = u32.decode(state);
+      return { action: 'send', node, justification: justification.decode(state) };
+    }
+    case IpcHandshakeAction.APPROVE:
+      return { action: 'approve', node: u32.decode(state) };
+    case IpcHandshakeAction.REJECT: {
+      const node = u32.decode(state);
+      return { action: 'reject', node, reason: reason.decode(state) };
+    }
+    case IpcHandshakeAction.PENDING:
+      return { action: 'pending' };
+    case IpcHandshakeAction.TRUSTED:
+      return { action: 'trusted' };
+    case IpcHandshakeAction.REVOKE:
+      return { action: 'revoke', node: u32.decode(state) };
+    default:
+      return undefined;
   }
 }
 
 /** `[u8 action][fields]`; the text fields run to the end of the message. */
-export const ipcHandshakeRequest: Codec<IpcHandshakeRequest> = {
-  preencode(state, request) {
-    write('preencode', state, request);
-  },
-  encode(state, request) {
-    write('encode', state, request);
-  },
-  decode(state) {
-    const action = u8.decode(state);
-    switch (action) {
-      case IpcHandshakeAction.SEND: {
-        const node = u32.decode(state);
-        return { action: 'send', node, justification: justification.decode(state) };
-      }
-      case IpcHandshakeAction.APPROVE:
-        return { action: 'approve', node: u32.decode(state) };
-      case IpcHandshakeAction.REJECT: {
-        const node = u32.decode(state);
-        return { action: 'reject', node, reason: reason.decode(state) };
-      }
-      case IpcHandshakeAction.PENDING:
-        return { action: 'pending' };
-      case IpcHandshakeAction.TRUSTED:
-        return { action: 'trusted' };
-      case IpcHandshakeAction.REVOKE:
-        return { action: 'revoke', node: u32.decode(state) };
-      default:
-        throw wireError(
-          WireErrorCode.BAD_VALUE,
-          `unknown handshake action 0x${action.toString(16).padStart(2, '0')}`,
-        );
-    }
-  },
-};
+export const ipcHandshakeRequest: Codec<IpcHandshakeRequest> = subCommandCodec('handshake', write, read);

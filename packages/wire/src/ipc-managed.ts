@@ -1,7 +1,6 @@
 import type { State } from './_state.js';
 import { type Codec, u8, u16, u32 } from './codec.js';
-import { WireErrorCode, wireError } from './errors.js';
-import { flag, i32, textRest } from './ipc-fields.js';
+import { flag, i32, subCommandCodec, textRest, type WritePass } from './ipc-fields.js';
 
 /** Sub-commands of IPC Managed (0x23), for managed networks: the first payload byte. */
 export const IpcManagedAction = {
@@ -43,9 +42,7 @@ const topic = textRest('score topic');
 const json = textRest('managed JSON');
 const setFlag = flag('get/set byte');
 
-type Op = 'preencode' | 'encode';
-
-function write(op: Op, state: State, request: IpcManagedRequest): void {
+function write(op: WritePass, state: State, request: IpcManagedRequest): boolean {
   switch (request.action) {
     case 'score':
       u8[op](state, IpcManagedAction.SCORE);
@@ -53,7 +50,7 @@ function write(op: Op, state: State, request: IpcManagedRequest): void {
       u32[op](state, request.node);
       i32[op](state, request.delta);
       topic[op](state, request.topic);
-      return;
+      return true;
     case 'status':
     case 'rankings':
     case 'cycle':
@@ -66,67 +63,54 @@ function write(op: Op, state: State, request: IpcManagedRequest): void {
             : IpcManagedAction.CYCLE,
       );
       u16[op](state, request.network);
-      return;
+      return true;
     case 'policy':
       u8[op](state, IpcManagedAction.POLICY);
       setFlag[op](state, request.set);
       u16[op](state, request.network);
       json[op](state, request.json);
-      return;
+      return true;
     case 'memberTags':
       u8[op](state, IpcManagedAction.MEMBER_TAGS);
       setFlag[op](state, request.set);
       u16[op](state, request.network);
       u32[op](state, request.node);
       json[op](state, request.json);
-      return;
+      return true;
     default:
-      throw wireError(
-        WireErrorCode.BAD_VALUE,
-        `unknown managed action ${JSON.stringify((request as { action: unknown }).action)}`,
-      );
+      return false;
+  }
+}
+
+function read(action: number, state: State): IpcManagedRequest | undefined {
+  switch (action) {
+    case IpcManagedAction.SCORE: {
+      const network = u16.decode(state);
+      const node = u32.decode(state);
+      const delta = i32.decode(state);
+      return { action: 'score', network, node, delta, topic: topic.decode(state) };
+    }
+    case IpcManagedAction.STATUS:
+      return { action: 'status', network: u16.decode(state) };
+    case IpcManagedAction.RANKINGS:
+      return { action: 'rankings', network: u16.decode(state) };
+    case IpcManagedAction.CYCLE:
+      return { action: 'cycle', network: u16.decode(state) };
+    case IpcManagedAction.POLICY: {
+      const set = setFlag.decode(state);
+      const network = u16.decode(state);
+      return { action: 'policy', set, network, json: json.decode(state) };
+    }
+    case IpcManagedAction.MEMBER_TAGS: {
+      const set = setFlag.decode(state);
+      const network = u16.decode(state);
+      const node = u32.decode(state);
+      return { action: 'memberTags', set, network, node, json: json.decode(state) };
+    }
+    default:
+      return undefined;
   }
 }
 
 /** `[u8 action][fields]`; topics and JSON run to the end of the message. */
-export const ipcManagedRequest: Codec<IpcManagedRequest> = {
-  preencode(state, request) {
-    write('preencode', state, request);
-  },
-  encode(state, request) {
-    write('encode', state, request);
-  },
-  decode(state) {
-    const action = u8.decode(state);
-    switch (action) {
-      case IpcManagedAction.SCORE: {
-        const network = u16.decode(state);
-        const node = u32.decode(state);
-        const delta = i32.decode(state);
-        return { action: 'score', network, node, delta, topic: topic.decode(state) };
-      }
-      case IpcManagedAction.STATUS:
-        return { action: 'status', network: u16.decode(state) };
-      case IpcManagedAction.RANKINGS:
-        return { action: 'rankings', network: u16.decode(state) };
-      case IpcManagedAction.CYCLE:
-        return { action: 'cycle', network: u16.decode(state) };
-      case IpcManagedAction.POLICY: {
-        const set = setFlag.decode(state);
-        const network = u16.decode(state);
-        return { action: 'policy', set, network, json: json.decode(state) };
-      }
-      case IpcManagedAction.MEMBER_TAGS: {
-        const set = setFlag.decode(state);
-        const network = u16.decode(state);
-        const node = u32.decode(state);
-        return { action: 'memberTags', set, network, node, json: json.decode(state) };
-      }
-      default:
-        throw wireError(
-          WireErrorCode.BAD_VALUE,
-          `unknown managed action 0x${action.toString(16).padStart(2, '0')}`,
-        );
-    }
-  },
-};
+export const ipcManagedRequest: Codec<IpcManagedRequest> = subCommandCodec('managed', write, read);

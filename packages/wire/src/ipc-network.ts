@@ -1,7 +1,6 @@
 import type { State } from './_state.js';
 import { type Codec, u8, u16, u32 } from './codec.js';
-import { WireErrorCode, wireError } from './errors.js';
-import { flag, textRest } from './ipc-fields.js';
+import { flag, subCommandCodec, textRest, type WritePass } from './ipc-fields.js';
 
 /** Sub-commands of IPC Network (0x1F): the first payload byte. */
 export const IpcNetworkAction = {
@@ -30,83 +29,68 @@ export type IpcNetworkRequest =
 const token = textRest('network token');
 const accept = flag('invite answer');
 
-type Op = 'preencode' | 'encode';
-
-function write(op: Op, state: State, request: IpcNetworkRequest): void {
+function write(op: WritePass, state: State, request: IpcNetworkRequest): boolean {
   switch (request.action) {
     case 'list':
       u8[op](state, IpcNetworkAction.LIST);
-      return;
+      return true;
     case 'join':
       u8[op](state, IpcNetworkAction.JOIN);
       u16[op](state, request.network);
       token[op](state, request.token);
-      return;
+      return true;
     case 'leave':
       u8[op](state, IpcNetworkAction.LEAVE);
       u16[op](state, request.network);
-      return;
+      return true;
     case 'members':
       u8[op](state, IpcNetworkAction.MEMBERS);
       u16[op](state, request.network);
-      return;
+      return true;
     case 'invite':
       u8[op](state, IpcNetworkAction.INVITE);
       u16[op](state, request.network);
       u32[op](state, request.node);
-      return;
+      return true;
     case 'pollInvites':
       u8[op](state, IpcNetworkAction.POLL_INVITES);
-      return;
+      return true;
     case 'respondInvite':
       u8[op](state, IpcNetworkAction.RESPOND_INVITE);
       u16[op](state, request.network);
       accept[op](state, request.accept);
-      return;
+      return true;
     default:
-      throw wireError(
-        WireErrorCode.BAD_VALUE,
-        `unknown network action ${JSON.stringify((request as { action: unknown }).action)}`,
-      );
+      return false;
+  }
+}
+
+function read(action: number, state: State): IpcNetworkRequest | undefined {
+  switch (action) {
+    case IpcNetworkAction.LIST:
+      return { action: 'list' };
+    case IpcNetworkAction.JOIN: {
+      const network = u16.decode(state);
+      return { action: 'join', network, token: token.decode(state) };
+    }
+    case IpcNetworkAction.LEAVE:
+      return { action: 'leave', network: u16.decode(state) };
+    case IpcNetworkAction.MEMBERS:
+      return { action: 'members', network: u16.decode(state) };
+    case IpcNetworkAction.INVITE: {
+      const network = u16.decode(state);
+      return { action: 'invite', network, node: u32.decode(state) };
+    }
+    case IpcNetworkAction.POLL_INVITES:
+      return { action: 'pollInvites' };
+    case IpcNetworkAction.RESPOND_INVITE: {
+      const network = u16.decode(state);
+      return { action: 'respondInvite', network, accept: accept.decode(state) };
+    }
+    default:
+      return undefined;
   }
 }
 
 /** `[u8 action][fields]`; the join token runs to the end of the message. */
-export const ipcNetworkRequest: Codec<IpcNetworkRequest> = {
-  preencode(state, request) {
-    write('preencode', state, request);
-  },
-  encode(state, request) {
-    write('encode', state, request);
-  },
-  decode(state) {
-    const action = u8.decode(state);
-    switch (action) {
-      case IpcNetworkAction.LIST:
-        return { action: 'list' };
-      case IpcNetworkAction.JOIN: {
-        const network = u16.decode(state);
-        return { action: 'join', network, token: token.decode(state) };
-      }
-      case IpcNetworkAction.LEAVE:
-        return { action: 'leave', network: u16.decode(state) };
-      case IpcNetworkAction.MEMBERS:
-        return { action: 'members', network: u16.decode(state) };
-      case IpcNetworkAction.INVITE: {
-        const network = u16.decode(state);
-        return { action: 'invite', network, node: u32.decode(state) };
-      }
-      case IpcNetworkAction.POLL_INVITES:
-        return { action: 'pollInvites' };
-      case IpcNetworkAction.RESPOND_INVITE: {
-        const network = u16.decode(state);
-        return { action: 'respondInvite', network, accept: accept.decode(state) };
-      }
-      default:
-        throw wireError(
-          WireErrorCode.BAD_VALUE,
-          `unknown network action 0x${action.toString(16).padStart(2, '0')}`,
-        );
-    }
-  },
-};
+export const ipcNetworkRequest: Codec<IpcNetworkRequest> = subCommandCodec('network', write, read);
