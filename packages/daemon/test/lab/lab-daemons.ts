@@ -9,11 +9,13 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  LAB_PUBLIC_IP,
-  type LabLine,
+  DAEMON_MAIN,
   type LabPeer,
   type LabProcess,
   type NatLab,
+  RENDEZVOUS_MAIN,
+  startLabDaemon,
+  startLabRendezvous,
 } from '@pilot/testkit/natlab';
 import {
   DataExchangeType,
@@ -29,13 +31,6 @@ import {
 import { IpcTestClient } from '../helpers.js';
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
-export const RENDEZVOUS_MAIN: string = join(ROOT, 'apps/rendezvous/dist/main.js');
-export const DAEMON_MAIN: string = join(ROOT, 'apps/daemon/dist/main.js');
-
-export const REGISTRY: string = `${LAB_PUBLIC_IP}:9000`;
-export const BEACON: string = `${LAB_PUBLIC_IP}:9001`;
-/** The rendezvous's second reflector (`--stun-addr`): the daemons classify their NAT against it. */
-export const STUN: string = `${LAB_PUBLIC_IP}:9002`;
 
 /** Builds the two programs when a fresh checkout has not yet (the test imports their dist). */
 export function ensureBuilt(): void {
@@ -53,22 +48,7 @@ export function ensureBuilt(): void {
   }
 }
 
-export async function startRendezvous(lab: NatLab, dir: string): Promise<LabProcess> {
-  const rendezvous = lab.node('pub', RENDEZVOUS_MAIN, [
-    '--registry-addr',
-    REGISTRY,
-    '--beacon-addr',
-    BEACON,
-    '--stun-addr',
-    STUN,
-    '--store',
-    join(dir, 'registry.db'),
-    '--log-format',
-    'json',
-  ]);
-  await rendezvous.waitFor((line) => typeof line.registry === 'string', 20_000, 'the rendezvous');
-  return rendezvous;
-}
+export const startRendezvous: typeof startLabRendezvous = startLabRendezvous;
 
 /** A daemon program in a lab namespace, and a raw IPC client on its socket. */
 export interface LabDaemon {
@@ -93,36 +73,10 @@ export async function startDaemon(
   extra: readonly string[] = [],
   reflector = true,
 ): Promise<LabDaemon> {
-  const home = join(dir, name);
-  const socket = join(dir, `${name}.sock`);
-  const process = lab.node(
-    peer,
-    DAEMON_MAIN,
-    [
-      '--registry',
-      REGISTRY,
-      '--beacon',
-      BEACON,
-      ...(reflector ? ['--reflector', STUN] : []),
-      '--socket',
-      socket,
-      '--hostname',
-      name,
-      '--handshake-poll',
-      '300ms',
-      '--log-level',
-      'info',
-      ...extra,
-    ],
-    { env: { PILOT_HOME: home } },
-  );
-  let ready: LabLine;
-  try {
-    ready = await process.waitFor((line) => line.status !== undefined, 30_000, `${name} ready`);
-  } catch (error) {
-    throw new Error(`${name} did not start: ${String(error)}\n${process.stderr.slice(-3000)}`);
-  }
-  if (ready.status !== 'ready') throw new Error(`${name} failed: ${JSON.stringify(ready)}`);
+  const { process, home, socket, nodeId, address } = await startLabDaemon(lab, peer, dir, name, {
+    extra,
+    reflector,
+  });
   const ipc = await IpcTestClient.connect(socket);
   return {
     name,
@@ -131,8 +85,8 @@ export async function startDaemon(
     extra,
     reflector,
     process,
-    nodeId: Number(ready.node_id),
-    address: String(ready.address),
+    nodeId,
+    address,
     home,
     ipc,
   };

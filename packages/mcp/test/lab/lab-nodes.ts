@@ -3,23 +3,19 @@
 // and pilotctl run inside a daemon's namespace with that daemon's PILOT_SOCKET / PILOT_HOME.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
-  LAB_PUBLIC_IP,
-  type LabLine,
+  DAEMON_MAIN,
+  LAB_REGISTRY,
   type LabPeer,
   type LabProcess,
   type NatLab,
+  PILOTCTL_MAIN,
+  RENDEZVOUS_MAIN,
+  startLabDaemon,
+  startLabRendezvous,
 } from '@pilot/testkit/natlab';
 
-const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
-export const RENDEZVOUS_MAIN: string = join(ROOT, 'apps/rendezvous/dist/main.js');
-export const DAEMON_MAIN: string = join(ROOT, 'apps/daemon/dist/main.js');
-export const PILOTCTL: string = join(ROOT, 'packages/cli/dist/bin.js');
-
-export const REGISTRY: string = `${LAB_PUBLIC_IP}:9000`;
-const BEACON = `${LAB_PUBLIC_IP}:9001`;
-const STUN = `${LAB_PUBLIC_IP}:9002`;
+export const PILOTCTL: string = PILOTCTL_MAIN;
 
 /** Why the programs cannot run (a dist not built), or undefined. */
 export function programsMissing(): string | undefined {
@@ -36,22 +32,7 @@ export function ipBinary(): string {
   return 'ip';
 }
 
-export async function startRendezvous(lab: NatLab, dir: string): Promise<LabProcess> {
-  const rendezvous = lab.node('pub', RENDEZVOUS_MAIN, [
-    '--registry-addr',
-    REGISTRY,
-    '--beacon-addr',
-    BEACON,
-    '--stun-addr',
-    STUN,
-    '--store',
-    join(dir, 'registry.db'),
-    '--log-format',
-    'json',
-  ]);
-  await rendezvous.waitFor((line) => typeof line.registry === 'string', 20_000, 'the rendezvous');
-  return rendezvous;
-}
+export const startRendezvous: typeof startLabRendezvous = startLabRendezvous;
 
 export interface LabDaemon {
   readonly name: string;
@@ -64,43 +45,14 @@ export interface LabDaemon {
 }
 
 export async function startDaemon(lab: NatLab, peer: LabPeer, dir: string, name: string): Promise<LabDaemon> {
-  const home = join(dir, name);
-  const socket = join(dir, `${name}.sock`);
-  const process = lab.node(
-    peer,
-    DAEMON_MAIN,
-    [
-      '--registry',
-      REGISTRY,
-      '--beacon',
-      BEACON,
-      '--reflector',
-      STUN,
-      '--socket',
-      socket,
-      '--hostname',
-      name,
-      '--handshake-poll',
-      '300ms',
-      '--log-level',
-      'info',
-    ],
-    { env: { PILOT_HOME: home } },
-  );
-  let ready: LabLine;
-  try {
-    ready = await process.waitFor((line) => line.status !== undefined, 30_000, `${name} ready`);
-  } catch (error) {
-    throw new Error(`${name} did not start: ${String(error)}\n${process.stderr.slice(-3000)}`);
-  }
-  if (ready.status !== 'ready') throw new Error(`${name} failed: ${JSON.stringify(ready)}`);
+  const { process, home, socket, nodeId, address } = await startLabDaemon(lab, peer, dir, name);
   return {
     name,
     peer,
     process,
-    nodeId: Number(ready.node_id),
-    address: String(ready.address),
-    env: { PILOT_SOCKET: socket, PILOT_HOME: home, PILOT_REGISTRY: REGISTRY },
+    nodeId,
+    address,
+    env: { PILOT_SOCKET: socket, PILOT_HOME: home, PILOT_REGISTRY: LAB_REGISTRY },
   };
 }
 

@@ -24,4 +24,16 @@ export {
   type SpawnInLabOptions,
 } from './lab.js';
 export { type LabExit, type LabLine, LabProcess } from './lab-process.js';
+export {
+  DAEMON_MAIN,
+  LAB_BEACON,
+  LAB_REGISTRY,
+  LAB_STUN,
+  type LabDaemonOptions,
+  type LabDaemonProcess,
+  PILOTCTL_MAIN,
+  RENDEZVOUS_MAIN,
+  startLabDaemon,
+  startLabRendezvous,
+} from './pilot-programs.js';
 export { type NatlabScriptName, natlabScript } from './scripts.js';

@@ -1,0 +1,96 @@
+// The repository's own programs in the NAT lab: the rendezvous (registry, beacon and a second
+// reflector port) in `pub`, and daemons behind the routers, each with its own PILOT_HOME and IPC
+// socket. The testkit does not import them (it sits below every package): it runs their built
+// `dist/` entry points by path, so `pnpm run build` (turbo orders it) must have run first.
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LAB_PUBLIC_IP, type LabPeer } from './addresses.js';
+import type { NatLab } from './lab.js';
+import type { LabLine, LabProcess } from './lab-process.js';
+
+const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+export const RENDEZVOUS_MAIN: string = join(ROOT, 'apps/rendezvous/dist/main.js');
+export const DAEMON_MAIN: string = join(ROOT, 'apps/daemon/dist/main.js');
+export const PILOTCTL_MAIN: string = join(ROOT, 'packages/cli/dist/bin.js');
+
+export const LAB_REGISTRY: string = `${LAB_PUBLIC_IP}:9000`;
+export const LAB_BEACON: string = `${LAB_PUBLIC_IP}:9001`;
+/** The rendezvous's second reflector (`--stun-addr`): the daemons classify their NAT against it. */
+export const LAB_STUN: string = `${LAB_PUBLIC_IP}:9002`;
+
+/** Starts `pilot-rendezvous` in `pub` with its store under `dir`, once it announces itself. */
+export async function startLabRendezvous(lab: NatLab, dir: string): Promise<LabProcess> {
+  const rendezvous = lab.node('pub', RENDEZVOUS_MAIN, [
+    '--registry-addr',
+    LAB_REGISTRY,
+    '--beacon-addr',
+    LAB_BEACON,
+    '--stun-addr',
+    LAB_STUN,
+    '--store',
+    join(dir, 'registry.db'),
+    '--log-format',
+    'json',
+  ]);
+  await rendezvous.waitFor((line) => typeof line.registry === 'string', 20_000, 'the rendezvous');
+  return rendezvous;
+}
+
+export interface LabDaemonOptions {
+  /** Pass the rendezvous's second reflector (default true): without it the NAT is not classified. */
+  readonly reflector?: boolean;
+  /** More daemon flags. */
+  readonly extra?: readonly string[];
+}
+
+export interface LabDaemonProcess {
+  readonly process: LabProcess;
+  readonly home: string;
+  readonly socket: string;
+  readonly nodeId: number;
+  readonly address: string;
+}
+
+/**
+ * Starts `pilot-daemon` as `name` behind `peer`'s router (PILOT_HOME `<dir>/<name>`, socket
+ * `<dir>/<name>.sock`), registered with the lab's rendezvous, and waits for its ready line.
+ */
+export async function startLabDaemon(
+  lab: NatLab,
+  peer: LabPeer,
+  dir: string,
+  name: string,
+  options: LabDaemonOptions = {},
+): Promise<LabDaemonProcess> {
+  const home = join(dir, name);
+  const socket = join(dir, `${name}.sock`);
+  const process = lab.node(
+    peer,
+    DAEMON_MAIN,
+    [
+      '--registry',
+      LAB_REGISTRY,
+      '--beacon',
+      LAB_BEACON,
+      ...((options.reflector ?? true) ? ['--reflector', LAB_STUN] : []),
+      '--socket',
+      socket,
+      '--hostname',
+      name,
+      '--handshake-poll',
+      '300ms',
+      '--log-level',
+      'info',
+      ...(options.extra ?? []),
+    ],
+    { env: { PILOT_HOME: home } },
+  );
+  let ready: LabLine;
+  try {
+    ready = await process.waitFor((line) => line.status !== undefined, 30_000, `${name} ready`);
+  } catch (error) {
+    throw new Error(`${name} did not start: ${String(error)}\n${process.stderr.slice(-3000)}`);
+  }
+  if (ready.status !== 'ready') throw new Error(`${name} failed: ${JSON.stringify(ready)}`);
+  return { process, home, socket, nodeId: Number(ready.node_id), address: String(ready.address) };
+}
