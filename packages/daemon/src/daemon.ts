@@ -1134,6 +1134,7 @@ class PilotDaemon implements Daemon, IpcHandler {
       pkts_sent: counters?.packetsSent ?? 0,
       pkts_recv: counters?.packetsReceived ?? 0,
       handshake_pending_count: trustStore?.pending.size ?? 0,
+      handshake_refused: this.#trust?.rejectedMessages ?? 0,
       version: DAEMON_VERSION,
       networks: [0, ...this.#networks].map((network) => ({
         network_id: network,

@@ -267,6 +267,8 @@ export class TrustManager {
     if (typeof m.type !== 'string' || !TYPES.has(m.type)) return 'unknown type';
     if (typeof m.node_id !== 'number' || m.node_id !== remoteNode) return 'node_id is not the sender';
     if (typeof m.timestamp !== 'number') return 'no timestamp';
+    for (const field of ['justification', 'reason'] as const)
+      if (m[field] !== undefined && typeof m[field] !== 'string') return `${field} is not text`;
     const now = Date.now() / 1000;
     if (m.timestamp < now - MAX_AGE_S || m.timestamp > now + MAX_FUTURE_S) return 'stale or future timestamp';
     const digest = createHash('sha256').update(JSON.stringify(m)).digest('hex');
