@@ -243,6 +243,8 @@ export class TrustManager {
         stream.destroy();
         return;
       }
+      // A JSON object is complete only when a chunk ends in `}`: parse then, not on every chunk.
+      if (!/}\s*$/.test(chunk.toString('latin1', Math.max(0, chunk.length - 8)))) return;
       try {
         JSON.parse(Buffer.concat(parts).toString('utf8'));
         finish();
