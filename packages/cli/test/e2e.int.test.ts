@@ -1,33 +1,17 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeIdentityFile, generateIdentity } from '@pilot/crypto';
-import {
-  type DirectoryServer,
-  RegistryHandler,
-  SqliteDirectoryStore,
-  startDirectoryServer,
-} from '@pilot/directory';
-import { Beacon } from '@pilot/nat';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, LoopbackNetwork, type LoopbackNode } from './loopback-network.js';
 import { ok, pilotctl, readLines, spawnPilotctl, startPilotctl } from './pilotctl-process.js';
 
 // The worker's stderr pipe is opened lazily, the first time anything writes to it (a warning from a
 // child-process or socket path): open it before the leak check's baseline so it is not counted as ours.
 void process.stderr;
 void process.stdout;
-
-interface Node {
-  readonly name: string;
-  readonly env: NodeJS.ProcessEnv;
-  readonly home: string;
-  address: string;
-  nodeId: number;
-  pid: number;
-}
 
 const CLI_CODES = [
   'invalid_argument',
@@ -42,105 +26,28 @@ const CLI_CODES = [
   'internal',
 ];
 
-let root = '';
-let store: SqliteDirectoryStore | undefined;
-let server: DirectoryServer | undefined;
-let beacon: Beacon | undefined;
-let registry = '';
-let beaconAddr = '';
-const nodes: Node[] = [];
-
-function node(name: string): Node {
-  const found = nodes.find((n) => n.name === name);
-  if (found === undefined) throw new Error(`no node ${name}`);
-  return found;
-}
-
-async function startNode(name: string, extra: string[] = []): Promise<Node> {
-  const home = join(root, name);
-  const socket = join(root, `${name}.sock`);
-  const entry: Node = {
-    name,
-    home,
-    env: { PILOT_HOME: home, PILOT_SOCKET: socket },
-    address: '',
-    nodeId: 0,
-    pid: 0,
-  };
-  const data = await ok(
-    [
-      'daemon',
-      'start',
-      '--registry',
-      registry,
-      '--beacon',
-      beaconAddr,
-      '--listen',
-      '127.0.0.1:0',
-      '--socket',
-      socket,
-      '--hostname',
-      name,
-      ...extra,
-    ],
-    { PILOT_HOME: home },
-  );
-  entry.address = String(data.address);
-  entry.nodeId = Number(data.node_id);
-  entry.pid = Number(data.pid);
-  nodes.push(entry);
-  return entry;
-}
-
-/** Retries `attempt` until it returns a value (not undefined), for things that settle asynchronously. */
-async function eventually<T>(attempt: () => Promise<T | undefined>, tries = 40, pauseMs = 250): Promise<T> {
-  for (let i = 0; i < tries; i++) {
-    const value = await attempt();
-    if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, pauseMs));
-  }
-  throw new Error('condition never became true');
-}
+let net: LoopbackNetwork;
+const node = (name: string): LoopbackNode => net.node(name);
 
 beforeAll(async () => {
-  root = mkdtempSync(join(tmpdir(), 'pilotctl-e2e-'));
-  store = new SqliteDirectoryStore({ path: join(root, 'directory.db') });
-  server = await startDirectoryServer({ handler: new RegistryHandler(store), host: '127.0.0.1', port: 0 });
-  beacon = await Beacon.start({ host: '127.0.0.1', port: 0 });
-  registry = `127.0.0.1:${server.port}`;
-  beaconAddr = `127.0.0.1:${beacon.address().port}`;
-  await startNode('alpha');
-  await startNode('beta', ['--public']);
-  await startNode('gamma');
+  net = await LoopbackNetwork.start('pilotctl-e2e-');
+  await net.startNode('alpha');
+  await net.startNode('beta', ['--public']);
+  await net.startNode('gamma');
 }, 120_000);
 
-afterAll(async () => {
-  for (const entry of nodes) {
-    const stopped = await pilotctl(['daemon', 'stop'], entry.env);
-    if (stopped.status !== 0 && entry.pid > 0) {
-      try {
-        process.kill(entry.pid, 'SIGKILL');
-      } catch {
-        // Already gone.
-      }
-    }
-  }
-  await beacon?.close();
-  await server?.close();
-  store?.close();
-  rmSync(root, { recursive: true, force: true });
-}, 120_000);
+afterAll(() => net?.stop(), 120_000);
 
 describe('pilotctl against real daemons and a real rendezvous', () => {
   it('daemon start gave address, node_id and pid; status and a second start agree', async () => {
-    for (const entry of nodes) {
+    for (const entry of net.nodes) {
       expect(entry.address).toMatch(/^0:0000\.[0-9A-F]{4}\.[0-9A-F]{4}$/);
       expect(entry.nodeId).toBeGreaterThan(0);
       expect(entry.pid).toBeGreaterThan(0);
     }
     const status = await ok(['daemon', 'status'], node('alpha').env);
     expect(status).toMatchObject({ running: true, node_id: node('alpha').nodeId, pid: node('alpha').pid });
-    const again = await pilotctl(['daemon', 'start', '--registry', registry], node('alpha').env);
+    const again = await pilotctl(['daemon', 'start', '--registry', net.registry], node('alpha').env);
     expect(again.status).toBe(1);
     expect(again.error?.code).toBe('already_exists');
   });
@@ -206,7 +113,7 @@ describe('pilotctl against real daemons and a real rendezvous', () => {
   });
 
   it('daemon start reports a daemon that cannot register, with the log', async () => {
-    const home = join(root, 'broken');
+    const home = join(net.root, 'broken');
     const run = await pilotctl(
       [
         'daemon',
@@ -214,7 +121,7 @@ describe('pilotctl against real daemons and a real rendezvous', () => {
         '--registry',
         '127.0.0.1:1',
         '--socket',
-        join(root, 'broken.sock'),
+        join(net.root, 'broken.sock'),
         '--start-timeout',
         '8s',
       ],
@@ -227,17 +134,17 @@ describe('pilotctl against real daemons and a real rendezvous', () => {
   }, 60_000);
 
   it('daemon start --foreground runs the daemon in the pilotctl process until SIGTERM', async () => {
-    const home = join(root, 'fg');
-    const socket = join(root, 'fg.sock');
+    const home = join(net.root, 'fg');
+    const socket = join(net.root, 'fg.sock');
     const foreground = startPilotctl(
       [
         'daemon',
         'start',
         '--foreground',
         '--registry',
-        registry,
+        net.registry,
         '--beacon',
-        beaconAddr,
+        net.beacon,
         '--listen',
         '127.0.0.1:0',
         '--socket',
@@ -274,7 +181,7 @@ describe('pilotctl against real daemons and a real rendezvous', () => {
   });
 
   it('send-file of 50 MiB arrives with the same sha256', async () => {
-    const path = join(root, 'big.bin');
+    const path = join(net.root, 'big.bin');
     const content = randomBytes(50 * 1_048_576);
     writeFileSync(path, content);
     const expected = createHash('sha256').update(content).digest('hex');
@@ -290,7 +197,7 @@ describe('pilotctl against real daemons and a real rendezvous', () => {
         .update(readFileSync(file?.path ?? ''))
         .digest('hex'),
     ).toBe(expected);
-    const missing = await pilotctl(['send-file', 'beta', join(root, 'nope.bin')], node('alpha').env);
+    const missing = await pilotctl(['send-file', 'beta', join(net.root, 'nope.bin')], node('alpha').env);
     expect(missing.error?.code).toBe('not_found');
   }, 300_000);
 
@@ -431,17 +338,20 @@ describe('pilotctl against real daemons and a real rendezvous', () => {
   });
 
   it('register a fresh identity directly with the registry', async () => {
-    const dir = join(root, 'loose');
+    const dir = join(net.root, 'loose');
     mkdirSync(dir);
     const path = join(dir, 'identity.json');
     writeFileSync(path, encodeIdentityFile(generateIdentity()), { mode: 0o600 });
-    const registered = await ok(['register', '127.0.0.1:4999', '--identity', path, '--registry', registry], {
-      PILOT_HOME: dir,
-    });
+    const registered = await ok(
+      ['register', '127.0.0.1:4999', '--identity', path, '--registry', net.registry],
+      {
+        PILOT_HOME: dir,
+      },
+    );
     expect(registered.node_id).toBeGreaterThan(0);
     expect(String(registered.address)).toMatch(/^0:0000\./);
-    const noIdentity = await pilotctl(['register', '--registry', registry], {
-      PILOT_HOME: join(root, 'nobody'),
+    const noIdentity = await pilotctl(['register', '--registry', net.registry], {
+      PILOT_HOME: join(net.root, 'nobody'),
     });
     expect(noIdentity.error?.code).toBe('not_found');
   });
@@ -479,8 +389,8 @@ describe('pilotctl against real daemons and a real rendezvous', () => {
             ? undefined
             : (JSON.parse(text) as { id: number; result?: { serverInfo?: { name?: string } } });
         },
-        10,
-        500,
+        'the MCP session',
+        60_000,
       );
       expect(reply.id).toBe(1);
       expect(reply.result?.serverInfo?.name).toBe('weather');

@@ -1,19 +1,6 @@
-// `pilotctl mcp serve --publish-tools` and `pilotctl mcp connect` as real processes against real daemons
-// and a real registry on loopback (the NAT-lab version is packages/mcp/test/natlab.e2e.test.ts): the
-// server's tool names become directory tags that a trusted node finds with `peers --search`, and an
-// untrusted client's connect fails with not_trusted.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  type DirectoryServer,
-  RegistryHandler,
-  SqliteDirectoryStore,
-  startDirectoryServer,
-} from '@pilot/directory';
-import { Beacon } from '@pilot/nat';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, LoopbackNetwork, type LoopbackNode } from './loopback-network.js';
 import { ok, pilotctl, type RunningPilotctl, startPilotctl } from './pilotctl-process.js';
 
 // Child-process and socket paths may write to the worker's stderr/stdout: open them before the leak check's baseline.
@@ -22,94 +9,25 @@ void process.stdout;
 
 const WEATHER_SERVER = fileURLToPath(new URL('../../mcp/test/fixtures/weather-server.mjs', import.meta.url));
 
-interface Node {
-  readonly env: NodeJS.ProcessEnv;
-  readonly address: string;
-  readonly nodeId: number;
-  readonly pid: number;
-}
-
-let root = '';
-let store: SqliteDirectoryStore | undefined;
-let server: DirectoryServer | undefined;
-let beacon: Beacon | undefined;
-let registry = '';
-const nodes: Node[] = [];
-let alpha: Node;
-let beta: Node;
+let net: LoopbackNetwork;
+let alpha: LoopbackNode;
+let beta: LoopbackNode;
 let serving: RunningPilotctl | undefined;
 
-async function startNode(name: string): Promise<Node> {
-  const home = join(root, name);
-  const socket = join(root, `${name}.sock`);
-  const data = await ok(
-    [
-      'daemon',
-      'start',
-      '--registry',
-      registry,
-      '--beacon',
-      `127.0.0.1:${beacon?.address().port}`,
-      '--listen',
-      '127.0.0.1:0',
-      '--socket',
-      socket,
-      '--hostname',
-      name,
-    ],
-    { PILOT_HOME: home },
-  );
-  const node = {
-    env: { PILOT_HOME: home, PILOT_SOCKET: socket },
-    address: String(data.address),
-    nodeId: Number(data.node_id),
-    pid: Number(data.pid),
-  };
-  nodes.push(node);
-  return node;
-}
-
-async function eventually<T>(attempt: () => Promise<T | undefined>, what: string, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await attempt();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
-async function searchIds(node: Node, tag: string): Promise<number[]> {
+async function searchIds(node: LoopbackNode, tag: string): Promise<number[]> {
   const found = await ok(['peers', '--search', tag], node.env);
   return (found.results as { node_id: number }[]).map((hit) => hit.node_id);
 }
 
 beforeAll(async () => {
-  root = mkdtempSync(join(tmpdir(), 'pilotctl-mcp-'));
-  store = new SqliteDirectoryStore({ path: join(root, 'directory.db') });
-  server = await startDirectoryServer({ handler: new RegistryHandler(store), host: '127.0.0.1', port: 0 });
-  beacon = await Beacon.start({ host: '127.0.0.1', port: 0 });
-  registry = `127.0.0.1:${server.port}`;
-  [alpha, beta] = await Promise.all([startNode('alpha'), startNode('beta')]);
+  net = await LoopbackNetwork.start('pilotctl-mcp-');
+  [alpha, beta] = await Promise.all([net.startNode('alpha'), net.startNode('beta')]);
 }, 120_000);
 
 afterAll(async () => {
   serving?.child.kill('SIGKILL');
   await serving?.done;
-  for (const node of nodes) {
-    const stopped = await pilotctl(['daemon', 'stop'], node.env);
-    if (stopped.status !== 0 && node.pid > 0) {
-      try {
-        process.kill(node.pid, 'SIGKILL');
-      } catch {
-        // Already gone.
-      }
-    }
-  }
-  await beacon?.close();
-  await server?.close();
-  store?.close();
-  rmSync(root, { recursive: true, force: true });
+  await net?.stop();
 }, 120_000);
 
 describe('pilotctl mcp', () => {
