@@ -55,6 +55,20 @@ function publicBytes(key: NodeCrypto.KeyObject): Uint8Array {
 
 function nodeAead(nc: NodeCryptoModule, rawKey: Uint8Array): Aead {
   const key = nc.createSecretKey(rawKey);
+  const open = (nonce: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Uint8Array | undefined => {
+    const split = sealed.length - 16;
+    if (split < 0) return undefined;
+    const decipher = nc.createDecipheriv('aes-256-gcm', key, nonce);
+    decipher.setAAD(aad);
+    decipher.setAuthTag(sealed.subarray(split));
+    const body = decipher.update(sealed.subarray(0, split));
+    try {
+      decipher.final();
+    } catch {
+      return undefined;
+    }
+    return plain(body);
+  };
   return {
     sealInto(nonce, aad, plaintext, out, outOffset) {
       const cipher = nc.createCipheriv('aes-256-gcm', key, nonce);
@@ -64,19 +78,12 @@ function nodeAead(nc: NodeCryptoModule, rawKey: Uint8Array): Aead {
       out.set(body, outOffset);
       out.set(cipher.getAuthTag(), outOffset + body.length);
     },
-    open(nonce, aad, sealed) {
-      const split = sealed.length - 16;
-      if (split < 0) return undefined;
-      const decipher = nc.createDecipheriv('aes-256-gcm', key, nonce);
-      decipher.setAAD(aad);
-      decipher.setAuthTag(sealed.subarray(split));
-      const body = decipher.update(sealed.subarray(0, split));
-      try {
-        decipher.final();
-      } catch {
-        return undefined;
-      }
-      return plain(body);
+    open,
+    openInto(nonce, aad, sealed, out, outOffset) {
+      const plaintext = open(nonce, aad, sealed);
+      if (plaintext === undefined) return false;
+      out.set(plaintext, outOffset);
+      return true;
     },
   };
 }

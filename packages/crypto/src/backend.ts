@@ -1,5 +1,9 @@
-/** The two implementations of the primitives: node:crypto (OpenSSL) and the pure-JS noble libraries. */
-export type BackendName = 'node' | 'noble';
+/**
+ * The implementations of the primitives: node:crypto (OpenSSL), the pure-JS noble libraries, and
+ * 'native': node:crypto with AES-256-GCM done by this package's optional addon, which keeps the key
+ * schedule between packets (node:crypto builds a new cipher context for every datagram).
+ */
+export type BackendName = 'native' | 'node' | 'noble';
 
 /**
  * AES-256-GCM under one key with a 16-byte tag. Nonces may be any length from 8 bytes (the tunnel
@@ -16,6 +20,18 @@ export interface Aead {
   ): void;
   /** The plaintext, or undefined when the tag does not verify. `sealed` is ciphertext ‖ tag. */
   open(nonce: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Uint8Array | undefined;
+  /**
+   * Writes the plaintext (`sealed.length - 16` bytes) into `out` at `outOffset`; false when the tag
+   * does not verify (then `out` holds garbage there). `out` may be the very bytes of `sealed`
+   * (decryption in place) but must not overlap it otherwise.
+   */
+  openInto(
+    nonce: Uint8Array,
+    aad: Uint8Array,
+    sealed: Uint8Array,
+    out: Uint8Array,
+    outOffset: number,
+  ): boolean;
 }
 
 /**
@@ -46,6 +62,6 @@ export interface CryptoBackend {
 
 /** Options accepted by every function whose work a backend does. */
 export interface BackendOptions {
-  /** Which implementation to use; by default node:crypto where available, noble elsewhere. */
+  /** Which implementation to use; by default 'native' where built, else node:crypto, else noble. */
   readonly backend?: BackendName;
 }

@@ -1,38 +1,49 @@
+import { findNativeAead, nativeAead } from './_native-aead.js';
 import { findNodeCrypto } from './_node-crypto.js';
 import type { BackendName, CryptoBackend } from './backend.js';
 import { nobleBackend } from './backend-noble.js';
 import { createNodeBackend } from './backend-node.js';
 import { CryptoErrorCode, cryptoError } from './errors.js';
 
-// Decided once, when the module loads: the runtime either has node:crypto or it does not.
+// Decided once, when the module loads: the runtime either has node:crypto (and the addon) or not.
 const nodeCrypto = findNodeCrypto();
 const nodeBackend: CryptoBackend | undefined =
   nodeCrypto === undefined ? undefined : createNodeBackend(nodeCrypto);
-const defaultBackend: CryptoBackend = nodeBackend ?? nobleBackend;
+const addon = nodeBackend === undefined ? undefined : findNativeAead();
+const nativeBackend: CryptoBackend | undefined =
+  nodeBackend === undefined || addon === undefined
+    ? undefined
+    : { ...nodeBackend, name: 'native', aes256Gcm: (key) => nativeAead(addon, key) };
+const defaultBackend: CryptoBackend = nativeBackend ?? nodeBackend ?? nobleBackend;
 
-/** The backend used when a call does not name one: 'node' wherever node:crypto is available. */
+/** The backend used when a call does not name one: the first of `availableBackends()`. */
 export function cryptoBackend(): BackendName {
   return defaultBackend.name;
 }
 
-/** The backends this runtime can run ('noble' always; 'node' first where available). */
+/** The backends this runtime can run, fastest first ('native' where built, 'node', 'noble' always). */
 export function availableBackends(): BackendName[] {
-  return nodeBackend === undefined ? ['noble'] : ['node', 'noble'];
+  return [nativeBackend, nodeBackend, nobleBackend].flatMap((b) => (b === undefined ? [] : [b.name]));
 }
 
 /**
- * The implementation behind `name` (the default when omitted). Asking for 'node' where node:crypto
- * is missing is CRYPTO_BACKEND_UNAVAILABLE rather than a silent fallback: a caller who names a
- * backend wants that one.
+ * The implementation behind `name` (the default when omitted). Asking for one this runtime lacks is
+ * CRYPTO_BACKEND_UNAVAILABLE rather than a silent fallback: a caller who names a backend wants that one.
  */
 export function getCryptoBackend(name?: BackendName): CryptoBackend {
   if (name === undefined) return defaultBackend;
   if (name === 'noble') return nobleBackend;
-  if (name === 'node') {
-    if (nodeBackend === undefined) {
-      throw cryptoError(CryptoErrorCode.BACKEND_UNAVAILABLE, 'node:crypto is not available in this runtime');
+  if (name === 'node' || name === 'native') {
+    const backend = name === 'node' ? nodeBackend : nativeBackend;
+    if (backend === undefined) {
+      throw cryptoError(
+        CryptoErrorCode.BACKEND_UNAVAILABLE,
+        name === 'node'
+          ? 'node:crypto is not available in this runtime'
+          : 'the native AES-GCM addon is not built or does not load here (see the README: "Backends")',
+      );
     }
-    return nodeBackend;
+    return backend;
   }
   throw cryptoError(CryptoErrorCode.BACKEND_UNAVAILABLE, `unknown crypto backend ${JSON.stringify(name)}`);
 }

@@ -1,4 +1,4 @@
-import { ENCRYPTED_HEADER_SIZE, ENCRYPTED_MIN_SIZE, TunnelMagic } from '@pilot/wire';
+import { ENCRYPTED_HEADER_SIZE, ENCRYPTED_MIN_SIZE, GCM_TAG_SIZE, TunnelMagic } from '@pilot/wire';
 import { checkBytes, checkU32, readU32 } from './_bytes.js';
 import { joinCounter } from './_counter.js';
 import type { Aead, BackendName } from './backend.js';
@@ -36,6 +36,12 @@ export interface TunnelOpener {
   /** The plaintext of a PILS frame; see `openFrame`. */
   open(frame: Uint8Array): Uint8Array;
   /**
+   * `open`, decrypting in place: the plaintext returned is a view of `frame`'s own bytes, which
+   * no longer hold the ciphertext afterwards (even when authentication fails). Saves a copy and an
+   * allocation per frame for a caller that owns the frame and tries no other key on it.
+   */
+  openInPlace(frame: Uint8Array): Uint8Array;
+  /**
    * Opens a PILS datagram, in this order: layout (CRYPTO_BAD_FRAME), sender (CRYPTO_UNEXPECTED_SENDER),
    * replay window (CRYPTO_REPLAY, nothing recorded), AES-GCM with the sender ID as AAD
    * (CRYPTO_BAD_TAG, nothing recorded), and only then marks the counter as seen. A forged or
@@ -56,7 +62,7 @@ export function createTunnelOpener(options: TunnelOpenerOptions): TunnelOpener {
   let lastHi = 0;
   let lastLo = 0;
 
-  function openPlaintext(frame: Uint8Array): Uint8Array {
+  function openPlaintext(frame: Uint8Array, inPlace: boolean): Uint8Array {
     if (!(frame instanceof Uint8Array)) {
       throw cryptoError(CryptoErrorCode.BAD_FRAME, 'a PILS frame must be a Uint8Array');
     }
@@ -88,11 +94,15 @@ export function createTunnelOpener(options: TunnelOpenerOptions): TunnelOpener {
         `counter ${joinCounter(hi, lo)} replayed, zero, or below the window`,
       );
     }
-    const plaintext = aead.open(
-      frame.subarray(8, ENCRYPTED_HEADER_SIZE),
-      frame.subarray(4, 8),
-      frame.subarray(ENCRYPTED_HEADER_SIZE),
-    );
+    const nonce = frame.subarray(8, ENCRYPTED_HEADER_SIZE);
+    const aad = frame.subarray(4, 8);
+    const sealed = frame.subarray(ENCRYPTED_HEADER_SIZE);
+    // In place, the nonce and AAD sit before the bytes being overwritten, so they stay intact.
+    const plaintext = inPlace
+      ? aead.openInto(nonce, aad, sealed, frame, ENCRYPTED_HEADER_SIZE)
+        ? frame.subarray(ENCRYPTED_HEADER_SIZE, frame.length - GCM_TAG_SIZE)
+        : undefined
+      : aead.open(nonce, aad, sealed);
     if (plaintext === undefined) {
       throw cryptoError(CryptoErrorCode.BAD_TAG, 'PILS frame failed authentication');
     }
@@ -107,9 +117,10 @@ export function createTunnelOpener(options: TunnelOpenerOptions): TunnelOpener {
     get maxCounter() {
       return window.max;
     },
-    open: openPlaintext,
+    open: (frame) => openPlaintext(frame, false),
+    openInPlace: (frame) => openPlaintext(frame, true),
     openFrame(frame) {
-      const plaintext = openPlaintext(frame);
+      const plaintext = openPlaintext(frame, false);
       return { senderNode: peerNode, counter: joinCounter(lastHi, lastLo), plaintext };
     },
   };

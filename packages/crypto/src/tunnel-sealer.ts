@@ -1,6 +1,7 @@
 import { ENCRYPTED_HEADER_SIZE, encodeEncryptedFrameHeaderInto, GCM_TAG_SIZE } from '@pilot/wire';
 import { checkBytes, checkU32, checkUint8Array } from './_bytes.js';
 import type { Aead, BackendName } from './backend.js';
+import { CryptoErrorCode, cryptoError } from './errors.js';
 import { TUNNEL_KEY_SIZE } from './key-agreement.js';
 import { NONCE_BYTES, NonceSequence } from './nonce-sequence.js';
 import { getCryptoBackend } from './select-backend.js';
@@ -34,6 +35,12 @@ export interface TunnelSealer {
    * CRYPTO_NONCE_EXHAUSTED after 2^64 - 1 frames.
    */
   seal(packet: Uint8Array): Uint8Array;
+  /**
+   * `seal` into `out` at `offset` (which needs `packet.length + SEALED_FRAME_OVERHEAD` bytes there),
+   * returning the frame's length: lets a caller allocate frames from its own pool. A short `out` is
+   * CRYPTO_BAD_INPUT, checked before a nonce is used.
+   */
+  sealInto(packet: Uint8Array, out: Uint8Array, offset: number): number;
 }
 
 /** A sealer for one tunnel direction. Bad key length is CRYPTO_BAD_KEY; a node ID outside u32, CRYPTO_OUT_OF_RANGE. */
@@ -47,6 +54,11 @@ export function createTunnelSealer(options: TunnelSealerOptions): TunnelSealer {
     ...(options.firstCounter === undefined ? {} : { firstCounter: options.firstCounter }),
   });
   const nonce = new Uint8Array(NONCE_BYTES);
+  function sealAt(packet: Uint8Array, out: Uint8Array, at: number): void {
+    nonces.nextInto(nonce, 0);
+    encodeEncryptedFrameHeaderInto(senderNode, nonce, out, at);
+    aead.sealInto(nonce, out.subarray(at + 4, at + 8), packet, out, at + ENCRYPTED_HEADER_SIZE);
+  }
   return {
     senderNode,
     get prefix() {
@@ -57,11 +69,22 @@ export function createTunnelSealer(options: TunnelSealerOptions): TunnelSealer {
     },
     seal(packet) {
       checkUint8Array(packet, 'packet');
-      nonces.nextInto(nonce, 0);
       const frame = new Uint8Array(ENCRYPTED_HEADER_SIZE + packet.length + GCM_TAG_SIZE);
-      encodeEncryptedFrameHeaderInto(senderNode, nonce, frame, 0);
-      aead.sealInto(nonce, frame.subarray(4, 8), packet, frame, ENCRYPTED_HEADER_SIZE);
+      sealAt(packet, frame, 0);
       return frame;
+    },
+    sealInto(packet, out, offset) {
+      checkUint8Array(packet, 'packet');
+      checkUint8Array(out, 'out');
+      const length = ENCRYPTED_HEADER_SIZE + packet.length + GCM_TAG_SIZE;
+      if (!Number.isSafeInteger(offset) || offset < 0 || offset + length > out.length) {
+        throw cryptoError(
+          CryptoErrorCode.BAD_INPUT,
+          `a ${length}-byte frame does not fit in ${out.length} bytes at offset ${offset}`,
+        );
+      }
+      sealAt(packet, out, offset);
+      return length;
     },
   };
 }

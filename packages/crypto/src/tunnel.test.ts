@@ -29,6 +29,39 @@ describe.each(BACKENDS)('tunnel sealer and opener (%s)', (backend) => {
     expect(opener.maxCounter).toBe(2n);
   });
 
+  it('sealInto writes the same frame at an offset; openInPlace decrypts inside the frame', () => {
+    const prefix = Uint8Array.of(1, 2, 3, 4);
+    const a = { ...pair(9), sealer: createTunnelSealer({ key: KEY, senderNode: 9, prefix, backend }) };
+    const b = { ...pair(9), sealer: createTunnelSealer({ key: KEY, senderNode: 9, prefix, backend }) };
+    const out = new Uint8Array(7 + 34 + 40 + SEALED_FRAME_OVERHEAD + 3);
+    const length = a.sealer.sealInto(packet(40), out, 7);
+    expect(length).toBe(34 + 40 + SEALED_FRAME_OVERHEAD);
+    const frame = out.subarray(7, 7 + length);
+    expect(toHex(frame)).toBe(toHex(b.sealer.seal(packet(40))));
+    const copy = frame.slice();
+    const plaintext = a.opener.openInPlace(frame);
+    expect(toHex(plaintext)).toBe(toHex(packet(40)));
+    expect(plaintext.buffer).toBe(out.buffer);
+    expect(plaintext.byteOffset).toBe(7 + 20);
+    // A forged frame opened in place changes nothing in the window; the counter seen stays seen.
+    expect(toHex(b.opener.openInPlace(copy.slice()))).toBe(toHex(packet(40)));
+    const forged = b.sealer.seal(packet(5));
+    forged[forged.length - 1]! ^= 1;
+    expect(codeOf(() => a.opener.openInPlace(forged))).toBe('CRYPTO_BAD_TAG');
+    expect(a.opener.maxCounter).toBe(1n);
+    expect(codeOf(() => a.opener.openInPlace(copy))).toBe('CRYPTO_REPLAY');
+  });
+
+  it('sealInto refuses a destination too small before using a nonce', () => {
+    const { sealer } = pair();
+    const need = 34 + SEALED_FRAME_OVERHEAD;
+    expect(codeOf(() => sealer.sealInto(packet(0), new Uint8Array(need - 1), 0))).toBe('CRYPTO_BAD_INPUT');
+    expect(codeOf(() => sealer.sealInto(packet(0), new Uint8Array(need), 1))).toBe('CRYPTO_BAD_INPUT');
+    expect(codeOf(() => sealer.sealInto(packet(0), new Uint8Array(need), -1))).toBe('CRYPTO_BAD_INPUT');
+    expect(codeOf(() => sealer.sealInto(packet(0), new Uint8Array(need), 0.5))).toBe('CRYPTO_BAD_INPUT');
+    expect(sealer.nextCounter).toBe(1n);
+  });
+
   it('a replayed frame is CRYPTO_REPLAY', () => {
     const { sealer, opener } = pair();
     const f = sealer.seal(packet(1));

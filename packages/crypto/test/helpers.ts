@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { isPilotError } from '@pilot/wire';
 import { expect } from 'vitest';
-import type { BackendName } from '../src/index.js';
+import { availableBackends, type BackendName } from '../src/index.js';
 
-export const BACKENDS: readonly BackendName[] = ['node', 'noble'];
+export const BACKENDS: readonly BackendName[] = availableBackends();
 
 export function loadVector<T>(name: string): T {
   return JSON.parse(readFileSync(new URL(`./vectors/${name}`, import.meta.url), 'utf8')) as T;

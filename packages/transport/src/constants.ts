@@ -38,6 +38,14 @@ export const SYN_MAX_RETRIES = 6;
 /** Delayed ACK: every second segment or 40 ms (reference). */
 export const DELAYED_ACK_SEGMENTS = 2;
 export const DELAYED_ACK_TIMEOUT = 40;
+/**
+ * ACK decimation (as Google QUIC, with BBR): after this many in-order segments on a connection,
+ * acknowledge every ACK_DECIMATION_SEGMENTS-th instead of every second, or after a quarter of the
+ * min RTT. A bulk transfer then costs both sides a fifth of the ACKs (each is a datagram sealed,
+ * sent, received and opened); out-of-order data is still acknowledged at once.
+ */
+export const ACK_DECIMATION_AFTER = 100;
+export const ACK_DECIMATION_SEGMENTS = 10;
 /** Nagle hold time when coalescing is on (reference). */
 export const NAGLE_TIMEOUT = 40;
 

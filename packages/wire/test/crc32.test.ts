@@ -2,7 +2,7 @@ import { crc32 as zlibCrc32 } from 'node:zlib';
 import { fromHex, propertyOptions } from '@pilot/testkit';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { crc32Update, crc32UpdateZeros4 } from '../src/crc32.js';
+import { crc32Update, crc32UpdateTable, crc32UpdateZeros4, findNativeCrc32 } from '../src/crc32.js';
 import { crc32 } from '../src/index.js';
 import { expectWireError } from './expect-wire.js';
 import { loadVector } from './load-vector.js';
@@ -35,6 +35,42 @@ describe('crc32', () => {
       }),
       propertyOptions(),
     );
+  });
+
+  it('the table path and the node:zlib path give the same register, at any start, end and length', () => {
+    // crc32Update hands runs of 128 bytes or more to zlib: both sides of that line, and the table
+    // alone (what a browser runs), must agree on every register.
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ maxLength: 1500 }),
+        fc.nat(40),
+        fc.nat(40),
+        fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }),
+        (bytes, a, b, register) => {
+          const start = Math.min(a, bytes.length);
+          const end = Math.max(start, bytes.length - b);
+          expect(crc32Update(register, bytes, start, end)).toBe(
+            crc32UpdateTable(register, bytes, start, end),
+          );
+        },
+      ),
+      propertyOptions(),
+    );
+  });
+
+  it('finds node:zlib here, and nothing in a scope without process.getBuiltinModule', () => {
+    expect(findNativeCrc32()).toBeTypeOf('function');
+    expect(findNativeCrc32({})).toBeUndefined();
+    expect(findNativeCrc32({ process: { getBuiltinModule: () => ({}) } })).toBeUndefined();
+    expect(
+      findNativeCrc32({
+        process: {
+          getBuiltinModule: () => {
+            throw new Error('no');
+          },
+        },
+      }),
+    ).toBeUndefined();
   });
 
   it('the four-zero-bytes step equals feeding four zeros', () => {

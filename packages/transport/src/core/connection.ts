@@ -2,6 +2,8 @@ import type { PilotError } from '@pilot/wire';
 import type { CongestionController } from '../congestion/congestion-controller.js';
 import { Pacer } from '../congestion/pacer.js';
 import {
+  ACK_DECIMATION_AFTER,
+  ACK_DECIMATION_SEGMENTS,
   DELAYED_ACK_SEGMENTS,
   NAGLE_TIMEOUT,
   PERSIST_INITIAL,
@@ -105,6 +107,8 @@ export class Connection {
   private ackPending = false;
   private ackDeadline = NONE;
   private segmentsSinceAck = 0;
+  /** In-order data segments received, counted up to ACK_DECIMATION_AFTER. */
+  private segmentsInOrder = 0;
 
   private closeRequested = false;
   private finSeq: number | undefined;
@@ -441,6 +445,22 @@ export class Connection {
     return true;
   }
 
+  private decimating(): boolean {
+    return this.options.ackDecimation && this.segmentsInOrder >= ACK_DECIMATION_AFTER;
+  }
+
+  private ackEvery(): number {
+    return this.decimating() ? ACK_DECIMATION_SEGMENTS : DELAYED_ACK_SEGMENTS;
+  }
+
+  /** How long an ACK may wait for more segments: a quarter of the min RTT once decimating. */
+  private ackDelay(): number {
+    const timeout = this.options.delayedAckTimeout;
+    const minRtt = this.rtt.minRtt;
+    if (!this.decimating() || minRtt === undefined) return timeout;
+    return Math.min(timeout, Math.max(1, minRtt / 4));
+  }
+
   private detectLosses(now: number): void {
     const srtt = this.rtt.srtt ?? this.rtt.baseRto();
     const reordering = Math.max((this.rtt.minRtt ?? srtt) / 4, 1);
@@ -470,9 +490,10 @@ export class Connection {
         case InsertResult.IN_ORDER:
           this.lastActivity = now;
           this.segmentsSinceAck++;
-          if (hadGaps || rcv.hasOutOfOrder || this.segmentsSinceAck >= DELAYED_ACK_SEGMENTS)
+          if (this.segmentsInOrder < ACK_DECIMATION_AFTER) this.segmentsInOrder++;
+          if (hadGaps || rcv.hasOutOfOrder || this.segmentsSinceAck >= this.ackEvery())
             this.ackPending = true;
-          else if (this.ackDeadline === NONE) this.ackDeadline = now + this.options.delayedAckTimeout;
+          else if (this.ackDeadline === NONE) this.ackDeadline = now + this.ackDelay();
           break;
         case InsertResult.FULL:
           this.host.counters.receiveBufferFull++;

@@ -37,6 +37,8 @@ export interface EndpointOptions {
   readonly timeWait?: number;
   readonly maxRtoRetries?: number;
   readonly delayedAckTimeout?: number;
+  /** ACK every 10th segment, not every 2nd, once 100 arrived in order (default true): see constants. */
+  readonly ackDecimation?: boolean;
   readonly congestionController?: CongestionControllerFactory;
   /** Segments the pacer may send back to back (default 10). */
   readonly pacingBurst?: number;
@@ -68,6 +70,7 @@ export interface ResolvedOptions {
   readonly timeWait: number;
   readonly maxRtoRetries: number;
   readonly delayedAckTimeout: number;
+  readonly ackDecimation: boolean;
   readonly congestionController: CongestionControllerFactory;
   readonly pacingBurst: number;
   readonly maxConnectionsPerPort: number;
@@ -114,6 +117,7 @@ export function resolveOptions(options: EndpointOptions): ResolvedOptions {
     timeWait: options.timeWait ?? TIME_WAIT,
     maxRtoRetries: options.maxRtoRetries ?? MAX_RTO_RETRIES,
     delayedAckTimeout: options.delayedAckTimeout ?? DELAYED_ACK_TIMEOUT,
+    ackDecimation: options.ackDecimation ?? true,
     congestionController: options.congestionController ?? createBbr,
     pacingBurst: options.pacingBurst ?? 10,
     maxConnectionsPerPort: options.maxConnectionsPerPort ?? MAX_CONNECTIONS_PER_PORT,

@@ -15,7 +15,11 @@ export interface UdpEndpoint {
 export interface TunnelCodec {
   /** The UDP payload carrying `packet` to `peer`, or undefined to send nothing now. */
   seal(packet: Uint8Array, peer: Address): Uint8Array | undefined;
-  /** The packet inside a received UDP payload, or undefined when it carries none (or is bad). */
+  /**
+   * The packet inside a received UDP payload, or undefined when it carries none (or is bad). The
+   * frame is the codec's to keep or overwrite (the driver never reads it again), so the packet may
+   * be a view of it, decrypted in place.
+   */
   open(frame: Uint8Array, from: UdpEndpoint): Uint8Array | undefined;
   /**
    * Optional fast path, used instead of `seal` when present: the same, except that `packet` is
@@ -30,7 +34,8 @@ const MAGIC = TunnelMagic.PLAINTEXT;
 /** PILT: the 4-byte magic, then the packet (spec §3). For tests, trusted networks and interop checks. */
 export class PlaintextCodec implements TunnelCodec {
   seal(packet: Uint8Array, _peer: Address): Uint8Array {
-    const out = new Uint8Array(4 + packet.length);
+    // From Node's Buffer pool: see SealedCodec.sealTransient.
+    const out = Buffer.allocUnsafe(4 + packet.length);
     out[0] = MAGIC >>> 24;
     out[1] = (MAGIC >>> 16) & 0xff;
     out[2] = (MAGIC >>> 8) & 0xff;
