@@ -10,7 +10,9 @@
 // the 2-core machine is shared; CPU time per MiB of each side is printed too, since the machine's
 // other load changes it far less than the rates. BENCH_IMPAIRED_SECONDS (default 8) sets each
 // impaired transfer, BENCH_IMPAIRED_REPEATS (default 1) how many of each (median); single 8 s
-// runs through impair-wire.py vary by ±50 %. BENCH_IMPAIRED=0 skips the lab.
+// runs through impair-wire.py vary by ±50 %. BENCH_IMPAIRED=0 skips the lab. To look at one part:
+// BENCH_ONLY=goodput,impaired,latency,memory (any of them), BENCH_LOSS=5 (the lab's loss rates),
+// BENCH_CONTENDERS=pilot,tcp-bbr (the lab's contenders, by the names printed).
 import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
@@ -30,6 +32,9 @@ const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
 const IMPAIRED_SECONDS = Number(process.env.BENCH_IMPAIRED_SECONDS ?? 8);
 const IMPAIRED_REPEATS = Number(process.env.BENCH_IMPAIRED_REPEATS ?? 1);
 const ROUNDS = 2000;
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'goodput,impaired,latency,memory').split(','));
+const LOSSES = (process.env.BENCH_LOSS ?? '1,5').split(',').map(Number);
+const CONTENDERS = process.env.BENCH_CONTENDERS?.split(',');
 const CONNECTIONS = 1000;
 const TARGET_MB = 40; // MB/s (10^6), the issue's target for one encrypted stream
 const A = { network: 0, node: 1 };
@@ -222,13 +227,14 @@ async function driverMemory(count) {
 
 async function impaired() {
   if (process.env.BENCH_IMPAIRED === '0') return { skipped: 'BENCH_IMPAIRED=0' };
+  if (!ONLY.has('impaired')) return { skipped: 'not in BENCH_ONLY' };
   const why = labUnavailable();
   if (why !== undefined) return { skipped: why };
   const lab = await ImpairedLab.up();
   const results = [];
   try {
     const hostCc = await lab.tcpCongestionOf('p1');
-    for (const loss of [1, 5]) {
+    for (const loss of LOSSES) {
       await lab.impair(25, loss, 0);
       const row = { loss };
       // TCP with the host's default congestion control (Node's sockets), then Reno (the AIMD this
@@ -241,6 +247,7 @@ async function impaired() {
       ];
       for (const cc of ['reno', 'cubic']) if (cc !== hostCc) contenders.push([`tcp-${cc}`, 'tcp', cc]);
       for (const [name, kind, cc] of contenders) {
+        if (CONTENDERS !== undefined && !CONTENDERS.includes(name)) continue;
         const rates = [];
         for (let r = 0; r < IMPAIRED_REPEATS; r++) {
           const port = 7000 + results.length * 100 + Object.keys(row).length * 10 + r;
@@ -268,12 +275,14 @@ async function impaired() {
 const median = (values) => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)];
 const f = (n, digits = 1) => n.toFixed(digits);
 
-// Warm-up: the first transfer of a process runs cold (JIT), which would skew the first repeat.
-await goodput('pilot', 4 * MiB);
-await goodput('pilot-plain', 4 * MiB);
-await blast(0.3);
 const runs = { pilot: [], 'pilot-newreno': [], 'pilot-plain': [], tcp: [], blast: [] };
-for (let r = 0; r < REPEATS; r++) {
+if (ONLY.has('goodput')) {
+  // Warm-up: the first transfer of a process runs cold (JIT), which would skew the first repeat.
+  await goodput('pilot', 4 * MiB);
+  await goodput('pilot-plain', 4 * MiB);
+  await blast(0.3);
+}
+for (let r = 0; ONLY.has('goodput') && r < REPEATS; r++) {
   runs.pilot.push(await goodput('pilot', 32 * MiB));
   runs['pilot-newreno'].push(await goodput('pilot-newreno', 32 * MiB));
   runs.tcp.push(await goodput('tcp', 256 * MiB));
@@ -289,10 +298,10 @@ const cpu = Object.fromEntries(
 );
 /** MiB/s if each side had a core to itself: the busier side's CPU per MiB bounds it. */
 const ceiling = (k) => 1000 / Math.max(cpu[k].sender, cpu[k].receiver);
-const pilotRtt = await latency('pilot');
-const tcpRtt = await latency('tcp');
-const perConnection = coreMemory(CONNECTIONS);
-const driver = await driverMemory(CONNECTIONS);
+const pilotRtt = ONLY.has('latency') ? await latency('pilot') : undefined;
+const tcpRtt = ONLY.has('latency') ? await latency('tcp') : undefined;
+const perConnection = ONLY.has('memory') ? coreMemory(CONNECTIONS) : undefined;
+const driver = ONLY.has('memory') ? await driverMemory(CONNECTIONS) : undefined;
 const lab = await impaired();
 
 const all = (k) => runs[k].map((v) => f(v.rate)).join(' / ');
@@ -302,6 +311,8 @@ console.log(
   `pilot-ts transport bench: loopback, two processes, 1200-byte datagrams, crypto backend '${cryptoBackend()}'`,
 );
 console.log(`\n1. goodput, one stream (median of ${REPEATS}; every run in brackets)`);
+if (!ONLY.has('goodput')) console.log('   skipped: not in BENCH_ONLY');
+else {
 console.log(
   `   pilot PILS (AES-256-GCM)  ${f(g.pilot)} MiB/s = ${f((g.pilot * MiB) / 1e6)} MB/s  [${all('pilot')}]   target ≥ ${TARGET_MB} MB/s: ${(g.pilot * MiB) / 1e6 >= TARGET_MB ? 'met' : 'NOT met'}`,
 );
@@ -321,6 +332,7 @@ console.log(
   `   pilot PILT (plaintext)    ${f(g['pilot-plain'])} MiB/s  [${all('pilot-plain')}]   ratio to TCP ${f(g['pilot-plain'] / g.tcp, 3)}`,
 );
 console.log(`      ${cpuLine('pilot-plain')}`);
+}
 console.log('\n2. goodput at 50 ms RTT across the NAT lab (impair-wire.py, no jitter)');
 if ('skipped' in lab) console.log(`   skipped: ${lab.skipped}`);
 else {
@@ -333,6 +345,7 @@ else {
       'pilot-cubic': 'pilot (CUBIC)',
     };
     for (const pilot of ['pilot', 'pilot-newreno', 'pilot-cubic']) {
+      if (row[pilot] === undefined) continue;
       const name = names[pilot];
       console.log(
         `      ${name.padEnd(26)} ${f(row[pilot])} KiB/s   ratio ${tcps.map((k) => `to ${k} ${f(row[pilot] / row[k], 2)}`).join('   ')}`,
@@ -344,16 +357,22 @@ else {
   );
 }
 console.log('\n3. 1-byte request/response round trip (PILS vs TCP)');
+if (pilotRtt === undefined || tcpRtt === undefined) console.log('   skipped: not in BENCH_ONLY');
+else {
 console.log(
   `   p50  pilot ${f(pilotRtt.p50 * 1000, 0)} µs   tcp ${f(tcpRtt.p50 * 1000, 0)} µs   ratio ${f(pilotRtt.p50 / tcpRtt.p50, 2)}`,
 );
 console.log(
   `   p99  pilot ${f(pilotRtt.p99 * 1000, 0)} µs   tcp ${f(tcpRtt.p99 * 1000, 0)} µs   ratio ${f(pilotRtt.p99 / tcpRtt.p99, 2)}`,
 );
+}
 console.log('\n4. memory');
+if (perConnection === undefined || driver === undefined) console.log('   skipped: not in BENCH_ONLY');
+else {
 console.log(
   `   per idle connection, sans-IO core (1,000 open): ${f(perConnection / 1024, 2)} KiB   ratio to the 16 KiB target ${f(perConnection / 16384, 3)}`,
 );
 console.log(
   `   1,000 idle PILS streams through UdpTransport (one side, heap + buffers): ${f(driver.total / MiB, 2)} MiB = ${f(driver.perConnection / 1024, 2)} KiB each   ratio to 16 KiB ${f(driver.perConnection / 16384, 3)}`,
 );
+}

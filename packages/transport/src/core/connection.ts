@@ -686,6 +686,10 @@ export class Connection {
     this.ackDeadline = NONE;
     this.segmentsSinceAck = 0;
     const blocks = rcv.sackBlocks(4);
+    // More new ranges than one ACK holds (a batch of arrivals with several holes): another ACK
+    // follows at once, or a sender that sees three SACKed segments above an unreported range
+    // declares that whole range lost.
+    if (rcv.unreportedBlocks > 0) this.ackPending = true;
     return this.packet(
       PacketFlag.ACK,
       this.sndNxt,

@@ -18,6 +18,16 @@ export type InsertResult = (typeof InsertResult)[keyof typeof InsertResult];
 interface Piece {
   seq: number;
   data: Uint8Array;
+  /** When it arrived, as a running count of stored pieces: a block's recency is its newest piece's. */
+  stamp: number;
+}
+
+/** How often a block's current extent is reported before others take its place first. */
+const REPORTS_WANTED = 3;
+
+interface ReportedBlock {
+  right: number;
+  count: number;
 }
 
 /**
@@ -37,8 +47,11 @@ export class ReassemblyBuffer {
   private pieces: Piece[] = [];
   private pieceBytes = 0;
   private lastInsertedSeq: number | undefined;
-  /** The blocks of the last SACK, repeated in the next (RFC 2018 §4). */
-  private reported: SackBlock[] = [];
+  /** Reports so far of each block's current extent, by left edge (the right edge must match). */
+  private reports = new Map<number, ReportedBlock>();
+  private stamp = 0;
+  /** Blocks the last `sackBlocks` call had no room for and that were never reported as they are. */
+  unreportedBlocks = 0;
   readonly capacity: number;
   private readonly maxPieces: number;
 
@@ -114,41 +127,49 @@ export class ReassemblyBuffer {
   }
 
   /**
-   * Up to `max` SACK blocks, as RFC 2018 §4 fills them: the block holding the most recent arrival
-   * first, then the blocks reported in the previous ACK (as they have grown since), then the rest
-   * in ascending order. Repeating recent blocks lets a sender learn of a range whose last report
-   * was in a lost ACK; with only the lowest ones repeated, the middle ranges of a window with many
-   * holes were reported once and then retransmitted needlessly.
+   * Up to `max` SACK blocks: the block holding the most recent arrival first (RFC 2018 §4), then
+   * the blocks whose current extent was reported least often, the most recently grown first among
+   * equals. RFC 2018 repeats the previous ACK's blocks; that reports a block created in the middle
+   * of a batch of arrivals (one ACK per batch) never, and its whole range is retransmitted for
+   * nothing: at 5 % loss each way across the lab, about 9 % of all packets were. Counting reports
+   * gives every block a few chances to survive lost ACKs, whatever the arrival pattern, and a
+   * block that grows is reported afresh.
    */
   sackBlocks(max: number = 4): SackBlock[] {
-    const all: SackBlock[] = [];
+    const all: Array<{ left: number; right: number; touched: number; count: number }> = [];
     let recent = -1;
     for (const piece of this.pieces) {
       const end = seqAdd(piece.seq, piece.data.length);
       const last = all[all.length - 1];
-      if (last !== undefined && last.right === piece.seq)
-        all[all.length - 1] = { left: last.left, right: end };
-      else all.push({ left: piece.seq, right: end });
+      if (last !== undefined && last.right === piece.seq) {
+        last.right = end;
+        if (piece.stamp > last.touched) last.touched = piece.stamp;
+      } else all.push({ left: piece.seq, right: end, touched: piece.stamp, count: 0 });
       if (this.lastInsertedSeq !== undefined) {
         const at = seqDiff(this.lastInsertedSeq, piece.seq);
         if (at >= 0 && at < piece.data.length) recent = all.length - 1;
       }
     }
-    const chosen: number[] = [];
-    if (recent >= 0) chosen.push(recent);
-    for (const previous of this.reported) {
-      if (chosen.length >= max) break;
-      const index = all.findIndex(
-        (block) => seqDiff(previous.left, block.left) >= 0 && seqDiff(previous.left, block.right) < 0,
-      );
-      if (index >= 0 && !chosen.includes(index)) chosen.push(index);
+    for (const block of all) {
+      const seen = this.reports.get(block.left);
+      block.count = seen !== undefined && seen.right === block.right ? seen.count : 0;
     }
-    for (let index = 0; index < all.length && chosen.length < max; index++) {
-      if (!chosen.includes(index)) chosen.push(index);
-    }
-    const blocks = chosen.map((index) => all[index]!);
-    this.reported = blocks;
-    return blocks;
+    const first = all[recent];
+    const rest = all.filter((block) => block !== first);
+    rest.sort((x, y) =>
+      Math.min(x.count, REPORTS_WANTED) !== Math.min(y.count, REPORTS_WANTED)
+        ? x.count - y.count
+        : y.touched - x.touched,
+    );
+    const chosen = (first === undefined ? rest : [first, ...rest]).slice(0, max);
+    for (const block of chosen) block.count++;
+    // Only blocks that still exist keep their counts: the map never outgrows the pieces.
+    const reports = new Map<number, ReportedBlock>();
+    for (const block of all) if (block.count > 0) reports.set(block.left, { right: block.right, count: block.count });
+    this.reports = reports;
+    this.unreportedBlocks = 0;
+    for (const block of all) if (block.count === 0) this.unreportedBlocks++;
+    return chosen.map((block) => ({ left: block.left, right: block.right }));
   }
 
   private append(bytes: Uint8Array): void {
@@ -172,6 +193,12 @@ export class ReassemblyBuffer {
 
   /** Stores the parts of [start, start+len) not already held; false when nothing was new. */
   private store(start: number, bytes: Uint8Array): boolean {
+    // The common case under loss: the segment lies past every piece (data keeps arriving above the
+    // holes). Skip the scan, which would make each arrival cost the number of pieces held.
+    const tail = this.pieces[this.pieces.length - 1];
+    if (tail === undefined || seqDiff(tail.seq, this.nextSeq) + tail.data.length <= start) {
+      return this.insertPiece(this.pieces.length, start, bytes);
+    }
     let added = false;
     let cursor = start;
     const end = start + bytes.length;
@@ -203,7 +230,9 @@ export class ReassemblyBuffer {
   private insertPiece(index: number, offset: number, data: Uint8Array): boolean {
     if (this.pieces.length >= this.maxPieces) return false;
     // A subarray would pin the whole received datagram; a copy keeps memory at what is stored.
-    this.pieces.splice(index, 0, { seq: seqAdd(this.nextSeq, offset), data: data.slice() });
+    const piece = { seq: seqAdd(this.nextSeq, offset), data: data.slice(), stamp: ++this.stamp };
+    if (index === this.pieces.length) this.pieces.push(piece);
+    else this.pieces.splice(index, 0, piece);
     this.pieceBytes += data.length;
     return true;
   }
