@@ -597,7 +597,10 @@ export class Connection {
       this.tracker.markAppLimited();
     }
     if (this.sendBuffer.length > 0 && this.canSendFlow()) {
-      const outstanding = seqDiff(this.sndNxt, this.sndUna);
+      // The peer's window counts its free slots, and what it holds above a hole (SACKed) already
+      // fills some: counting those bytes again as outstanding stalled a lossy transfer whenever
+      // half the window sat above holes (at 5 % loss, ~150 ms stalls every second or two).
+      const outstanding = seqDiff(this.sndNxt, this.sndUna) - this.tracker.sacked;
       const peerRoom = this.peerWindow * mss - outstanding;
       let length = Math.min(mss, this.sendBuffer.length, peerRoom);
       if (length <= 0) return undefined;

@@ -69,6 +69,26 @@ describe('SentPacketTracker', () => {
     expect(r.newlyAcked).toBe(300);
     expect(t.inFlight).toBe(700);
     expect(t.firstUnsacked()!.seq).toBe(1000);
+    // What the peer holds above the hole, until the cumulative ACK passes it (or part of it).
+    expect(t.sacked).toBe(300);
+    t.onAck(1000, [{ left: 1200, right: 1600 }], 21);
+    expect(t.sacked).toBe(400);
+    t.onAck(1300, [], 22);
+    expect(t.sacked).toBe(300);
+    t.onAck(1600, [], 23);
+    expect(t.sacked).toBe(0);
+  });
+  it('a retransmission is declared lost by time only, never by the SACKed segments above it', () => {
+    const t = tenSegments();
+    t.onAck(1000, [{ left: 1100, right: 1500 }], 20); // 1000 lost: four SACKed above
+    expect(t.detectLosses(20, 1000).lost.map((s) => s.seq)).toEqual([1000]);
+    t.onRetransmit(t.firstLost()!, 30);
+    t.onSent(2000, seg(100), false, 31);
+    t.onAck(1000, [{ left: 1100, right: 2100 }], 40);
+    // 2000 was sent after the retransmission and delivered, ten SACKed sit above it: not yet lost…
+    expect(t.detectLosses(40, 50).lost).toEqual([]);
+    // …until the time threshold passes.
+    expect(t.detectLosses(81, 50).lost.map((s) => s.seq)).toEqual([1000]);
   });
   it('declares a segment lost when three segments above it are SACKed (RFC 6675)', () => {
     const t = tenSegments();

@@ -37,6 +37,8 @@ export class SentPacketTracker {
   private segments: SentSegment[] = [];
   private head = 0;
   private pipeBytes = 0;
+  /** Bytes above the cumulative ACK that the peer reported holding (SACKed). */
+  private sackedBytes = 0;
   private lostCount = 0;
   private nextOrder = 1;
   private rackOrder = 0;
@@ -48,6 +50,10 @@ export class SentPacketTracker {
 
   get inFlight(): number {
     return this.pipeBytes;
+  }
+  /** Bytes SACKed but not yet cumulatively acknowledged: the peer holds them in its buffer. */
+  get sacked(): number {
+    return this.sackedBytes;
   }
   get isEmpty(): boolean {
     return this.head === this.segments.length;
@@ -197,9 +203,11 @@ export class SentPacketTracker {
         segment.seq = ack;
         cumulativeBytes += covered;
         if (!segment.sacked) deliver(segment, covered);
+        else this.sackedBytes -= covered;
         break;
       }
       if (!segment.sacked) deliver(segment, length);
+      else this.sackedBytes -= length;
       this.dropFromPipe(segment, length);
       if (segment.fin) finAcked = true;
       cumulativeBytes += length;
@@ -216,6 +224,7 @@ export class SentPacketTracker {
         if (seqDiff(seqAdd(segment.seq, segmentLength(segment)), block.right) > 0) continue;
         this.dropFromPipe(segment, segmentLength(segment));
         segment.sacked = true;
+        this.sackedBytes += segmentLength(segment);
         deliver(segment, segmentLength(segment));
       }
     }
