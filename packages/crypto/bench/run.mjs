@@ -3,6 +3,7 @@
 // Run with `pnpm run bench` after `pnpm run build`. Takes about 20 s (BENCH_MS sets the time per figure).
 import * as nc from 'node:crypto';
 import {
+  availableBackends,
   createTunnelOpener,
   createTunnelSealer,
   createVerifier,
@@ -99,9 +100,17 @@ for (const size of [1024, 65536]) {
     const opener = createTunnelOpener({ key, peerNode: 1, backend });
     return () => opener.open(sealer.seal(packet));
   };
-  const r = group({ bare: [bareLoop, batch], node: [ours('node'), batch], noble: [ours('noble'), 1] });
+  const hasNative = availableBackends().includes('native');
+  const r = group({
+    bare: [bareLoop, batch],
+    ...(hasNative ? { native: [ours('native'), batch] } : {}),
+    node: [ours('node'), batch],
+    noble: [ours('noble'), 1],
+  });
   const mb = (opsPerSecond) => (opsPerSecond * size) / 1e6;
   report(name, 'bare node:crypto createCipheriv loop', mb(r.bare), 'MB/s', mb(r.bare));
+  if (hasNative) report(name, '@pilot/crypto native (addon)', mb(r.native), 'MB/s', mb(r.bare));
+  else console.log(`${name.padEnd(18)} native addon not built: see the README, "Backends"`);
   report(name, '@pilot/crypto node', mb(r.node), 'MB/s', mb(r.bare));
   report(name, '@pilot/crypto noble', mb(r.noble), 'MB/s', mb(r.bare));
 }

@@ -165,7 +165,8 @@ export class ReassemblyBuffer {
     for (const block of chosen) block.count++;
     // Only blocks that still exist keep their counts: the map never outgrows the pieces.
     const reports = new Map<number, ReportedBlock>();
-    for (const block of all) if (block.count > 0) reports.set(block.left, { right: block.right, count: block.count });
+    for (const block of all)
+      if (block.count > 0) reports.set(block.left, { right: block.right, count: block.count });
     this.reports = reports;
     this.unreportedBlocks = 0;
     for (const block of all) if (block.count === 0) this.unreportedBlocks++;

@@ -216,7 +216,7 @@ export class SentPacketTracker {
     }
     this.compact();
     for (const block of blocks) {
-      for (let i = this.head; i < this.segments.length; i++) {
+      for (let i = this.indexAtOrAfter(block.left); i < this.segments.length; i++) {
         const segment = this.segments[i]!;
         if (seqDiff(segment.seq, block.right) >= 0) break;
         if (segment.sacked) continue;
@@ -327,6 +327,23 @@ export class SentPacketTracker {
       return;
     }
     this.pipeBytes -= bytes;
+  }
+
+  /**
+   * The first held segment that starts at or after `seq` but may still contain it (so the one
+   * starting before `seq` when `seq` falls inside it). Segments are in sequence order: a binary
+   * search, where scanning from the head cost every ACK the whole window per SACK block.
+   */
+  private indexAtOrAfter(seq: number): number {
+    let low = this.head;
+    let high = this.segments.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      const segment = this.segments[mid]!;
+      if (seqDiff(seqAdd(segment.seq, segmentLength(segment)), seq) <= 0) low = mid + 1;
+      else high = mid;
+    }
+    return low;
   }
 
   private compact(): void {
