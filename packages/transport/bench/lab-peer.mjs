@@ -1,10 +1,11 @@
 // One end of a transfer across the impaired lab (bench/impaired-lab.mjs), over Pilot (PILS-sealed
 // UDP, bench key; pilot: the default controller (BBR), pilot-newreno / pilot-cubic: New-Reno or
-// CUBIC) or TCP. Prints JSON lines.
-//   recv pilot|pilot-newreno|pilot-cubic|tcp PORT SECONDS   count the bytes that arrive in SECONDS after the first one
+// CUBIC, pilot-mtu: BBR with 1472-byte datagrams, the lab path's MTU as TCP uses it) or TCP.
+// Prints JSON lines.
+//   recv pilot|pilot-newreno|pilot-cubic|pilot-mtu|tcp PORT SECONDS   count the bytes that arrive in SECONDS after the first one
 //                                 ({"event":"goodput"}); SECONDS 0: read to the end and report
 //                                 the sha256 ({"event":"done"})
-//   send pilot|pilot-newreno|pilot-cubic|tcp HOST PORT BYTES [SEED]   write BYTES (0: without end) of seeded data, then end
+//   send pilot|pilot-newreno|pilot-cubic|pilot-mtu|tcp HOST PORT BYTES [SEED]   write BYTES (0: without end) of seeded data, then end
 // LAB_STATS_MS sets how often a pilot sender prints its {"event":"stats"} (default 1000; with BBR
 // they include its state, bandwidth and min-RTT estimates and the sender's CPU time);
 // LAB_RECEIVE_WINDOW_SEGMENTS and LAB_SEND_BUFFER_BYTES override the transport's buffer sizes.
@@ -41,7 +42,9 @@ async function pilotTransport(node, port, kind) {
     codec: new SealedCodec({ key: BENCH_KEY, localNode: node.node }),
     ...(kind === 'pilot-cubic' ? { congestionController: createCubic } : {}),
     ...(kind === 'pilot-newreno' ? { congestionController: createNewReno } : {}),
-    ...(kind === 'pilot'
+    // The lab's links have a 1500-byte MTU: 1472 bytes of UDP payload, where TCP's MSS is 1448.
+    ...(kind === 'pilot-mtu' ? { maxDatagramSize: 1472 } : {}),
+    ...(kind === 'pilot' || kind === 'pilot-mtu'
       ? {
           congestionController: (mss) => {
             const cc = new Bbr(mss);

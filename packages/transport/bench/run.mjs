@@ -243,6 +243,7 @@ async function impaired() {
         ['pilot', 'pilot', undefined],
         ['pilot-newreno', 'pilot-newreno', undefined],
         ['pilot-cubic', 'pilot-cubic', undefined],
+        ['pilot-mtu', 'pilot-mtu', undefined],
         [`tcp-${hostCc}`, 'tcp', undefined],
       ];
       for (const cc of ['reno', 'cubic']) if (cc !== hostCc) contenders.push([`tcp-${cc}`, 'tcp', cc]);
@@ -313,25 +314,27 @@ console.log(
 console.log(`\n1. goodput, one stream (median of ${REPEATS}; every run in brackets)`);
 if (!ONLY.has('goodput')) console.log('   skipped: not in BENCH_ONLY');
 else {
-console.log(
-  `   pilot PILS (AES-256-GCM)  ${f(g.pilot)} MiB/s = ${f((g.pilot * MiB) / 1e6)} MB/s  [${all('pilot')}]   target ≥ ${TARGET_MB} MB/s: ${(g.pilot * MiB) / 1e6 >= TARGET_MB ? 'met' : 'NOT met'}`,
-);
-console.log(
-  `      ratio to UDP+AES-GCM blast ${f(g.pilot / g.blast, 2)}   ratio to TCP ${f(g.pilot / g.tcp, 3)}`,
-);
-console.log(`      ${cpuLine('pilot')}   ratio to the blast's ${f(ceiling('pilot') / ceiling('blast'), 2)}`);
-console.log(
-  `   pilot PILS, New-Reno      ${f(g['pilot-newreno'])} MiB/s  [${all('pilot-newreno')}]   ratio BBR (default) / New-Reno ${f(g.pilot / g['pilot-newreno'], 2)}`,
-);
-console.log(
-  `   UDP+AES-GCM blast         ${f(g.blast)} MiB/s  [${all('blast')}]   (the ceiling: no transport)`,
-);
-console.log(`      ${cpuLine('blast')}`);
-console.log(`   TCP socket pair           ${f(g.tcp)} MiB/s  [${all('tcp')}]`);
-console.log(
-  `   pilot PILT (plaintext)    ${f(g['pilot-plain'])} MiB/s  [${all('pilot-plain')}]   ratio to TCP ${f(g['pilot-plain'] / g.tcp, 3)}`,
-);
-console.log(`      ${cpuLine('pilot-plain')}`);
+  console.log(
+    `   pilot PILS (AES-256-GCM)  ${f(g.pilot)} MiB/s = ${f((g.pilot * MiB) / 1e6)} MB/s  [${all('pilot')}]   target ≥ ${TARGET_MB} MB/s: ${(g.pilot * MiB) / 1e6 >= TARGET_MB ? 'met' : 'NOT met'}`,
+  );
+  console.log(
+    `      ratio to UDP+AES-GCM blast ${f(g.pilot / g.blast, 2)}   ratio to TCP ${f(g.pilot / g.tcp, 3)}`,
+  );
+  console.log(
+    `      ${cpuLine('pilot')}   ratio to the blast's ${f(ceiling('pilot') / ceiling('blast'), 2)}`,
+  );
+  console.log(
+    `   pilot PILS, New-Reno      ${f(g['pilot-newreno'])} MiB/s  [${all('pilot-newreno')}]   ratio BBR (default) / New-Reno ${f(g.pilot / g['pilot-newreno'], 2)}`,
+  );
+  console.log(
+    `   UDP+AES-GCM blast         ${f(g.blast)} MiB/s  [${all('blast')}]   (the ceiling: no transport)`,
+  );
+  console.log(`      ${cpuLine('blast')}`);
+  console.log(`   TCP socket pair           ${f(g.tcp)} MiB/s  [${all('tcp')}]`);
+  console.log(
+    `   pilot PILT (plaintext)    ${f(g['pilot-plain'])} MiB/s  [${all('pilot-plain')}]   ratio to TCP ${f(g['pilot-plain'] / g.tcp, 3)}`,
+  );
+  console.log(`      ${cpuLine('pilot-plain')}`);
 }
 console.log('\n2. goodput at 50 ms RTT across the NAT lab (impair-wire.py, no jitter)');
 if ('skipped' in lab) console.log(`   skipped: ${lab.skipped}`);
@@ -343,8 +346,9 @@ else {
       pilot: 'pilot (BBR, default)',
       'pilot-newreno': 'pilot (New-Reno)',
       'pilot-cubic': 'pilot (CUBIC)',
+      'pilot-mtu': 'pilot (BBR, 1472-B datagrams)',
     };
-    for (const pilot of ['pilot', 'pilot-newreno', 'pilot-cubic']) {
+    for (const pilot of ['pilot', 'pilot-mtu', 'pilot-newreno', 'pilot-cubic']) {
       if (row[pilot] === undefined) continue;
       const name = names[pilot];
       console.log(
@@ -359,20 +363,20 @@ else {
 console.log('\n3. 1-byte request/response round trip (PILS vs TCP)');
 if (pilotRtt === undefined || tcpRtt === undefined) console.log('   skipped: not in BENCH_ONLY');
 else {
-console.log(
-  `   p50  pilot ${f(pilotRtt.p50 * 1000, 0)} µs   tcp ${f(tcpRtt.p50 * 1000, 0)} µs   ratio ${f(pilotRtt.p50 / tcpRtt.p50, 2)}`,
-);
-console.log(
-  `   p99  pilot ${f(pilotRtt.p99 * 1000, 0)} µs   tcp ${f(tcpRtt.p99 * 1000, 0)} µs   ratio ${f(pilotRtt.p99 / tcpRtt.p99, 2)}`,
-);
+  console.log(
+    `   p50  pilot ${f(pilotRtt.p50 * 1000, 0)} µs   tcp ${f(tcpRtt.p50 * 1000, 0)} µs   ratio ${f(pilotRtt.p50 / tcpRtt.p50, 2)}`,
+  );
+  console.log(
+    `   p99  pilot ${f(pilotRtt.p99 * 1000, 0)} µs   tcp ${f(tcpRtt.p99 * 1000, 0)} µs   ratio ${f(pilotRtt.p99 / tcpRtt.p99, 2)}`,
+  );
 }
 console.log('\n4. memory');
 if (perConnection === undefined || driver === undefined) console.log('   skipped: not in BENCH_ONLY');
 else {
-console.log(
-  `   per idle connection, sans-IO core (1,000 open): ${f(perConnection / 1024, 2)} KiB   ratio to the 16 KiB target ${f(perConnection / 16384, 3)}`,
-);
-console.log(
-  `   1,000 idle PILS streams through UdpTransport (one side, heap + buffers): ${f(driver.total / MiB, 2)} MiB = ${f(driver.perConnection / 1024, 2)} KiB each   ratio to 16 KiB ${f(driver.perConnection / 16384, 3)}`,
-);
+  console.log(
+    `   per idle connection, sans-IO core (1,000 open): ${f(perConnection / 1024, 2)} KiB   ratio to the 16 KiB target ${f(perConnection / 16384, 3)}`,
+  );
+  console.log(
+    `   1,000 idle PILS streams through UdpTransport (one side, heap + buffers): ${f(driver.total / MiB, 2)} MiB = ${f(driver.perConnection / 1024, 2)} KiB each   ratio to 16 KiB ${f(driver.perConnection / 16384, 3)}`,
+  );
 }

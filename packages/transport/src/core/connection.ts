@@ -592,8 +592,17 @@ export class Connection {
       this.persistPending = false;
       if (this.sendBuffer.length > 0 && this.tracker.isEmpty) return this.sendNew(1, now);
     }
-    if (this.sendBuffer.length === 0 && !this.closeRequested && this.tracker.inFlight < this.cc.window) {
-      // The application leaves the window unfilled: rate samples measure it, not the path.
+    if (
+      this.sendBuffer.length === 0 &&
+      !this.closeRequested &&
+      this.tracker.inFlight < this.cc.window &&
+      !this.tracker.hasLost
+    ) {
+      // The application leaves the window unfilled: rate samples measure it, not the path. Not
+      // while segments wait to be retransmitted (as Linux's tcp_rate_check_app_limited): under
+      // steady loss the send buffer is often all unacknowledged data behind holes, and marking
+      // that "application-limited" kept BBR in STARTUP, its window 2.89 × an estimate that only
+      // ever rose.
       this.tracker.markAppLimited();
     }
     if (this.sendBuffer.length > 0 && this.canSendFlow()) {
