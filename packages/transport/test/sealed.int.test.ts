@@ -35,7 +35,8 @@ function sha(data: Uint8Array): string {
 
 async function readAll(stream: PilotStream): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  // Not `for await (… of stream)`: its end destroys the whole Duplex, and our writes in flight with it.
+  for await (const chunk of stream.iterator({ destroyOnReturn: false })) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
 }
 

@@ -170,7 +170,8 @@ export function sha256(data: Uint8Array): string {
 
 export async function readAll(stream: PilotStream): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  // Not `for await (… of stream)`: its end destroys the whole Duplex, and our writes in flight with it.
+  for await (const chunk of stream.iterator({ destroyOnReturn: false })) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
 }
 
