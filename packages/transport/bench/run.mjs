@@ -234,6 +234,7 @@ async function impaired() {
   const results = [];
   try {
     const hostCc = await lab.tcpCongestionOf('p1');
+    const runsOf = {};
     for (const loss of LOSSES) {
       await lab.impair(25, loss, 0);
       const row = { loss };
@@ -264,10 +265,11 @@ async function impaired() {
           await receiver.kill();
         }
         row[name] = median(rates);
+        runsOf[`${loss}:${name}`] = rates;
       }
       results.push(row);
     }
-    return { hostCc, results };
+    return { hostCc, results, runsOf };
   } finally {
     await lab.close();
   }
@@ -341,7 +343,9 @@ if ('skipped' in lab) console.log(`   skipped: ${lab.skipped}`);
 else {
   for (const row of lab.results) {
     const tcps = Object.keys(row).filter((k) => k.startsWith('tcp-'));
-    console.log(`   ${row.loss}% loss: ${tcps.map((k) => `${k} ${f(row[k])} KiB/s`).join('   ')}`);
+    const runs = (k) =>
+      IMPAIRED_REPEATS > 1 ? ` [${lab.runsOf[`${row.loss}:${k}`].map((v) => f(v, 0)).join(' / ')}]` : '';
+    console.log(`   ${row.loss}% loss: ${tcps.map((k) => `${k} ${f(row[k])} KiB/s${runs(k)}`).join('   ')}`);
     const names = {
       pilot: 'pilot (BBR, default)',
       'pilot-newreno': 'pilot (New-Reno)',
@@ -352,7 +356,7 @@ else {
       if (row[pilot] === undefined) continue;
       const name = names[pilot];
       console.log(
-        `      ${name.padEnd(26)} ${f(row[pilot])} KiB/s   ratio ${tcps.map((k) => `to ${k} ${f(row[pilot] / row[k], 2)}`).join('   ')}`,
+        `      ${name.padEnd(26)} ${f(row[pilot])} KiB/s${runs(pilot)}   ratio ${tcps.map((k) => `to ${k} ${f(row[pilot] / row[k], 2)}`).join('   ')}`,
       );
     }
   }
