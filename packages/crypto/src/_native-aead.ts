@@ -1,6 +1,7 @@
 // Loads the optional AES-256-GCM addon (native/aes256gcm.c, built into dist/native/ by the build).
-// Found through `process.getBuiltinModule` like node:crypto, so that non-Node runtimes and bundlers
-// see no reference to it; absent, unloadable or failing its self-test, it is simply not used.
+// Found through `process.getBuiltinModule` like node:crypto (_builtin.ts), so that non-Node runtimes
+// and bundlers see no reference to it; absent, unloadable or failing its self-test, it is simply not used.
+import { findBuiltinModule } from './_builtin.js';
 import type { Aead } from './backend.js';
 
 /** The addon's exports (see native/aes256gcm.c). */
@@ -24,9 +25,6 @@ export interface NativeAeadAddon {
   ): boolean;
 }
 
-interface ProcessLike {
-  readonly getBuiltinModule?: (id: string) => unknown;
-}
 interface ModuleLike {
   createRequire(from: string): (id: string) => unknown;
 }
@@ -62,11 +60,9 @@ function passesSelfTest(addon: NativeAeadAddon): boolean {
 
 /** The addon when it is built and works in this runtime, else undefined. `scope` is for tests. */
 export function findNativeAead(scope: object = globalThis): NativeAeadAddon | undefined {
-  const proc = (scope as { readonly process?: ProcessLike }).process;
-  if (proc === undefined || proc === null || typeof proc.getBuiltinModule !== 'function') return undefined;
+  const mod = findBuiltinModule('node:module', scope) as ModuleLike | undefined;
+  if (mod === undefined || typeof mod.createRequire !== 'function') return undefined;
   try {
-    const mod = proc.getBuiltinModule('node:module') as ModuleLike | undefined;
-    if (mod === undefined) return undefined;
     const addon = mod.createRequire(import.meta.url)(ADDON_URL) as NativeAeadAddon;
     return passesSelfTest(addon) ? addon : undefined;
   } catch {
