@@ -69,8 +69,6 @@ afterAll(() => {
     );
     console.log([head, '| --- | --- | --- | --- | --- | --- | --- | --- |', ...lines].join('\n'));
   }
-  // Spawning re-references the worker's IPC channel; give the leak check its baseline back.
-  process.channel?.unref();
 });
 
 interface Pair {

@@ -59,8 +59,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  // Spawning re-references the worker's IPC channel; give the leak check its baseline back.
-  process.channel?.unref();
   await serving?.close();
   await aliceDriver?.close();
   await bobDriver?.close();

@@ -36,8 +36,6 @@ const dir = mkdtempSync(join(tmpdir(), 'pilot-mcp-lab-'));
 
 afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
-  // Spawning re-references the worker's IPC channel; give the leak check its baseline back.
-  process.channel?.unref();
 });
 
 /** The calls made on both ends; their answers must be equal byte for byte. */

@@ -1,17 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 // The example imports '@pilot/mcp' by name; run from the package directory, Node resolves that to
 // this package's own dist/ (self-reference through "exports"), so build before testing.
 const packageDir = fileURLToPath(new URL('..', import.meta.url));
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-
-afterAll(() => {
-  // Spawning re-references the worker's IPC channel; give the leak check its baseline back.
-  process.channel?.unref();
-});
 
 describe('README', () => {
   it('the example runs and prints what its comments say', () => {

@@ -30,8 +30,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  // Spawning re-references the worker's IPC channel; give the leak check its baseline back.
-  process.channel?.unref();
   await alice.close();
   await bob.close();
 });
