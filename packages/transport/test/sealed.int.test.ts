@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { seededRandom } from '@pilot/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type PilotStream, SealedCodec, UdpTransport } from '../src/node/index.js';
+import { readAll, sha, writeAll } from './streams.js';
 
 const A = { network: 0, node: 0xa1 };
 const B = { network: 0, node: 0xb2 };
@@ -28,24 +28,6 @@ afterEach(async () => {
   await Promise.all(open.map((t) => t.close()));
   open = [];
 });
-
-function sha(data: Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
-}
-
-async function readAll(stream: PilotStream): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  // Not `for await (… of stream)`: its end destroys the whole Duplex, and our writes in flight with it.
-  for await (const chunk of stream.iterator({ destroyOnReturn: false })) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
-
-async function writeAll(stream: PilotStream, data: Uint8Array, chunk = 64 * 1024): Promise<void> {
-  for (let at = 0; at < data.length; at += chunk) {
-    if (!stream.write(data.subarray(at, at + chunk))) await once(stream, 'drain');
-  }
-  stream.end();
-}
 
 describe('UdpTransport with the PILS codec (AES-256-GCM) over loopback', () => {
   it('moves 8 MiB each way at once, byte-exact, every frame sealed', async () => {

@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { seededRandom } from '@pilot/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConnectionState, DEFAULT_SEND_BUFFER_BYTES } from '../src/index.js';
 import { type PilotStream, UdpTransport } from '../src/node/index.js';
+import { readAll, sha, writeAll } from './streams.js';
 
 const A = { network: 0, node: 0xa1 };
 const B = { network: 0, node: 0xb2 };
@@ -24,24 +24,6 @@ afterEach(async () => {
   await Promise.all(open.map((t) => t.close()));
   open = [];
 });
-
-function sha(data: Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
-}
-
-async function readAll(stream: PilotStream): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  // Not `for await (… of stream)`: its end destroys the whole Duplex, and our writes in flight with it.
-  for await (const chunk of stream.iterator({ destroyOnReturn: false })) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
-
-async function writeAll(stream: PilotStream, data: Uint8Array, chunk = 64 * 1024): Promise<void> {
-  for (let at = 0; at < data.length; at += chunk) {
-    if (!stream.write(data.subarray(at, at + chunk))) await once(stream, 'drain');
-  }
-  stream.end();
-}
 
 describe('UdpTransport over loopback', () => {
   it('reaches a node at every network address once its node ID has an endpoint', async () => {

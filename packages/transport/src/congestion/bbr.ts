@@ -1,4 +1,9 @@
-import type { CongestionController, DeliveryRateSample } from './congestion-controller.js';
+import {
+  type CongestionController,
+  DEFAULT_MAX_WINDOW,
+  type DeliveryRateSample,
+  defaultInitialWindow,
+} from './congestion-controller.js';
 
 /** BBR v1 constants (draft-cardwell-iccrg-bbr-congestion-control-00 and Linux tcp_bbr.c). */
 export interface BbrOptions {
@@ -106,9 +111,9 @@ export class Bbr implements CongestionController {
 
   constructor(mss: number, options: BbrOptions = {}) {
     this.mss = mss;
-    this.initialWindow = options.initialWindow ?? Math.min(10 * mss, Math.max(14_720, 2 * mss));
+    this.initialWindow = options.initialWindow ?? defaultInitialWindow(mss);
     this.minimumWindow = options.minimumWindow ?? 4 * mss;
-    this.maxWindow = options.maxWindow ?? 16 * 1024 * 1024;
+    this.maxWindow = options.maxWindow ?? DEFAULT_MAX_WINDOW;
     this.bandwidthWindowRounds = options.bandwidthWindowRounds ?? 10;
     this.minRttWindow = options.minRttWindow ?? 10_000;
     this.probeRttDuration = options.probeRttDuration ?? 200;

@@ -48,3 +48,11 @@ export interface CongestionController {
 }
 
 export type CongestionControllerFactory = (mss: number) => CongestionController;
+
+/** RFC 9002 §7.2's initial window: min(10·MSS, max(14,720 bytes, 2·MSS)). Every controller starts here. */
+export function defaultInitialWindow(mss: number): number {
+  return Math.min(10 * mss, Math.max(14_720, 2 * mss));
+}
+
+/** The largest window any controller grows to unless told otherwise (16 MiB). */
+export const DEFAULT_MAX_WINDOW: number = 16 * 1024 * 1024;

@@ -1,4 +1,8 @@
-import type { CongestionController } from './congestion-controller.js';
+import {
+  type CongestionController,
+  DEFAULT_MAX_WINDOW,
+  defaultInitialWindow,
+} from './congestion-controller.js';
 
 /** RFC 9438 constants: C (segments/s³) and the multiplicative decrease β. */
 export interface CubicOptions {
@@ -37,9 +41,9 @@ export class Cubic implements CongestionController {
 
   constructor(mss: number, options: CubicOptions = {}) {
     this.mss = mss;
-    this.cwnd = options.initialWindow ?? Math.min(10 * mss, Math.max(14_720, 2 * mss));
+    this.cwnd = options.initialWindow ?? defaultInitialWindow(mss);
     this.minimumWindow = options.minimumWindow ?? 2 * mss;
-    this.maxWindow = options.maxWindow ?? 16 * 1024 * 1024;
+    this.maxWindow = options.maxWindow ?? DEFAULT_MAX_WINDOW;
     this.c = options.c ?? 0.4;
     this.beta = options.beta ?? 0.7;
     this.alpha = (3 * (1 - this.beta)) / (1 + this.beta);

@@ -1,4 +1,8 @@
-import type { CongestionController } from './congestion-controller.js';
+import {
+  type CongestionController,
+  DEFAULT_MAX_WINDOW,
+  defaultInitialWindow,
+} from './congestion-controller.js';
 
 /** RFC 9002 §7 constants (kInitialWindow, kMinimumWindow, kLossReductionFactor) plus a cap. */
 export interface NewRenoOptions {
@@ -26,9 +30,9 @@ export class NewReno implements CongestionController {
 
   constructor(mss: number, options: NewRenoOptions = {}) {
     this.mss = mss;
-    this.cwnd = options.initialWindow ?? Math.min(10 * mss, Math.max(14_720, 2 * mss));
+    this.cwnd = options.initialWindow ?? defaultInitialWindow(mss);
     this.minimumWindow = options.minimumWindow ?? 2 * mss;
-    this.maxWindow = options.maxWindow ?? 16 * 1024 * 1024;
+    this.maxWindow = options.maxWindow ?? DEFAULT_MAX_WINDOW;
     this.reduction = options.lossReductionFactor ?? 0.5;
     this.pacingGain = options.pacingGain ?? 1.25;
   }
