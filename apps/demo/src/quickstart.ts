@@ -84,27 +84,41 @@ async function ok(home: string, socket: string, args: readonly string[]): Promis
 
 async function startRendezvous(
   dir: string,
-): Promise<{ child: ChildProcess; registry: string; beacon: string }> {
+): Promise<{ child: ChildProcess; registry: string; beacon: string; fingerprint: string }> {
   const registry = `127.0.0.1:${await freePort('tcp')}`;
   const beacon = `127.0.0.1:${await freePort('udp')}`;
   const child = spawn(
     process.execPath,
-    [RENDEZVOUS, '--registry-addr', registry, '--beacon-addr', beacon, '--store', join(dir, 'directory.db')],
+    [
+      RENDEZVOUS,
+      '--registry-addr',
+      registry,
+      '--beacon-addr',
+      beacon,
+      '--store',
+      join(dir, 'directory.db'),
+      '--log-format',
+      'json',
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  await new Promise<void>((done, fail) => {
+  // The registry serves TLS; its start line names the certificate's fingerprint, which the daemons pin.
+  const fingerprint = await new Promise<string>((done, fail) => {
     let seen = '';
     const onData = (chunk: Buffer): void => {
       seen += chunk.toString('utf8');
-      if (seen.includes('listening')) {
+      const newline = seen.indexOf('\n');
+      if (newline >= 0) {
         child.stdout?.off('data', onData);
-        done();
+        const line = JSON.parse(seen.slice(0, newline)) as { fingerprint?: unknown };
+        if (typeof line.fingerprint === 'string') done(line.fingerprint);
+        else fail(new Error(`the rendezvous announced no TLS fingerprint: ${seen}`));
       }
     };
     child.stdout?.on('data', onData);
     child.once('exit', (code) => fail(new Error(`the rendezvous exited (${code}): ${seen}`)));
   });
-  return { child, registry, beacon };
+  return { child, registry, beacon, fingerprint };
 }
 
 async function stop(child: ChildProcess): Promise<void> {
@@ -131,7 +145,9 @@ export async function runQuickstart(options: QuickstartOptions): Promise<Quickst
   try {
     const rv = await startRendezvous(dir);
     rendezvous = rv.child;
-    log(`rendezvous   registry tcp ${rv.registry}, beacon udp ${rv.beacon}`);
+    log(
+      `rendezvous   registry tls ${rv.registry} (sha256 ${rv.fingerprint.slice(0, 16)}…), beacon udp ${rv.beacon}`,
+    );
 
     const start = async (name: 'alpha' | 'beta') => {
       const data = await ok(homes[name], sockets[name], [
@@ -139,6 +155,9 @@ export async function runQuickstart(options: QuickstartOptions): Promise<Quickst
         'start',
         '--registry',
         rv.registry,
+        '--registry-tls',
+        '--registry-fingerprint',
+        rv.fingerprint,
         '--beacon',
         rv.beacon,
         '--listen',
@@ -165,6 +184,11 @@ export async function runQuickstart(options: QuickstartOptions): Promise<Quickst
       step();
       return ok(homes.beta, sockets.beta, args);
     };
+
+    const info = await a(['info']);
+    log(
+      `registry     alpha's link: ${info.registry_tls === true ? `TLS, certificate pinned (${String(info.registry_pin)})` : 'plaintext'}`,
+    );
 
     const before = await pilotctl(homes.alpha, sockets.alpha, ['find', 'agent-beta']);
     const hiddenBeforeTrust = before.status === 'error';

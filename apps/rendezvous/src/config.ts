@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { isPilotError } from '@pilot/wire';
 import { RendezvousErrorCode, rendezvousError } from './errors.js';
 import { LogFormat, LogLevel } from './logger.js';
@@ -24,12 +24,24 @@ export type RendezvousConfig = {
   readonly http: ListenAddress | undefined;
   /** SQLite file of the directory. */
   readonly store: string;
-  /** TLS key and certificate files (PEM), when TLS is on. */
-  readonly tls: { readonly certFile: string; readonly keyFile: string } | undefined;
+  /**
+   * TLS (on unless `--tls=false`): the operator's key and certificate files (PEM), or, without
+   * them, a self-signed pair kept beside the store (`registry-tls.crt`/`.key`, made on first start)
+   * so that its fingerprint, which clients pin, survives restarts. An in-memory store gets a new
+   * pair each start.
+   */
+  readonly tls: TlsConfig | undefined;
+  /** Hang up on plaintext clients (reference daemons without `-registry-tls`). Default false. */
+  readonly requireTls: boolean;
   readonly adminToken: string | undefined;
   readonly logLevel: LogLevel;
   readonly logFormat: LogFormat;
 };
+
+export type TlsConfig =
+  | { readonly source: 'files'; readonly certFile: string; readonly keyFile: string }
+  | { readonly source: 'store'; readonly certFile: string; readonly keyFile: string }
+  | { readonly source: 'ephemeral' };
 
 export type ParsedCommand =
   | { readonly kind: 'help' }
@@ -57,9 +69,16 @@ export const FLAGS: Readonly<Record<string, { readonly kind: FlagKind; readonly 
     kind: 'string',
     help: 'SQLite file of the directory (default ~/.pilot/registry.db; ":memory:" keeps nothing)',
   },
-  tls: { kind: 'boolean', help: 'serve the registry over TLS (needs --tls-cert and --tls-key)' },
-  'tls-cert': { kind: 'string', help: 'TLS certificate, PEM file' },
+  tls: {
+    kind: 'boolean',
+    help: 'serve the registry over TLS (default true; plaintext clients still served on the same port; --tls=false: plaintext only)',
+  },
+  'tls-cert': {
+    kind: 'string',
+    help: 'TLS certificate, PEM file (default: a self-signed one kept beside the store)',
+  },
   'tls-key': { kind: 'string', help: 'TLS private key, PEM file' },
+  'require-tls': { kind: 'boolean', help: 'refuse plaintext registry clients (default false)' },
   'admin-token': {
     kind: 'string',
     help: 'token that acts for any node (prefer the config file: flags show in ps)',
@@ -192,19 +211,39 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
 
   const certFile = str('tls-cert');
   const keyFile = str('tls-key');
+  const store = str('store');
+  if (store === '') badFlag('--store must not be empty');
+  const storePath =
+    store === undefined
+      ? join(homedir(), '.pilot', 'registry.db')
+      : // SQLite's in-memory database (tests, throwaway instances), not a file named ":memory:".
+        store === ':memory:'
+        ? store
+        : resolve(expandHome(store));
   let tls: RendezvousConfig['tls'];
-  if (values.get('tls') === true) {
-    if (certFile === undefined || keyFile === undefined) badFlag('--tls needs --tls-cert and --tls-key');
-    tls = { certFile: resolve(expandHome(certFile)), keyFile: resolve(expandHome(keyFile)) };
-  } else if (certFile !== undefined || keyFile !== undefined) {
+  const requireTls = values.get('require-tls') === true;
+  if (values.get('tls') !== false) {
+    if ((certFile === undefined) !== (keyFile === undefined)) badFlag('--tls-cert and --tls-key go together');
+    if (certFile !== undefined && keyFile !== undefined)
+      tls = {
+        source: 'files',
+        certFile: resolve(expandHome(certFile)),
+        keyFile: resolve(expandHome(keyFile)),
+      };
+    else if (storePath === ':memory:') tls = { source: 'ephemeral' };
+    else
+      tls = {
+        source: 'store',
+        certFile: join(dirname(storePath), 'registry-tls.crt'),
+        keyFile: join(dirname(storePath), 'registry-tls.key'),
+      };
+  } else if (certFile !== undefined || keyFile !== undefined || requireTls) {
     // Refused rather than ignored: serving plain TCP while the operator believes it is TLS is worse.
-    badFlag('--tls-cert and --tls-key need --tls');
+    badFlag('--tls-cert, --tls-key and --require-tls contradict --tls=false');
   }
   const adminToken = str('admin-token');
   if (adminToken !== undefined && adminToken.length < 8)
     badFlag('--admin-token must be at least 8 characters');
-  const store = str('store');
-  if (store === '') badFlag('--store must not be empty');
 
   return {
     kind: 'run',
@@ -220,14 +259,9 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
         'beacon-amplification',
       ),
       http: str('http') === undefined ? undefined : parseListenAddress(str('http') ?? '', 'http'),
-      store:
-        store === undefined
-          ? join(homedir(), '.pilot', 'registry.db')
-          : // SQLite's in-memory database (tests, throwaway instances), not a file named ":memory:".
-            store === ':memory:'
-            ? store
-            : resolve(expandHome(store)),
+      store: storePath,
       tls,
+      requireTls,
       adminToken,
       logLevel: oneOf(str('log-level') ?? 'info', LogLevel, 'log-level'),
       logFormat: oneOf(str('log-format') ?? 'text', LogFormat, 'log-format'),

@@ -9,6 +9,10 @@ export type HealthReport = {
   readonly registry: {
     readonly address: string;
     readonly tls: boolean;
+    /** SHA-256 of the TLS certificate's DER (lowercase hex): what clients pin. */
+    readonly fingerprint?: string;
+    /** Whether plaintext clients are served too (reference daemons without TLS). */
+    readonly plaintext: boolean;
     /** Open registry connections. */
     readonly connections: number;
     /** Registered nodes not yet expired. */

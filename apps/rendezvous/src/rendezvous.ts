@@ -1,14 +1,15 @@
 import { X509Certificate } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
+  createSelfSignedCertificate,
   type DirectoryServer,
   RegistryHandler,
   SqliteDirectoryStore,
   startDirectoryServer,
 } from '@pilot/directory';
 import { type BeaconFactory, type BeaconHandle, formatHostPort } from './beacon.js';
-import type { RendezvousConfig } from './config.js';
+import type { RendezvousConfig, TlsConfig } from './config.js';
 import { RendezvousErrorCode, rendezvousError } from './errors.js';
 import { type HealthReport, type HealthServer, startHealthServer } from './health.js';
 import type { Logger } from './logger.js';
@@ -18,7 +19,7 @@ const SHUTDOWN_DRAIN_MS = 250;
 export type Rendezvous = {
   /** Where the registry listens (the real port when 0 was asked for). */
   readonly registry: { readonly host: string; readonly port: number };
-  /** SHA-256 of the TLS certificate (`AB:CD:…`), what clients pin; undefined without TLS. */
+  /** SHA-256 of the TLS certificate's DER (lowercase hex), what clients pin; undefined without TLS. */
   readonly tlsFingerprint: string | undefined;
   readonly beacon: BeaconHandle | undefined;
   /** The second beacon socket (`--stun-addr`), a second reflector for NAT classification. */
@@ -47,6 +48,38 @@ function readPem(path: string, what: string): string {
   }
 }
 
+/**
+ * The registry's key and certificate: the operator's files, or the self-signed pair kept beside the
+ * store (made on first start, the key readable by the owner only), or a new pair for an in-memory store.
+ */
+function loadTls(config: TlsConfig, logger: Logger): { key: string; cert: string } {
+  if (config.source === 'ephemeral') {
+    const made = createSelfSignedCertificate();
+    return { key: made.key, cert: made.cert };
+  }
+  if (config.source === 'store' && !existsSync(config.certFile) && !existsSync(config.keyFile)) {
+    const made = createSelfSignedCertificate();
+    try {
+      mkdirSync(dirname(config.certFile), { recursive: true, mode: 0o700 });
+      // The key first, exclusively: two rendezvous starting at once must not end up with a key
+      // that does not match the certificate.
+      writeFileSync(config.keyFile, made.key, { mode: 0o600, flag: 'wx' });
+      writeFileSync(config.certFile, made.cert, { mode: 0o644, flag: 'wx' });
+    } catch (error) {
+      throw rendezvousError(
+        RendezvousErrorCode.START_FAILED,
+        `cannot write the TLS certificate beside the store (${config.certFile}): ${(error as Error).message}`,
+        error,
+      );
+    }
+    logger.log('info', 'created a self-signed TLS certificate', {
+      cert: config.certFile,
+      fingerprint: made.fingerprint,
+    });
+  }
+  return { cert: readPem(config.certFile, 'certificate'), key: readPem(config.keyFile, 'key') };
+}
+
 /** Opens the store and starts the registry, the beacon (when given a factory) and the health endpoint. */
 export async function startRendezvous(
   config: RendezvousConfig,
@@ -56,13 +89,14 @@ export async function startRendezvous(
   let tls: { key: string; cert: string } | undefined;
   let tlsFingerprint: string | undefined;
   if (config.tls !== undefined) {
-    tls = { cert: readPem(config.tls.certFile, 'certificate'), key: readPem(config.tls.keyFile, 'key') };
+    tls = loadTls(config.tls, logger);
     try {
-      tlsFingerprint = new X509Certificate(tls.cert).fingerprint256;
+      // Lowercase hex without colons: what the reference's -registry-fingerprint and ours take.
+      tlsFingerprint = new X509Certificate(tls.cert).fingerprint256.replace(/:/g, '').toLowerCase();
     } catch (error) {
       throw rendezvousError(
         RendezvousErrorCode.START_FAILED,
-        `${config.tls.certFile} is not a PEM certificate`,
+        `${config.tls.source === 'ephemeral' ? 'the generated certificate' : config.tls.certFile} is not a PEM certificate`,
         error,
       );
     }
@@ -94,7 +128,7 @@ export async function startRendezvous(
       host: config.registryAddr.host,
       port: config.registryAddr.port,
       onError,
-      ...(tls === undefined ? {} : { tls }),
+      ...(tls === undefined ? {} : { tls, requireTls: config.requireTls }),
     });
   } catch (error) {
     store.close();
@@ -160,6 +194,8 @@ export async function startRendezvous(
     registry: {
       address: registryAddress,
       tls: tls !== undefined,
+      ...(tlsFingerprint === undefined ? {} : { fingerprint: tlsFingerprint }),
+      plaintext: tls === undefined || !config.requireTls,
       connections: server.connections,
       liveNodes: closing === undefined ? (liveNodes.get() as { n: number }).n : 0,
     },

@@ -105,7 +105,9 @@ describe('pilot-rendezvous: registry + beacon', () => {
     expect(report.status).toBe('ok');
     expect(report.registry).toMatchObject({
       address: started.announce.registry,
-      tls: false,
+      tls: true,
+      fingerprint: started.announce.fingerprint,
+      plaintext: true,
       connections: 1,
       liveNodes: 1,
     });

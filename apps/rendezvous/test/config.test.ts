@@ -36,7 +36,12 @@ describe('command line', () => {
       beaconAmplification: 'strict',
       http: undefined,
       store: join(homedir(), '.pilot', 'registry.db'),
-      tls: undefined,
+      tls: {
+        source: 'store',
+        certFile: join(homedir(), '.pilot', 'registry-tls.crt'),
+        keyFile: join(homedir(), '.pilot', 'registry-tls.key'),
+      },
+      requireTls: false,
       adminToken: undefined,
       logLevel: 'info',
       logFormat: 'text',
@@ -100,8 +105,11 @@ describe('command line', () => {
     expect(codeOf(['--beacon-amplification', 'loose'])).toBe(RendezvousErrorCode.BAD_FLAG);
     expect(codeOf(['--http', '8080'])).toBe(RendezvousErrorCode.BAD_FLAG);
     expect(codeOf(['--stun-addr', '3478'])).toBe(RendezvousErrorCode.BAD_FLAG);
-    expect(codeOf(['--tls'])).toBe(RendezvousErrorCode.BAD_FLAG);
-    expect(codeOf(['--tls-cert', 'c.pem', '--tls-key', 'k.pem'])).toBe(RendezvousErrorCode.BAD_FLAG);
+    expect(codeOf(['--tls=false', '--tls-cert', 'c.pem', '--tls-key', 'k.pem'])).toBe(
+      RendezvousErrorCode.BAD_FLAG,
+    );
+    expect(codeOf(['--tls=false', '--require-tls'])).toBe(RendezvousErrorCode.BAD_FLAG);
+    expect(codeOf(['--tls-cert', 'c.pem'])).toBe(RendezvousErrorCode.BAD_FLAG);
     expect(codeOf(['--tls=maybe'])).toBe(RendezvousErrorCode.BAD_FLAG);
     expect(codeOf(['--admin-token', 'short'])).toBe(RendezvousErrorCode.BAD_FLAG);
     expect(codeOf(['--registry-addr', 'localhost'])).toBe(RendezvousErrorCode.BAD_FLAG);
@@ -123,7 +131,7 @@ describe('command line', () => {
     const config = run(['--config', file, '--registry-addr', '127.0.0.1:7200']);
     expect(config.registryAddr.port).toBe(7200);
     expect(config.store).toBe(join(dir, 'a.db'));
-    expect(config.tls?.certFile).toMatch(/c\.pem$/);
+    expect(config.tls).toMatchObject({ source: 'files', certFile: expect.stringMatching(/c\.pem$/) });
     expect(config.adminToken).toBe('from-the-file');
   });
 

@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,9 +41,22 @@ describe('pilot-rendezvous', () => {
       level: 'info',
       msg: `pilot-rendezvous: registry listening on 127.0.0.1:${port}`,
       registry: `127.0.0.1:${port}`,
-      tls: false,
+      tls: true,
       store,
     });
+    // TLS by default, with a self-signed certificate kept beside the store and announced by its fingerprint.
+    const fingerprint = String(first.announce.fingerprint);
+    expect(fingerprint).toMatch(/^[0-9a-f]{64}$/);
+    expect(
+      new X509Certificate(readFileSync(join(dir, 'data', 'registry-tls.crt'))).fingerprint256
+        .replace(/:/g, '')
+        .toLowerCase(),
+    ).toBe(fingerprint);
+    expect(statSync(join(dir, 'data', 'registry-tls.key')).mode & 0o077).toBe(0);
+    const pinned = await DirectoryClient.connect({ host: '127.0.0.1', port, tls: { pin: fingerprint } });
+    clients.push(pinned);
+    await pinned.register(createSigner(), { listenAddr: ':4001' });
+    pinned.close();
 
     const client = await DirectoryClient.connect({ host: '127.0.0.1', port });
     clients.push(client);
@@ -58,6 +72,8 @@ describe('pilot-rendezvous', () => {
     client.close();
 
     const second = await start(args);
+    // The same certificate after a restart: pins stay valid.
+    expect(second.announce.fingerprint).toBe(fingerprint);
     const again = await DirectoryClient.connect({ host: '127.0.0.1', port });
     clients.push(again);
     const info = await again.lookup(nodeId);

@@ -15,6 +15,14 @@ export interface DaemonOptions {
   home: string;
   /** Registry host:port. */
   registry: string;
+  /**
+   * `--registry-tls` ($PILOT_REGISTRY_TLS): true requires TLS, false asks for plaintext (a reference
+   * registry without TLS); unset, TLS when the registry offers it (its certificate trusted on first
+   * use and remembered in <home>/known_registries.json), plaintext for a registry never seen over TLS.
+   */
+  registryTls?: boolean;
+  /** `--registry-fingerprint` ($PILOT_REGISTRY_FINGERPRINT): SHA-256 of the registry's certificate, hex; implies TLS. */
+  registryFingerprint?: string;
   /** Beacon host:port (endpoint discovery, punching, relay). */
   beacon?: string;
   /**
@@ -69,6 +77,8 @@ type Kind = 'string' | 'boolean' | 'duration' | 'integer' | 'list';
 const FLAGS: Readonly<Record<string, readonly [keyof DaemonOptions, Kind]>> = {
   home: ['home', 'string'],
   registry: ['registry', 'string'],
+  'registry-tls': ['registryTls', 'boolean'],
+  'registry-fingerprint': ['registryFingerprint', 'string'],
   beacon: ['beacon', 'string'],
   reflector: ['reflectors', 'list'],
   listen: ['listen', 'string'],
@@ -105,8 +115,6 @@ const IGNORED: Readonly<Record<string, Kind>> = {
   'admin-token': 'string',
   networks: 'string',
   'no-tasksubmit': 'boolean',
-  'registry-tls': 'boolean',
-  'registry-fingerprint': 'string',
   foreground: 'boolean',
 };
 
@@ -250,6 +258,10 @@ export function parseDaemonArgs(argv: string[], env: NodeJS.ProcessEnv = process
   }
   const fromEnv: Record<string, unknown> = {};
   if (env.PILOT_SOCKET !== undefined && env.PILOT_SOCKET !== '') fromEnv.socket = env.PILOT_SOCKET;
+  if (env.PILOT_REGISTRY_TLS !== undefined && env.PILOT_REGISTRY_TLS !== '')
+    fromEnv['registry-tls'] = env.PILOT_REGISTRY_TLS;
+  if (env.PILOT_REGISTRY_FINGERPRINT !== undefined && env.PILOT_REGISTRY_FINGERPRINT !== '')
+    fromEnv['registry-fingerprint'] = env.PILOT_REGISTRY_FINGERPRINT;
   const merged: Record<string, unknown> = { ...fromHome, ...fromEnv, ...fromConfig, ...flags };
   const options: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(merged)) {
@@ -268,6 +280,13 @@ export function parseDaemonArgs(argv: string[], env: NodeJS.ProcessEnv = process
   if (format !== undefined && !['text', 'json'].includes(format as string))
     bad('--log-format is text or json');
   for (const reflector of (options.reflectors as string[] | undefined) ?? []) parseReflector(reflector);
+  const fingerprint = options.registryFingerprint as string | undefined;
+  if (fingerprint !== undefined && fingerprint !== '') {
+    if (!/^[0-9a-f]{64}$/.test(fingerprint.replace(/:/g, '').toLowerCase()))
+      bad('--registry-fingerprint is the SHA-256 of the registry certificate: 64 hex digits');
+    if (options.registryTls === false)
+      bad('--registry-fingerprint needs TLS, but --registry-tls=false was given');
+  }
   // `--log-file=` (empty) is the detached daemon's usual place.
   if (options.logFile === '') options.logFile = join(home, 'pilot.log');
   return {

@@ -4,6 +4,8 @@ import {
   type DirectorySigner,
   type RegisterOptions,
   type RegisterResult,
+  type RegistryLink,
+  resolveRegistryLink,
   signerFromIdentity,
 } from '@pilot/directory';
 import { DaemonErrorCode, daemonError, errorMessage } from './errors.js';
@@ -13,6 +15,12 @@ export interface RegistrySessionOptions {
   readonly host: string;
   readonly port: number;
   readonly identity: Identity;
+  /** `--registry-tls`: true requires TLS, false asks for plaintext, undefined takes TLS when offered. */
+  readonly tls?: boolean;
+  /** `--registry-fingerprint`. */
+  readonly fingerprint?: string;
+  /** known_registries.json (fingerprints trusted on first use). */
+  readonly knownRegistries?: string;
   /** What to register with, asked again at every (re-)registration. */
   readonly registration: () => RegisterOptions;
   readonly heartbeatMs: number;
@@ -32,6 +40,7 @@ export class RegistrySession {
   readonly signer: DirectorySigner;
   readonly #options: RegistrySessionOptions;
   #client: DirectoryClient | undefined;
+  #link: RegistryLink | undefined;
   #nodeId = 0;
   #address = '';
   #timer: NodeJS.Timeout | undefined;
@@ -56,6 +65,10 @@ export class RegistrySession {
   get address(): string {
     return this.#address;
   }
+  /** How the registry link is protected (undefined before start). */
+  get link(): RegistryLink | undefined {
+    return this.#link;
+  }
   /** False while the registry is unreachable (the daemon keeps serving its tunnels meanwhile). */
   get healthy(): boolean {
     return !this.#needsRegister && this.#nodeId !== 0;
@@ -70,14 +83,27 @@ export class RegistrySession {
   /** Connects and registers; rejects with DAEMON_REGISTRY_UNAVAILABLE when the registry cannot be reached. */
   async start(): Promise<RegisterResult> {
     try {
+      const log = this.#options.log;
+      const link = await resolveRegistryLink({
+        host: this.#options.host,
+        port: this.#options.port,
+        ...(this.#options.tls === undefined ? {} : { tls: this.#options.tls }),
+        ...(this.#options.fingerprint === undefined ? {} : { fingerprint: this.#options.fingerprint }),
+        ...(this.#options.knownRegistries === undefined ? {} : { knownFile: this.#options.knownRegistries }),
+        onNotice: (message, fields) => log.warn(message, fields),
+      });
+      this.#link = link;
       this.#client = await DirectoryClient.connect({
         host: this.#options.host,
         port: this.#options.port,
         requestTimeoutMs: 8000,
         reconnectAttempts: 3,
         reconnectMaxDelayMs: 2000,
+        ...(link.tls === undefined ? {} : { tls: link.tls }),
       });
     } catch (error) {
+      // A certificate that is not the pinned one is not a registry that is down: say so plainly.
+      if ((error as { code?: unknown }).code === 'DIR_PIN_MISMATCH') throw error;
       throw daemonError(
         DaemonErrorCode.REGISTRY_UNAVAILABLE,
         `cannot reach the registry at ${this.#options.host}:${this.#options.port}: ${errorMessage(error)}`,

@@ -1,5 +1,10 @@
 export { fromBase64, toBase64 } from './base64.js';
-export { certificateFingerprint, type TlsClientOptions } from './client/connection.js';
+export {
+  certificateFingerprint,
+  probeRegistryTransport,
+  type RegistryTransportProbe,
+  type TlsClientOptions,
+} from './client/connection.js';
 export {
   DirectoryClient,
   type DirectoryClientOptions,
@@ -9,11 +14,21 @@ export {
   type RegisterOptions,
   type RegisterResult,
 } from './client/directory-client.js';
+export {
+  KnownRegistries,
+  normaliseFingerprint,
+  type RegistryLink,
+  type RegistryLinkMode,
+  type RegistryLinkOptions,
+  type RegistryPinSource,
+  resolveRegistryLink,
+} from './client/registry-link.js';
 export { DirErrorCode, dirError } from './errors.js';
 export type { Reply, RequestOrigin } from './server/op-context.js';
 export { type RateLimit, TokenBucket } from './server/rate-limiter.js';
 export { errorReply, REQUEST_TYPES, type ReapResult, RegistryHandler } from './server/registry-handler.js';
 export { OwnerKeySwap, type RegistryOptions } from './server/registry-options.js';
+export { createSelfSignedCertificate, type SelfSignedCertificate } from './server/self-signed.js';
 export type { SignatureClaim } from './server/signature-claim.js';
 export {
   type DirectoryServer,

@@ -39,6 +39,8 @@ const info: Command = {
     'peer_list',
     'conn_list',
     'registry',
+    'registry_tls',
+    'registry_fingerprint',
     'beacon',
     'endpoint',
     'public_key',
@@ -56,7 +58,16 @@ const info: Command = {
       `conns     ${info.connections ?? info.conn_list?.length ?? 0}`,
     ];
     if (info.endpoint) lines.push(`endpoint  ${info.endpoint}`);
-    if (info.registry) lines.push(`registry  ${info.registry}`);
+    if (info.registry) {
+      // Whether someone on the path to the registry could read or rewrite what it tells us.
+      const link =
+        info.registry_tls === true
+          ? `TLS, certificate sha256 ${String(info.registry_fingerprint ?? '').slice(0, 16)}… (${String(info.registry_pin ?? '')})`
+          : info.registry_tls === false
+            ? 'plaintext'
+            : '';
+      lines.push(`registry  ${info.registry}${link === '' ? '' : ` (${link})`}`);
+    }
     if (info.pid !== undefined) lines.push(`pid       ${info.pid}`);
     return { data: { ...info, hostname: info.hostname ?? '' }, human: lines.join('\n') };
   },

@@ -2,13 +2,28 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeIdentityFile } from '@pilot/crypto';
 import { signerFromIdentity } from '@pilot/directory';
+import type { Args } from '../argv.js';
 import { type Command, DAEMON_ERRORS } from '../command.js';
 import { cliError, usageError } from '../errors.js';
 import { registryClient } from '../registry.js';
 
 const REGISTRY_FLAG = {
   registry: { type: 'string', help: "registry host:port (default: the daemon's, or config.json)" },
+  'registry-tls': {
+    type: 'boolean',
+    help: 'require TLS to the registry (--registry-tls=false: plaintext; default: as the daemon, else TLS when offered)',
+  },
+  'registry-fingerprint': { type: 'string', help: "SHA-256 of the registry's certificate, hex (pins it)" },
 } as const;
+
+/** The registry link flags, for registryClient. */
+function linkFlags(args: Args): { tls?: boolean; fingerprint?: string } {
+  const fingerprint = args.string('registry-fingerprint');
+  return {
+    ...(args.has('registry-tls') ? { tls: args.bool('registry-tls') } : {}),
+    ...(fingerprint === undefined ? {} : { fingerprint }),
+  };
+}
 
 const lookup: Command = {
   name: 'lookup',
@@ -30,7 +45,7 @@ const lookup: Command = {
           : Number.parseInt(`${match[1]}${match[2]}`, 16);
     if (!Number.isInteger(node) || node < 0 || node > 0xffff_ffff)
       throw usageError(`"${text}" is not a node ID or address`);
-    const client = await registryClient(context, args.string('registry'));
+    const client = await registryClient(context, args.string('registry'), linkFlags(args));
     try {
       const info = await client.lookup(node);
       const data = {
@@ -75,7 +90,7 @@ const register: Command = {
       );
     }
     const identity = decodeIdentityFile(text);
-    const client = await registryClient(context, args.string('registry'));
+    const client = await registryClient(context, args.string('registry'), linkFlags(args));
     try {
       const listenAddr = args.arg('listen_addr');
       const result = await client.register(

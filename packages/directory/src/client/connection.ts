@@ -10,7 +10,13 @@ export type TlsClientOptions = {
    * certificate is accepted and the CA chain is not consulted (self-signed registries).
    */
   readonly pin?: string;
-  /** CA certificates to trust instead of the system's, when not pinning. */
+  /**
+   * Trust on first use: without `pin`, the certificate's fingerprint (lowercase hex) is handed to
+   * this function before anything is written; it throws to refuse (a remembered fingerprint that
+   * changed) and otherwise remembers it. The CA chain is not consulted.
+   */
+  readonly verify?: (fingerprint: string) => void;
+  /** CA certificates to trust instead of the system's, when neither pinning nor `verify`. */
   readonly ca?: string | Buffer;
   readonly servername?: string;
 };
@@ -91,20 +97,29 @@ export class RegistryConnection {
         const tlsOptions: TlsConnectOptions = {
           host: options.host,
           port: options.port,
-          rejectUnauthorized: pin === undefined,
+          rejectUnauthorized: pin === undefined && tls.verify === undefined,
           ...(servername === undefined ? {} : { servername }),
           ...(tls.ca === undefined ? {} : { ca: tls.ca }),
         };
         const tlsSocket: TLSSocket = tlsConnect(tlsOptions, () => {
           // Nothing has been written yet: a wrong certificate learns nothing from us.
-          if (pin !== undefined && certificateFingerprint(tlsSocket.getPeerCertificate().raw) !== pin) {
+          const fingerprint = certificateFingerprint(tlsSocket.getPeerCertificate().raw);
+          if (pin !== undefined && fingerprint !== pin) {
             fail(
               dirError(
                 DirErrorCode.PIN_MISMATCH,
-                'registry certificate does not match the pinned fingerprint',
+                `registry certificate ${fingerprint} does not match the pinned fingerprint ${pin}`,
               ),
             );
             return;
+          }
+          if (pin === undefined && tls.verify !== undefined) {
+            try {
+              tls.verify(fingerprint);
+            } catch (error) {
+              fail(error instanceof Error ? error : new Error(String(error)));
+              return;
+            }
           }
           ready();
         });
@@ -166,4 +181,67 @@ export class RegistryConnection {
     pending?.reject(error);
     if (!this.#socket.destroyed) this.#socket.destroy();
   }
+}
+
+/** What a registry speaks: TLS (with its certificate's fingerprint) or plaintext frames. */
+export type RegistryTransportProbe =
+  | { readonly tls: true; readonly fingerprint: string }
+  | { readonly tls: false };
+
+/**
+ * Asks a registry for a TLS handshake and sends nothing else: a TLS registry answers with its
+ * certificate (whose fingerprint is returned, not yet trusted); a plaintext one (a reference
+ * registry without `-tls`) takes the ClientHello for an absurd frame length and hangs up or
+ * answers garbage. Rejects with DIR_CONNECTION when the TCP connection itself fails, DIR_TIMEOUT when
+ * nothing is decided in time. A man in the middle can make a TLS registry look plaintext here:
+ * callers fall back to plaintext only for a registry never seen over TLS.
+ */
+export function probeRegistryTransport(
+  host: string,
+  port: number,
+  timeoutMs: number,
+): Promise<RegistryTransportProbe> {
+  return new Promise((resolve, reject) => {
+    let connected = false;
+    let settled = false;
+    const servername = /^[\d.:]+$/.test(host) ? undefined : host;
+    const socket = tlsConnect(
+      { host, port, rejectUnauthorized: false, ...(servername === undefined ? {} : { servername }) },
+      () => finish({ tls: true, fingerprint: certificateFingerprint(socket.getPeerCertificate().raw) }),
+    );
+    const finish = (outcome: RegistryTransportProbe | Error): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      if (outcome instanceof Error) reject(outcome);
+      else resolve(outcome);
+    };
+    const timer = setTimeout(
+      () =>
+        finish(
+          connected
+            ? { tls: false }
+            : dirError(DirErrorCode.TIMEOUT, `connecting to ${host}:${port} timed out`),
+        ),
+      timeoutMs,
+    );
+    socket.once('connect', () => {
+      connected = true;
+    });
+    socket.on('error', (error) =>
+      finish(
+        connected
+          ? { tls: false }
+          : dirError(
+              DirErrorCode.CONNECTION,
+              `cannot reach the registry at ${host}:${port}: ${error.message}`,
+              error,
+            ),
+      ),
+    );
+    socket.on('close', () =>
+      finish(connected ? { tls: false } : dirError(DirErrorCode.CONNECTION, 'registry connection closed')),
+    );
+  });
 }

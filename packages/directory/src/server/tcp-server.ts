@@ -23,8 +23,15 @@ export type DirectoryServerOptions = {
   readonly host?: string;
   /** Default 9000; 0 picks a free port. */
   readonly port?: number;
-  /** Serve TLS with this key and certificate (PEM). Clients pin the certificate's SHA-256. */
+  /**
+   * Serve TLS with this key and certificate (PEM). Clients pin the certificate's SHA-256. Plaintext
+   * clients (reference daemons without `-registry-tls`) are still served on the same port, told
+   * apart by their first byte (a TLS record starts 0x16, a request frame with its length's high
+   * byte, 0x00), unless `requireTls`.
+   */
   readonly tls?: Pick<TlsOptions, 'key' | 'cert'>;
+  /** With `tls`: hang up on a connection whose first byte is not a TLS handshake. Default false. */
+  readonly requireTls?: boolean;
   /** Largest request frame; a larger announced length gets an error reply and the connection is closed. Default 1 MiB. */
   readonly maxFrameSize?: number;
   /** Per connection. Default 100/s, burst 200 (the reference slows clients above 100/s). */
@@ -91,6 +98,8 @@ type Job =
       waiting?: undefined;
       verified?: undefined;
     };
+
+const TLS_HANDSHAKE_RECORD = 0x16;
 
 function normaliseIp(address: string | undefined): string | undefined {
   return address?.startsWith('::ffff:') === true ? address.slice(7) : address;
@@ -310,12 +319,36 @@ export function startDirectoryServer(options: DirectoryServerOptions): Promise<D
     });
   }
 
-  const server: Server =
-    options.tls === undefined
-      ? createNetServer(accept)
-      : createTlsServer({ ...options.tls, handshakeTimeout: 10_000 }, (socket) => accept(socket));
+  let server: Server;
+  if (options.tls === undefined) server = createNetServer(accept);
+  else {
+    const tlsServer = createTlsServer({ ...options.tls, handshakeTimeout: 10_000 }, (socket) =>
+      accept(socket),
+    );
+    tlsServer.on('tlsClientError', () => {});
+    const requireTls = options.requireTls === true;
+    // One port for both: the first byte says which. A TLS record starts with 0x16 (handshake); a
+    // request frame starts with its u32 length, whose high byte is 0 for any frame we accept.
+    server = createNetServer((socket) => {
+      socket.setTimeout(idleTimeout, () => socket.destroy());
+      socket.on('error', () => socket.destroy());
+      socket.once('data', (chunk: Buffer) => {
+        socket.pause();
+        socket.setTimeout(0);
+        socket.unshift(chunk);
+        if (chunk[0] === TLS_HANDSHAKE_RECORD) {
+          // The TLS socket reads what was unshifted before it takes over the handle.
+          tlsServer.emit('connection', socket);
+        } else if (requireTls) {
+          socket.destroy();
+        } else {
+          accept(socket);
+          socket.resume();
+        }
+      });
+    });
+  }
   server.on('error', onError);
-  if (options.tls !== undefined) server.on('tlsClientError', () => {});
 
   const reapInterval = options.reapIntervalMs ?? 10_000;
   const reaper =
