@@ -53,14 +53,24 @@ export class PeerCrypto {
     return this.sealer.seal(packet);
   }
 
-  open(frame: Uint8Array): OpenOutcome {
+  /** `seal` into `out` at `offset` (packet length + SEALED_FRAME_OVERHEAD bytes), returning the frame's length. */
+  sealInto(packet: Uint8Array, out: Uint8Array, offset: number): number {
+    return this.sealer.sealInto(packet, out, offset);
+  }
+
+  /**
+   * Opens a PILS frame. With `inPlace` the plaintext is written over the ciphertext (a view of
+   * `frame` is returned, and the frame is garbage afterwards even when it fails): only for a caller
+   * that owns the frame and reads it no more.
+   */
+  open(frame: Uint8Array, inPlace = false): OpenOutcome {
     if (frame.length < 36) return { ok: false, reason: 'bad_frame' };
     const prefix = ((frame[8]! << 24) | (frame[9]! << 16) | (frame[10]! << 8) | frame[11]!) >>> 0;
     if (this.retired.has(prefix)) return { ok: false, reason: 'replay' };
     const known = this.openers.get(prefix);
     const opener = known ?? createTunnelOpener({ key: this.key, peerNode: this.peerNode });
     try {
-      const plaintext = opener.open(frame);
+      const plaintext = inPlace ? opener.openInPlace(frame) : opener.open(frame);
       if (known === undefined) this.adopt(prefix, opener);
       this.failures = 0;
       return { ok: true, plaintext };

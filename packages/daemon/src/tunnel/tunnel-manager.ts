@@ -4,6 +4,7 @@ import {
   CryptoErrorCode,
   createAuthKeyExchange,
   generateX25519KeyPair,
+  SEALED_FRAME_OVERHEAD,
   type VerifiedAuthKeyExchange,
   verifyAuthKeyExchange,
   type X25519KeyPair,
@@ -20,7 +21,7 @@ import {
   sameUdpAddress,
   type UdpAddress,
 } from '@pilot/nat';
-import type { TunnelCodec, UdpEndpoint, UdpTransport } from '@pilot/transport/node';
+import { FrameSlab, type TunnelCodec, type UdpEndpoint, type UdpTransport } from '@pilot/transport/node';
 import {
   type Address,
   AUTH_KEY_EXCHANGE_SIZE,
@@ -178,6 +179,7 @@ export class TunnelManager implements TunnelCodec {
   private readonly sideSockets = new Set<Socket>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly aborts = new Set<AbortController>();
+  private readonly slab = new FrameSlab();
   private transport: UdpTransport | undefined;
   private beaconClient: BeaconClient | undefined;
   private offPunch: (() => void) | undefined;
@@ -499,12 +501,15 @@ export class TunnelManager implements TunnelCodec {
     peer.bytesSent += packet.length;
     peer.lastSentAt = performance.now();
     this.count('sealed');
-    return this.routeSealed(peer, crypto.seal(packet));
+    // Sealed straight into a slab view (see FrameSlab): a fresh array per frame cost more than AES-GCM.
+    const frame = this.slab.take(packet.length + SEALED_FRAME_OVERHEAD);
+    crypto.sealInto(packet, frame, 0);
+    return this.routeSealed(peer, frame);
   }
 
   /**
    * The transport's no-copy path (it lends a reused buffer): safe here because `seal` never keeps
-   * the packet it is given (sealing writes a new frame; queueing copies).
+   * the packet it is given (sealing writes a new frame; queueing and relaying copy).
    */
   sealTransient(packet: Uint8Array, to: Address): Uint8Array | undefined {
     return this.seal(packet, to);
@@ -595,7 +600,9 @@ export class TunnelManager implements TunnelCodec {
       if (sender !== this.nodeId) this.requestKey(sender, via);
       return undefined;
     }
-    const outcome = crypto.open(frame);
+    // Every frame given to us is ours (the transport's datagram, a relay delivery, a birthday
+    // socket's message) and read no more once opened: decrypt in place.
+    const outcome = crypto.open(frame, true);
     if (!outcome.ok) {
       this.drop(outcome.reason);
       // One event a second per peer at most: a replay flood must not flood the daemon's webhook.
