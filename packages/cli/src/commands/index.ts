@@ -7,6 +7,7 @@ import { daemonCommands } from './daemon.js';
 import { diagCommands } from './diag.js';
 import { mailboxCommands } from './mailbox.js';
 import { mcpCommands } from './mcp.js';
+import { mcpTools } from './mcp-tools.js';
 import { nodeCommands } from './node.js';
 import { registryCommands } from './registry.js';
 import { serviceCommands } from './services.js';
@@ -73,4 +74,5 @@ export const COMMANDS: readonly Command[] = [
   ...diagCommands,
   ...mailboxCommands,
   ...mcpCommands,
+  mcpTools,
 ];
