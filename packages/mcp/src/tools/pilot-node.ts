@@ -3,8 +3,13 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { decodeIdentityFile } from '@pilot/crypto';
 import { Driver, defaultSocketPath, type InfoJson } from '@pilot/daemon/driver';
-import { DirectoryClient, type DirectorySigner, signerFromIdentity } from '@pilot/directory';
-import type { Address } from '@pilot/wire';
+import {
+  DirectoryClient,
+  type DirectorySigner,
+  resolveRegistryLink,
+  signerFromIdentity,
+} from '@pilot/directory';
+import { type Address, isPilotError } from '@pilot/wire';
 import { ToolFailure, toToolFailure } from './tool-error.js';
 
 /** What the tool server lets an agent send, and how long it waits for peers. */
@@ -154,14 +159,30 @@ export class PilotNode {
     const info = await this.info();
     if (typeof info.registry !== 'string' || info.registry === '')
       throw new ToolFailure('unavailable', 'the daemon names no registry');
+    const parts = splitHostPort(info.registry);
+    // The daemon's link settings: a TLS link it pinned stays TLS and pinned for us too.
+    const fingerprint = typeof info.registry_fingerprint === 'string' ? info.registry_fingerprint : '';
+    const tls = typeof info.registry_tls === 'boolean' ? info.registry_tls : undefined;
+    const home = typeof info.home === 'string' && info.home !== '' ? info.home : this.#home;
     let client: DirectoryClient;
     try {
+      const link = await resolveRegistryLink({
+        ...parts,
+        ...(tls === undefined ? {} : { tls }),
+        ...(fingerprint === '' ? {} : { fingerprint }),
+        knownFile: join(home, 'known_registries.json'),
+      });
       client = await DirectoryClient.connect({
-        ...splitHostPort(info.registry),
+        ...parts,
         requestTimeoutMs: 10_000,
         reconnectAttempts: 1,
+        ...(link.tls === undefined ? {} : { tls: link.tls }),
       });
     } catch (error) {
+      if (isPilotError(error, 'DIR_PIN_MISMATCH'))
+        throw new ToolFailure('unavailable', `refusing the registry at ${info.registry}: ${error.message}`, {
+          pilotCode: error.code,
+        });
       throw new ToolFailure(
         'unavailable',
         `cannot reach the registry at ${info.registry}: ${(error as Error).message}`,
