@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { isPilotError } from '@pilot/wire';
 import { RendezvousErrorCode, rendezvousError } from './errors.js';
 import { LogFormat, LogLevel } from './logger.js';
+import { isPostgresUrl } from './store.js';
 
 /** A listening address: `host:port`, `:port` (every IPv4 interface) or `[v6]:port`. */
 export type ListenAddress = { readonly host: string; readonly port: number };
@@ -22,7 +23,7 @@ export type RendezvousConfig = {
   readonly beaconAmplification: 'strict' | 'compatible';
   /** Where `GET /healthz` is served; undefined: no HTTP server. */
   readonly http: ListenAddress | undefined;
-  /** SQLite file of the directory. */
+  /** SQLite file of the directory, or a `postgres://` URL. */
   readonly store: string;
   /**
    * TLS (on unless `--tls=false`): the operator's key and certificate files (PEM), or, without
@@ -67,7 +68,7 @@ export const FLAGS: Readonly<Record<string, { readonly kind: FlagKind; readonly 
   http: { kind: 'string', help: 'TCP address of the health endpoint GET /healthz (default: off)' },
   store: {
     kind: 'string',
-    help: 'SQLite file of the directory (default ~/.pilot/registry.db; ":memory:" keeps nothing)',
+    help: 'SQLite file of the directory (default ~/.pilot/registry.db; ":memory:" keeps nothing), or postgres://user:pass@host/db: a PostgreSQL database several instances share',
   },
   tls: {
     kind: 'boolean',
@@ -216,10 +217,13 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
   const storePath =
     store === undefined
       ? join(homedir(), '.pilot', 'registry.db')
-      : // SQLite's in-memory database (tests, throwaway instances), not a file named ":memory:".
-        store === ':memory:'
+      : // SQLite's in-memory database (tests, throwaway instances), not a file named ":memory:";
+        // a PostgreSQL URL as given.
+        store === ':memory:' || isPostgresUrl(store)
         ? store
         : resolve(expandHome(store));
+  // The self-signed TLS pair lives beside a SQLite file; with PostgreSQL, in ~/.pilot (per instance).
+  const tlsDir = isPostgresUrl(storePath) ? join(homedir(), '.pilot') : dirname(storePath);
   let tls: RendezvousConfig['tls'];
   const requireTls = values.get('require-tls') === true;
   if (values.get('tls') !== false) {
@@ -234,8 +238,8 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
     else
       tls = {
         source: 'store',
-        certFile: join(dirname(storePath), 'registry-tls.crt'),
-        keyFile: join(dirname(storePath), 'registry-tls.key'),
+        certFile: join(tlsDir, 'registry-tls.crt'),
+        keyFile: join(tlsDir, 'registry-tls.key'),
       };
   } else if (certFile !== undefined || keyFile !== undefined || requireTls) {
     // Refused rather than ignored: serving plain TCP while the operator believes it is TLS is worse.

@@ -4,6 +4,7 @@ import { loadBeacon } from './beacon.js';
 import { isUsageError, parseCommandLine, USAGE } from './config.js';
 import { createLogger } from './logger.js';
 import { startRendezvous } from './rendezvous.js';
+import { describeStore } from './store.js';
 
 const PROGRAM = 'pilot-rendezvous';
 
@@ -46,7 +47,7 @@ process.stdout.write(
     beacon: rendezvous.beacon?.address,
     stun: rendezvous.stun?.address,
     http: rendezvous.http?.address,
-    store: config.store,
+    store: describeStore(config.store),
   }),
 );
 

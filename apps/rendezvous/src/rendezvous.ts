@@ -5,7 +5,6 @@ import {
   createSelfSignedCertificate,
   type DirectoryServer,
   RegistryHandler,
-  SqliteDirectoryStore,
   startDirectoryServer,
 } from '@pilot/directory';
 import { type BeaconFactory, type BeaconHandle, formatHostPort } from './beacon.js';
@@ -13,6 +12,7 @@ import type { RendezvousConfig, TlsConfig } from './config.js';
 import { RendezvousErrorCode, rendezvousError } from './errors.js';
 import { type HealthReport, type HealthServer, startHealthServer } from './health.js';
 import type { Logger } from './logger.js';
+import { describeStore, type OpenedStore, openStore } from './store.js';
 
 const SHUTDOWN_DRAIN_MS = 250;
 
@@ -102,22 +102,22 @@ export async function startRendezvous(
     }
   }
 
-  let store: SqliteDirectoryStore;
+  let opened: OpenedStore;
   try {
-    if (config.store !== ':memory:') mkdirSync(dirname(config.store), { recursive: true, mode: 0o700 });
-    store = new SqliteDirectoryStore({ path: config.store });
+    opened = await openStore(config.store);
   } catch (error) {
     throw rendezvousError(
       RendezvousErrorCode.START_FAILED,
-      `cannot open the store ${config.store}: ${error instanceof Error ? error.message : String(error)}`,
+      `cannot open the store ${describeStore(config.store)}: ${error instanceof Error ? error.message : String(error)}`,
       error,
     );
   }
 
   const onError = (error: unknown): void =>
     logger.log('error', 'registry fault', { error: error instanceof Error ? error.message : String(error) });
+  const store = opened;
   const handler = new RegistryHandler(
-    store,
+    opened.store,
     config.adminToken === undefined ? {} : { adminToken: config.adminToken },
     onError,
   );
@@ -185,8 +185,6 @@ export async function startRendezvous(
 
   const started = performance.now();
   const registryAddress = formatHostPort(server.host, server.port);
-  // A live-node count for the health report; the store has no method for it, and this is one indexed read.
-  const liveNodes = store.db.prepare('SELECT COUNT(*) AS n FROM nodes WHERE live = 1');
   let closing: Promise<void> | undefined;
   const health = (): HealthReport => ({
     status: closing === undefined ? 'ok' : 'stopping',
@@ -197,7 +195,7 @@ export async function startRendezvous(
       ...(tlsFingerprint === undefined ? {} : { fingerprint: tlsFingerprint }),
       plaintext: tls === undefined || !config.requireTls,
       connections: server.connections,
-      liveNodes: closing === undefined ? (liveNodes.get() as { n: number }).n : 0,
+      liveNodes: closing === undefined ? store.liveNodes() : 0,
     },
     beacon: beaconHandle?.status(),
     ...(stunHandle === undefined ? {} : { stun: stunHandle.status() }),
