@@ -53,7 +53,7 @@ async function eventually<T>(attempt: () => Promise<T | undefined>, what: string
 
 function rendezvous(url: string): Promise<Started> {
   return startProgram(
-    ['--registry-addr', '127.0.0.1:0', '--beacon-addr', '127.0.0.1:0', '--store', url],
+    ['--registry-addr', '127.0.0.1:0', '--beacon-addr', '127.0.0.1:0', '--tls=false', '--store', url],
     children,
   );
 }
