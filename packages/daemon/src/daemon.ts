@@ -26,7 +26,7 @@ import { type ConnectionEntry, ConnectionTable } from './connection-table.js';
 import { DaemonErrorCode, daemonError, errorMessage, IpcErrorCode, ipcErrorCode } from './errors.js';
 import { ensurePrivateDir } from './files.js';
 import { loadOrCreateIdentity } from './identity-store.js';
-import { checkSocketFree, type IpcClient, type IpcHandler, IpcServer } from './ipc-server.js';
+import { checkSocketFree, type IpcClient, type IpcHandler, type IpcReply, IpcServer } from './ipc-server.js';
 import { createLogger, type Logger } from './logger.js';
 import { Mailbox } from './mailbox.js';
 import { type DaemonOptions, parseReflector, splitHostPort } from './options.js';
@@ -728,21 +728,24 @@ class PilotDaemon implements Daemon, IpcHandler {
       case 'send':
         this.#onSend(client, message.connId, message.data);
         return;
-      case 'close':
-        this.#onClose(client, message.connId);
+      case 'close': {
+        const { connId } = message;
+        client.respond('close', () => Promise.resolve(this.#onClose(client, connId)));
         return;
+      }
       case 'sendTo':
         this.#onSendTo(client, message.address, message.port, message.data);
         return;
       default:
-        client.serial(async () => {
+        // Concurrently with the client's other requests: the answer leaves in the order drivers need.
+        client.respond(message.type, async () => {
           try {
             const reply = await this.#request(client, message);
-            if (reply !== undefined) client.send(reply);
+            return 'type' in reply ? { message: reply } : reply;
           } catch (error) {
             if (!isPilotError(error))
               this.log.error('IPC request failed', { type: message.type, error: errorMessage(error) });
-            client.error(ipcErrorCode(error), errorMessage(error));
+            return { message: { type: 'error', code: ipcErrorCode(error), message: errorMessage(error) } };
           }
         });
     }
@@ -831,12 +834,11 @@ class PilotDaemon implements Daemon, IpcHandler {
     }
   }
 
-  #onClose(client: IpcClient, connId: number): void {
+  #onClose(client: IpcClient, connId: number): IpcReply {
     const entry = this.#connections.get(connId);
     if (entry === undefined) {
-      if (this.#connections.wasRecent(connId)) client.send({ type: 'closeOk', connId });
-      else client.error(IpcErrorCode.NOT_FOUND, `no connection ${connId}`);
-      return;
+      if (this.#connections.wasRecent(connId)) return { message: { type: 'closeOk', connId } };
+      return { message: { type: 'error', code: IpcErrorCode.NOT_FOUND, message: `no connection ${connId}` } };
     }
     entry.closeNotified = true;
     this.#connections.remove(connId);
@@ -846,7 +848,7 @@ class PilotDaemon implements Daemon, IpcHandler {
     }
     entry.stream.end();
     this.#linger(entry.stream, 10_000);
-    client.send({ type: 'closeOk', connId });
+    return { message: { type: 'closeOk', connId } };
   }
 
   #onSendTo(client: IpcClient, address: Address, port: number, data: Uint8Array): void {
@@ -911,7 +913,7 @@ class PilotDaemon implements Daemon, IpcHandler {
   }
 
   /** The reply to a request, or undefined when the handler sent it itself. */
-  async #request(client: IpcClient, message: IpcMessage): Promise<IpcMessage | undefined> {
+  async #request(client: IpcClient, message: IpcMessage): Promise<IpcMessage | IpcReply> {
     const session = this.#requireSession();
     const json = (type: IpcMessage['type'], value: unknown): IpcMessage =>
       ({ type, json: JSON.stringify(value) }) as IpcMessage;
@@ -994,7 +996,7 @@ class PilotDaemon implements Daemon, IpcHandler {
     return { type: 'bindOk', port };
   }
 
-  async #onDial(client: IpcClient, address: Address, port: number): Promise<undefined> {
+  async #onDial(client: IpcClient, address: Address, port: number): Promise<IpcReply> {
     this.#stats.dials++;
     let stream: PilotStream;
     try {
@@ -1015,10 +1017,28 @@ class PilotDaemon implements Daemon, IpcHandler {
       remote: address,
       remotePort: port,
     });
-    // DialOK before the first Recv: the driver must know the ID before data for it arrives.
-    client.send({ type: 'dialOk', connId: entry.id });
-    this.#pipe(entry, client);
-    return undefined;
+    // Until the DialOK leaves (it may wait for an earlier Dial's reply), the stream keeps its data;
+    // a failure meanwhile must not go unheard.
+    const early = (error: Error): void =>
+      this.log.debug('dialed stream failed before its DialOK', { conn_id: entry.id, error: error.message });
+    stream.on('error', early);
+    return {
+      // DialOK before the first Recv: the driver must know the ID before data for it arrives.
+      message: { type: 'dialOk', connId: entry.id },
+      sent: () => {
+        stream.off('error', early);
+        if (stream.destroyed) {
+          // Gone while its DialOK was held: say so, as the piping would have.
+          if (!entry.closeNotified) {
+            entry.closeNotified = true;
+            client.send({ type: 'closeOk', connId: entry.id });
+          }
+          this.#connections.remove(entry.id);
+          return;
+        }
+        this.#pipe(entry, client);
+      },
+    };
   }
 
   async #handshake(request: IpcHandshakeRequest): Promise<unknown> {

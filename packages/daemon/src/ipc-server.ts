@@ -11,6 +11,13 @@ import {
 } from '@pilot/wire';
 import { DaemonErrorCode, daemonError, errorMessage, IpcErrorCode } from './errors.js';
 import type { Logger } from './logger.js';
+import { ReplyOrder, replyTypeOf } from './reply-order.js';
+
+/** The answer to one IPC request; `sent` runs right after it is written (a Dial's piping starts there). */
+export interface IpcReply {
+  readonly message: IpcMessage;
+  readonly sent?: () => void;
+}
 
 /** What the daemon does with the messages of IPC clients. */
 export interface IpcHandler {
@@ -34,7 +41,7 @@ export class IpcClient {
   readonly id: number;
   readonly #socket: Socket;
   readonly #log: Logger;
-  #chain: Promise<void> = Promise.resolve();
+  readonly #order = new ReplyOrder();
   #pauses = 0;
   #corked = false;
   closed = false;
@@ -108,13 +115,34 @@ export class IpcClient {
   }
 
   /**
-   * Runs request handlers one after the other, so that replies of the same type leave in the order
-   * of their requests (drivers match replies FIFO per type).
+   * Serves one request concurrently with this client's others (a slow Dial holds up nobody), and
+   * writes its answer when the drivers' matching rule allows (see ReplyOrder). `task` reports a
+   * failure as an Error reply; a throw is an internal error.
    */
-  serial(task: () => Promise<void>): void {
-    this.#chain = this.#chain.then(task, task).catch((error: unknown) => {
-      this.#log.error('IPC handler failed', { error: errorMessage(error) });
-    });
+  respond(request: IpcMessage['type'] | undefined, task: () => Promise<IpcReply>): void {
+    const slot = this.#order.enter(request === undefined ? undefined : replyTypeOf(request));
+    const deliver = (reply: IpcReply): void => {
+      if (this.closed) return;
+      this.send(reply.message);
+      reply.sent?.();
+    };
+    task().then(
+      (reply) => this.#order.answer(slot, reply.message.type === 'error', () => deliver(reply)),
+      (error: unknown) => {
+        this.#log.error('IPC handler failed', { error: errorMessage(error) });
+        const message: IpcMessage = {
+          type: 'error',
+          code: IpcErrorCode.INTERNAL,
+          message: errorMessage(error),
+        };
+        this.#order.answer(slot, true, () => deliver({ message }));
+      },
+    );
+  }
+
+  /** Requests of this client not answered yet. */
+  get waiting(): number {
+    return this.#order.waiting;
   }
 
   /** Stops reading this client's requests (a stream it writes to is full). Counted. */
@@ -124,6 +152,11 @@ export class IpcClient {
 
   resume(): void {
     if (this.#pauses > 0 && --this.#pauses === 0) this.#socket.resume();
+  }
+
+  /** Drops the answers still held (the driver is gone). */
+  forget(): void {
+    this.#order.clear();
   }
 
   close(): void {
@@ -203,7 +236,13 @@ export class IpcServer {
           message = decodeIpcMessage(frame);
         } catch (error) {
           this.garbage++;
-          client.error(IpcErrorCode.INVALID_ARGUMENT, `bad IPC message: ${errorMessage(error)}`);
+          // Answered in turn: an Error sent before an earlier request's reply would be taken for it.
+          const message: IpcMessage = {
+            type: 'error',
+            code: IpcErrorCode.INVALID_ARGUMENT,
+            message: `bad IPC message: ${errorMessage(error)}`,
+          };
+          client.respond(undefined, () => Promise.resolve({ message }));
           continue;
         }
         client.messagesIn++;
@@ -219,6 +258,7 @@ export class IpcServer {
     );
     socket.on('close', () => {
       client.closed = true;
+      client.forget();
       this.clients.delete(client);
       this.#sockets.delete(socket);
       handler.closed(client);

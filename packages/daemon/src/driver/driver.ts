@@ -33,6 +33,11 @@ export function defaultSocketPath(env: NodeJS.ProcessEnv = process.env): string 
 export interface DriverOptions {
   /** Errors the daemon reported that answer no request (a failed Send, say). Default: ignored. */
   readonly onStrayError?: (error: PilotError) => void;
+  /**
+   * At most this many IPC connections (default 16). A request that would wait behind another of
+   * its kind on every open connection gets a new one; 1 keeps strictly to one connection.
+   */
+  readonly channels?: number;
 }
 
 export interface RequestOptions {
@@ -41,6 +46,13 @@ export interface RequestOptions {
 }
 
 type JsonObject = Record<string, unknown>;
+
+/**
+ * IPC connections one Driver may spread its requests over by default. The daemon answers each
+ * connection's requests FIFO per reply type (the protocol has no request IDs), so a second Dial
+ * behind a slow one would wait for it; on a connection of its own it does not.
+ */
+const DEFAULT_CHANNELS = 16;
 
 function checkPort(port: number): void {
   if (!Number.isInteger(port) || port < 0 || port > 0xffff) {
@@ -77,38 +89,57 @@ function listOf<T>(document: JsonObject, key: string): T[] {
 
 /**
  * The SDK of a Pilot daemon over its IPC socket (spec §7): streams as Node Duplexes, listeners as
- * async iterators of connections, datagrams, and the daemon's control commands. One Driver is one
- * IPC connection; the daemon closes every stream and binding of a driver that goes away.
+ * async iterators of connections, datagrams, and the daemon's control commands. A Driver starts as
+ * one IPC connection and opens more (up to 16) only when a request would otherwise wait behind
+ * another of the same kind (two Dials in flight, say); the daemon closes every stream and binding
+ * of a driver that goes away.
  */
 export class Driver {
   readonly socketPath: string;
-  readonly #channel: IpcChannel;
+  /** The first IPC connection: datagrams, and every request nothing holds up there. */
+  readonly #primary: IpcChannel;
+  readonly #channels: IpcChannel[];
+  readonly #opening = new Set<Promise<unknown>>();
+  readonly #options: DriverOptions;
   readonly #connections = new Map<number, PilotConnection>();
   readonly #listeners = new Map<number, Listener>();
   readonly #datagramStreams = new Set<DatagramStream>();
-  readonly #link: ConnectionLink;
+  readonly #links = new WeakMap<IpcChannel, ConnectionLink>();
   #closing = false;
+  /** Why the driver stopped working (a channel lost), once it did. */
+  #down: PilotError | undefined;
   readonly #whenClosed: Promise<void>;
   #resolveClosed: () => void = () => undefined;
 
-  private constructor(socketPath: string, channel: IpcChannel) {
+  private constructor(socketPath: string, primary: IpcChannel, options: DriverOptions) {
     this.socketPath = socketPath;
-    this.#channel = channel;
+    this.#primary = primary;
+    this.#channels = [primary];
+    this.#options = options;
     this.#whenClosed = new Promise((resolve) => {
       this.#resolveClosed = resolve;
     });
-    this.#link = {
-      send: (connId, data) => channel.write({ type: 'send', connId, data }),
-      drained: () => channel.drained(),
-      close: (connId) => {
-        if (!channel.closed) channel.write({ type: 'close', connId });
-      },
-      block: (connection) => channel.block(connection),
-      unblock: (connection) => channel.unblock(connection),
-      release: (connId) => {
-        this.#connections.delete(connId);
-      },
-    };
+  }
+
+  /** How the connections a channel carries reach the daemon. */
+  #linkFor(channel: IpcChannel): ConnectionLink {
+    let link = this.#links.get(channel);
+    if (link === undefined) {
+      link = {
+        send: (connId, data) => channel.write({ type: 'send', connId, data }),
+        drained: () => channel.drained(),
+        close: (connId) => {
+          if (!channel.closed) channel.write({ type: 'close', connId });
+        },
+        block: (connection) => channel.block(connection),
+        unblock: (connection) => channel.unblock(connection),
+        release: (connId) => {
+          this.#connections.delete(connId);
+        },
+      };
+      this.#links.set(channel, link);
+    }
+    return link;
   }
 
   /**
@@ -120,17 +151,73 @@ export class Driver {
     options: DriverOptions = {},
   ): Promise<Driver> {
     let driver: Driver | undefined;
-    const channel = await IpcChannel.open(socketPath, {
+    let channel: IpcChannel | undefined;
+    channel = await IpcChannel.open(socketPath, {
       onMessage: (message) => {
-        if (driver !== undefined) driver.#onMessage(message);
+        if (driver !== undefined && channel !== undefined) driver.#onMessage(channel, message);
       },
       onStrayError: (error) => options.onStrayError?.(error),
       onClose: (reason) => {
         if (driver !== undefined) driver.#onChannelClose(reason);
       },
     });
-    driver = new Driver(socketPath, channel);
+    driver = new Driver(socketPath, channel, options);
     return driver;
+  }
+
+  /** One more IPC connection to the same daemon, routed like the first; undefined if it cannot be had. */
+  async #openChannel(): Promise<IpcChannel | undefined> {
+    let channel: IpcChannel | undefined;
+    try {
+      channel = await IpcChannel.open(this.socketPath, {
+        onMessage: (message) => {
+          // Datagrams go to every IPC connection: the primary's copy is the one delivered.
+          if (channel !== undefined && message.type !== 'recvFrom') this.#onMessage(channel, message);
+        },
+        onStrayError: (error) => this.#options.onStrayError?.(error),
+        onClose: (reason) => this.#onChannelClose(reason),
+      });
+    } catch {
+      return undefined;
+    }
+    if (this.#closing || this.#down !== undefined) {
+      await channel.close();
+      return undefined;
+    }
+    return channel;
+  }
+
+  /**
+   * Runs `use` on a channel where nothing waits for an `expect` reply (so this request's reply is
+   * not held behind another's), opening one when all are busy and the limit allows.
+   */
+  #withChannel<R>(expect: IpcMessageType, use: (channel: IpcChannel) => Promise<R>): Promise<R> {
+    // CloseOK is matched by connection ID, never FIFO: nothing holds it up.
+    if (expect === 'closeOk') return use(this.#primary);
+    for (const channel of this.#channels) if (channel.waitingFor(expect) === 0) return use(channel);
+    if (this.#channels.length + this.#opening.size < (this.#options.channels ?? DEFAULT_CHANNELS)) {
+      const opening = this.#openChannel();
+      this.#opening.add(opening);
+      return opening.then((channel) => {
+        this.#opening.delete(opening);
+        if (channel === undefined) return use(this.#leastBusy(expect));
+        // Added and used in one turn, so this request is the first on it.
+        this.#channels.push(channel);
+        return use(channel);
+      });
+    }
+    if (this.#opening.size > 0) {
+      return Promise.allSettled([...this.#opening]).then(() => this.#withChannel(expect, use));
+    }
+    return use(this.#leastBusy(expect));
+  }
+
+  #leastBusy(expect: IpcMessageType): IpcChannel {
+    let best = this.#primary;
+    for (const channel of this.#channels) {
+      if (channel.waitingFor(expect) < best.waitingFor(expect)) best = channel;
+    }
+    return best;
   }
 
   /** Resolves when the IPC connection ends (close(), or the daemon went away). */
@@ -140,7 +227,7 @@ export class Driver {
 
   /** True once close() was called or the daemon went away. */
   get closed(): boolean {
-    return this.#closing || this.#channel.closed;
+    return this.#closing || this.#down !== undefined;
   }
 
   /** An address, a decimal node ID (network 0) or a hostname (asked of the daemon) as an Address. */
@@ -160,10 +247,10 @@ export class Driver {
     return this.#ask(
       { type: 'dial', address, port },
       'dialOk',
-      (reply) => this.#adopt(reply.connId, remoteAddress, port, undefined),
+      (reply, channel) => this.#adopt(channel, reply.connId, remoteAddress, port, undefined),
       options,
       // The caller gave up; the daemon connected anyway: close what nobody will use.
-      (reply) => this.#link.close(reply.connId),
+      (reply, channel) => this.#linkFor(channel).close(reply.connId),
     );
   }
 
@@ -193,13 +280,14 @@ export class Driver {
   async sendTo(target: string | Address, port: number, data: Uint8Array): Promise<void> {
     checkPort(port);
     const address = await this.resolve(target);
-    if (!this.#channel.write({ type: 'sendTo', address, port, data })) await this.#channel.drained();
+    if (this.#down !== undefined) throw this.#down;
+    if (!this.#primary.write({ type: 'sendTo', address, port, data })) await this.#primary.drained();
   }
 
   /** Every datagram the daemon delivers from now on (to every client), or only those to `port`. */
   datagrams(options: { readonly port?: number } = {}): DatagramStream {
     const stream = new DatagramStream(options.port, (closed) => this.#datagramStreams.delete(closed));
-    if (this.closed) stream.failed(this.#channel.closeReason ?? this.#closedError());
+    if (this.closed) stream.failed(this.#down ?? this.#closedError());
     else this.#datagramStreams.add(stream);
     return stream;
   }
@@ -290,7 +378,8 @@ export class Driver {
     for (const connection of [...this.#connections.values()]) connection.abandon();
     for (const listener of [...this.#listeners.values()]) await listener.close();
     for (const stream of [...this.#datagramStreams]) stream.close();
-    await this.#channel.close();
+    await Promise.allSettled([...this.#opening]);
+    await Promise.all(this.#channels.map((channel) => channel.close()));
   }
 
   #handshake(request: IpcHandshakeRequest, options: RequestOptions): Promise<HandshakeJson> {
@@ -317,10 +406,26 @@ export class Driver {
   #ask<T extends IpcMessageType, R>(
     message: IpcMessage,
     expect: T,
-    onReply: (reply: IpcMessageOf<T>) => R,
+    onReply: (reply: IpcMessageOf<T>, channel: IpcChannel) => R,
     options: RequestOptions = {},
-    onLate?: (reply: IpcMessageOf<T>) => void,
+    onLate?: (reply: IpcMessageOf<T>, channel: IpcChannel) => void,
     matches?: (reply: IpcMessage) => boolean,
+  ): Promise<R> {
+    if (this.#closing) return Promise.reject(this.#closedError());
+    if (this.#down !== undefined) return Promise.reject(this.#down);
+    return this.#withChannel(expect, (channel) =>
+      this.#askOn(channel, message, expect, onReply, options, onLate, matches),
+    );
+  }
+
+  #askOn<T extends IpcMessageType, R>(
+    channel: IpcChannel,
+    message: IpcMessage,
+    expect: T,
+    onReply: (reply: IpcMessageOf<T>, channel: IpcChannel) => R,
+    options: RequestOptions,
+    onLate: ((reply: IpcMessageOf<T>, channel: IpcChannel) => void) | undefined,
+    matches: ((reply: IpcMessage) => boolean) | undefined,
   ): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       if (this.#closing) {
@@ -332,7 +437,7 @@ export class Driver {
       const settle = (reply: IpcMessage | PilotError): void => {
         if (timer !== undefined) clearTimeout(timer);
         if (settled) {
-          if (!(reply instanceof PilotError)) onLate?.(reply as IpcMessageOf<T>);
+          if (!(reply instanceof PilotError)) onLate?.(reply as IpcMessageOf<T>, channel);
           return;
         }
         settled = true;
@@ -341,13 +446,13 @@ export class Driver {
           return;
         }
         try {
-          resolve(onReply(reply as IpcMessageOf<T>));
+          resolve(onReply(reply as IpcMessageOf<T>, channel));
         } catch (error) {
           reject(error);
         }
       };
       try {
-        this.#channel.request(message, expect, settle, matches);
+        channel.request(message, expect, settle, matches);
       } catch (error) {
         settled = true;
         reject(error);
@@ -370,6 +475,7 @@ export class Driver {
   }
 
   #adopt(
+    channel: IpcChannel,
     connId: number,
     remoteAddress: string,
     remotePort: number,
@@ -379,7 +485,7 @@ export class Driver {
       localPort === undefined
         ? { connId, remoteAddress, remotePort }
         : { connId, remoteAddress, remotePort, localPort };
-    const connection = new PilotConnection(this.#link, info);
+    const connection = new PilotConnection(this.#linkFor(channel), info);
     this.#connections
       .get(connId)
       ?.lost(driverError(DriverErrorCode.BAD_REPLY, `connection ${connId} reused`));
@@ -387,11 +493,12 @@ export class Driver {
     return connection;
   }
 
-  #onMessage(message: IpcMessage): void {
+  #onMessage(channel: IpcChannel, message: IpcMessage): void {
     switch (message.type) {
       case 'accept': {
         const listener = this.#listeners.get(message.localPort);
         const connection = this.#adopt(
+          channel,
           message.connId,
           formatAddress(message.remoteAddress),
           message.remotePort,
@@ -421,7 +528,11 @@ export class Driver {
     }
   }
 
+  /** Any IPC connection lost means the daemon is gone (or broke the protocol): the driver is done. */
   #onChannelClose(reason: PilotError): void {
+    if (this.#down !== undefined) return;
+    this.#down = reason;
+    if (!this.#closing) for (const channel of this.#channels) void channel.close();
     const error = this.#closing ? this.#closedError() : reason;
     for (const connection of [...this.#connections.values()]) {
       if (this.#closing) connection.abandon();

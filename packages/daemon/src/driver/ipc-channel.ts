@@ -144,6 +144,13 @@ export class IpcChannel {
     this.#pending.push(matches === undefined ? { expect, settle } : { expect, settle, matches });
   }
 
+  /** Requests sent on this channel and not answered yet that wait for a reply of type `expect`. */
+  waitingFor(expect: IpcMessageType): number {
+    let count = 0;
+    for (const entry of this.#pending) if (entry.expect === expect) count++;
+    return count;
+  }
+
   /** Pauses reading while any blocker is registered (a stream whose reader is full). */
   block(blocker: object): void {
     if (this.#blockers.size === 0) this.#socket.pause();

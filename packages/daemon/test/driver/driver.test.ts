@@ -1,7 +1,13 @@
 import { once } from 'node:events';
 import { formatAddress, type IpcMessage, isPilotError, parseAddress } from '@pilot/wire';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DAEMON_WIRE_CODES, Driver, type PilotConnection, SEND_SLICE_BYTES } from '../../src/driver/index.js';
+import {
+  DAEMON_WIRE_CODES,
+  Driver,
+  type DriverOptions,
+  type PilotConnection,
+  SEND_SLICE_BYTES,
+} from '../../src/driver/index.js';
 import { type FakeClient, FakeDaemon } from './fake-daemon.js';
 
 const PEER = parseAddress('0:0000.0000.0007');
@@ -9,9 +15,9 @@ const PEER = parseAddress('0:0000.0000.0007');
 let fake: FakeDaemon;
 let driver: Driver | undefined;
 
-async function connected(): Promise<{ driver: Driver; client: FakeClient }> {
+async function connected(options: DriverOptions = {}): Promise<{ driver: Driver; client: FakeClient }> {
   const arrival = fake.nextClient();
-  driver = await Driver.connect(fake.path);
+  driver = await Driver.connect(fake.path, options);
   return { driver, client: await arrival };
 }
 
@@ -55,7 +61,7 @@ describe('Driver over a fake IPC server', () => {
   });
 
   it('matches replies FIFO per reply type, an Error answering the oldest request', async () => {
-    const { driver, client } = await connected();
+    const { driver, client } = await connected({ channels: 1 });
     const first = driver.info();
     const host = driver.resolveHostname('alpha');
     const second = driver.info();
@@ -71,6 +77,35 @@ describe('Driver over a fake IPC server', () => {
     expect(isPilotError(failure, 'DAEMON_UNAVAILABLE')).toBe(true);
     expect((await host).node_id).toBe(9);
     expect((await second).node_id).toBe(1);
+  });
+
+  it('puts a request that would wait behind one of its kind on a second IPC connection', async () => {
+    const { driver, client } = await connected();
+    const first = driver.info();
+    const second = fake.nextClient();
+    const other = driver.info();
+    const host = driver.resolveHostname('alpha');
+    const secondClient = await second;
+    await client.waitFor(2);
+    await secondClient.waitFor(1);
+    // The first connection got Info then ResolveHostname (different reply types); the second, Info.
+    expect(Buffer.from(client.raw[0] ?? []).toString('hex')).toBe('0d');
+    expect(Buffer.from(client.raw[1] ?? []).toString()).toBe('\x11alpha');
+    expect(Buffer.from(secondClient.raw[0] ?? []).toString('hex')).toBe('0d');
+    // The second Info is answered first, on its own connection.
+    secondClient.send({ type: 'infoOk', json: '{"node_id":2,"address":"b"}' });
+    expect((await other).node_id).toBe(2);
+    client.send(
+      { type: 'resolveHostnameOk', json: '{"node_id":9,"address":"0:0000.0000.0009","hostname":"alpha"}' },
+      { type: 'infoOk', json: '{"node_id":1,"address":"a"}' },
+    );
+    expect((await first).node_id).toBe(1);
+    expect((await host).node_id).toBe(9);
+    // Either connection lost means the daemon is gone: the driver fails as a whole.
+    const pending = driver.info();
+    secondClient.socket.destroy();
+    expect(isPilotError(await pending.catch((e: unknown) => e), 'DRIVER_DISCONNECTED')).toBe(true);
+    expect(driver.closed).toBe(true);
   });
 
   it('maps every daemon error code to DAEMON_*', async () => {
@@ -283,7 +318,7 @@ describe('Driver over a fake IPC server', () => {
   });
 
   it('times out a request and gives the late reply to nobody', async () => {
-    const { driver, client } = await connected();
+    const { driver, client } = await connected({ channels: 1 });
     const late = await driver.info({ timeoutMs: 50 }).catch((e: unknown) => e);
     expect(isPilotError(late, 'DRIVER_TIMEOUT')).toBe(true);
     const next = driver.info();
