@@ -1,0 +1,264 @@
+// pnpm bench: what a user runs, `pilotctl bench` and `pilotctl send-file` (each a fresh pilotctl
+// process) between two daemons on loopback, against the transport core's own encrypted stream
+// (one @pilot/transport stream with SealedCodec, this process to a child) measured in the same run.
+//   BENCH_MIB      MiB per transfer (default 32)
+//   BENCH_REPEATS  runs of each kind, interleaved (default 3); the table shows medians
+//   BENCH_ONLY     e.g. "transport,send-file" (kinds: transport, transport-echo, bench, send-file)
+//   BENCH_PROF     a directory: --cpu-prof of both daemons
+// The daemons' RSS is sampled every 100 ms during each transfer; the peak is printed (a 1 GiB
+// send-file: BENCH_MIB=1024 BENCH_ONLY=send-file BENCH_REPEATS=1).
+import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { RegistryHandler, SqliteDirectoryStore, startDirectoryServer } from '@pilot/directory';
+import { Beacon } from '@pilot/nat';
+import { SealedCodec, UdpTransport } from '@pilot/transport/node';
+
+const PEER = fileURLToPath(new URL('./peer.mjs', import.meta.url));
+const PILOTCTL = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
+const MiB = 1024 * 1024;
+const SIZE_MIB = Number(process.env.BENCH_MIB ?? 32);
+const SIZE = SIZE_MIB * MiB;
+const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
+const KEY = randomBytes(32);
+
+class Child {
+  constructor(child) {
+    this.child = child;
+    this.waiting = [];
+    this.exited = new Promise((resolve) => child.once('exit', resolve));
+    child.stdout.setEncoding('utf8');
+    let buffered = '';
+    child.stdout.on('data', (text) => {
+      buffered += text;
+      for (let at = buffered.indexOf('\n'); at >= 0; at = buffered.indexOf('\n')) {
+        const line = buffered.slice(0, at);
+        buffered = buffered.slice(at + 1);
+        this.waiting.shift()?.(JSON.parse(line));
+      }
+    });
+  }
+
+  static async start(...args) {
+    const prof =
+      process.env.BENCH_PROF && args[0] === 'daemon'
+        ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROF]
+        : [];
+    const child = new Child(
+      spawn(process.execPath, [...prof, PEER, ...args], { stdio: ['pipe', 'pipe', 'inherit'] }),
+    );
+    child.ready = await child.next();
+    return child;
+  }
+
+  next() {
+    return Promise.race([
+      new Promise((resolve) => this.waiting.push(resolve)),
+      this.exited.then((code) => Promise.reject(new Error(`child exited (${code})`))),
+    ]);
+  }
+
+  async stat() {
+    const reply = this.next();
+    this.child.stdin.write('stat\n');
+    return reply;
+  }
+
+  async stop() {
+    this.child.stdin.end();
+    await this.exited;
+  }
+}
+
+/** Samples the children's RSS every 100 ms until stopped; resolves to the peaks, MiB. */
+function watchRss(children) {
+  const peaks = children.map(() => 0);
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const stats = await Promise.all(children.map((c) => c.stat()));
+      stats.forEach((s, i) => {
+        peaks[i] = Math.max(peaks[i], s.rssMiB);
+      });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  })();
+  return async () => {
+    running = false;
+    await loop;
+    return peaks;
+  };
+}
+
+function pilotctl(env, ...args) {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [PILOTCTL, '--json', ...args],
+      { env: { ...process.env, ...env }, maxBuffer: 16 * MiB, timeout: 600_000 },
+      (error, stdout, stderr) => {
+        if (error !== null)
+          reject(new Error(`pilotctl ${args.join(' ')}: ${stderr || stdout || error.message}`));
+        else resolve(JSON.parse(stdout).data);
+      },
+    );
+  });
+}
+
+async function startNodes(dir) {
+  const store = new SqliteDirectoryStore({ path: join(dir, 'registry.db') });
+  const server = await startDirectoryServer({
+    handler: new RegistryHandler(store),
+    port: 0,
+    verifyWorkers: 0,
+  });
+  const beacon = await Beacon.start({ host: '127.0.0.1', port: 0 });
+  const options = (name) =>
+    JSON.stringify({
+      home: join(dir, name),
+      registry: `127.0.0.1:${server.port}`,
+      beacon: `127.0.0.1:${beacon.address().port}`,
+      listen: '127.0.0.1:0',
+      socket: join(dir, `${name}.sock`),
+      hostname: name,
+      public: true,
+      logLevel: 'error',
+    });
+  const a = await Child.start('daemon', options('alpha'));
+  const b = await Child.start('daemon', options('beta'));
+  const env = { PILOT_SOCKET: a.ready.socket, PILOT_HOME: join(dir, 'ctl') };
+  // Warm the tunnel (key exchange) so that every measured run finds it up.
+  await pilotctl(env, 'bench', String(b.ready.nodeId), '0.01');
+  return {
+    a,
+    b,
+    env,
+    target: String(b.ready.nodeId),
+    async close() {
+      await a.stop();
+      await b.stop();
+      await beacon.close();
+      await server.close();
+      store.close();
+    },
+  };
+}
+
+/** One stream to a child's sink (`sink`), or to its echo and back (`echo`: what `pilotctl bench` does). */
+async function transportStream(mode) {
+  const peer = await Child.start(mode, KEY.toString('hex'));
+  const transport = await UdpTransport.create({
+    localAddress: { network: 0, node: 1 },
+    codec: new SealedCodec({ key: KEY, localNode: 1 }),
+  });
+  const B = { network: 0, node: 2 };
+  transport.addPeer(B, { host: '127.0.0.1', port: peer.ready.port });
+  const stream = await transport.connect(B, 1000);
+  stream.on('error', () => {});
+  const chunk = new Uint8Array(64 * 1024).fill(7);
+  const start = performance.now();
+  let received = 0;
+  const done =
+    mode === 'echo'
+      ? new Promise((resolve) =>
+          stream.on('data', (data) => {
+            received += data.length;
+            if (received >= SIZE) resolve();
+          }),
+        )
+      : once(stream, 'data');
+  for (let sent = 0; sent < SIZE; sent += chunk.length) {
+    if (!stream.write(chunk)) await once(stream, 'drain');
+  }
+  stream.end();
+  await done;
+  const seconds = (performance.now() - start) / 1000;
+  await transport.close();
+  await peer.stop();
+  return { rate: SIZE / MiB / seconds };
+}
+
+async function measured(nodes, body) {
+  const stop = watchRss([nodes.a, nodes.b]);
+  const before = await Promise.all([nodes.a.stat(), nodes.b.stat()]);
+  const start = performance.now();
+  await body();
+  const seconds = (performance.now() - start) / 1000;
+  const after = await Promise.all([nodes.a.stat(), nodes.b.stat()]);
+  const peaks = await stop();
+  return {
+    rate: SIZE / MiB / seconds,
+    cpu: after.map((s, i) => (s.cpuMs - before[i].cpuMs) / SIZE_MIB),
+    rssBefore: before.map((s) => s.rssMiB),
+    rssPeak: peaks,
+  };
+}
+
+const CASES = {
+  transport: () => transportStream('sink'),
+  'transport-echo': () => transportStream('echo'),
+  // The wall time of the whole pilotctl process (its start included), as a user sees it.
+  bench: (nodes) => measured(nodes, () => pilotctl(nodes.env, 'bench', nodes.target, String(SIZE_MIB))),
+  'send-file': (nodes, file) => measured(nodes, () => pilotctl(nodes.env, 'send-file', nodes.target, file)),
+};
+const only = process.env.BENCH_ONLY?.split(',') ?? Object.keys(CASES);
+const dir = mkdtempSync(join(tmpdir(), 'pilot-cli-bench-'));
+const file = join(dir, 'payload.bin');
+{
+  const fd = openSync(file, 'w');
+  const block = randomBytes(MiB);
+  for (let i = 0; i < SIZE_MIB; i++) writeSync(fd, block);
+  closeSync(fd);
+}
+const nodes = await startNodes(dir);
+const runs = Object.fromEntries(Object.keys(CASES).map((name) => [name, []]));
+try {
+  for (let i = 0; i < REPEATS; i++) {
+    for (const name of only) runs[name].push(await CASES[name](nodes, file));
+    process.stderr.write(`run ${i + 1}/${REPEATS} done\n`);
+  }
+} finally {
+  await nodes.close();
+  rmSync(dir, { recursive: true, force: true });
+}
+
+const fmt = (n, digits = 1) => (n === undefined || Number.isNaN(n) ? '–' : n.toFixed(digits));
+const median = (values) => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)];
+const med = (name, pick) => (runs[name].length === 0 ? undefined : median(runs[name].map(pick)));
+const base = med('transport', (r) => r.rate);
+const echoBase = med('transport-echo', (r) => r.rate);
+console.log(
+  `\n@pilot/cli bench: ${SIZE_MIB} MiB per transfer, median of ${REPEATS}, two daemons on loopback`,
+);
+console.log(
+  '| | MiB/s (MB/s) | every run, MiB/s | ratio to the transport (one way) | ratio to the transport echo | CPU ms/MiB daemon A / B | daemon RSS MiB A / B: before → peak |',
+);
+console.log('| --- | --- | --- | --- | --- | --- | --- |');
+for (const name of only) {
+  const rate = med(name, (r) => r.rate);
+  const every = runs[name].map((r) => fmt(r.rate)).join(' / ');
+  const core = name.startsWith('transport');
+  const cpu = core ? '' : `${fmt(med(name, (r) => r.cpu[0]))} / ${fmt(med(name, (r) => r.cpu[1]))}`;
+  const rss = core
+    ? ''
+    : `${fmt(
+        med(name, (r) => r.rssBefore[0]),
+        0,
+      )} → ${fmt(Math.max(...runs[name].map((r) => r.rssPeak[0])), 0)} / ${fmt(
+        med(name, (r) => r.rssBefore[1]),
+        0,
+      )} → ${fmt(Math.max(...runs[name].map((r) => r.rssPeak[1])), 0)}`;
+  const what =
+    {
+      transport: 'transport core, one SealedCodec stream',
+      'transport-echo': 'transport core, to an echo and back',
+    }[name] ?? `pilotctl ${name}`;
+  const ratio = (to) => (to === undefined ? '–' : fmt(rate / to, 2));
+  console.log(
+    `| ${what} | ${fmt(rate)} (${fmt((rate * MiB) / 1e6)}) | ${every} | ${ratio(base)} | ${ratio(echoBase)} | ${cpu} | ${rss} |`,
+  );
+}
