@@ -2,13 +2,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import type { Identity } from '@pilot/crypto';
-import {
-  Challenge,
-  type RegisterOptions,
-  type RegisterResult,
-  signChallenge,
-  toBase64,
-} from '@pilot/directory';
+import { type RegisterOptions, type RegisterResult, toBase64 } from '@pilot/directory';
 import type { ReflectorServer, UdpAddress } from '@pilot/nat';
 import { connectionStateName, type Datagram } from '@pilot/transport';
 import { type PilotStream, UdpTransport } from '@pilot/transport/node';
@@ -462,13 +456,7 @@ class PilotDaemon implements Daemon, IpcHandler {
     let offset = 0;
     for (let page = 0; page < 50; page++) {
       const reply = await session.call((client) =>
-        client.request(() => ({
-          type: 'list_nodes',
-          network_id: network,
-          offset,
-          requester_id: this.#nodeId,
-          ...signChallenge(session.signer, Challenge.listNodes(this.#nodeId, network)),
-        })),
+        client.listNodesAs(session.signer, this.#nodeId, network, offset),
       );
       const nodes = Array.isArray(reply.nodes) ? (reply.nodes as Record<string, unknown>[]) : [];
       for (const node of nodes) if (typeof node.node_id === 'number') ids.push(node.node_id);

@@ -69,6 +69,8 @@ export const DirErrorCode = {
   REMOTE: 'DIR_REMOTE',
   /** Client side: the reply is not what the request expects. */
   BAD_REPLY: 'DIR_BAD_REPLY',
+  /** Client side: the registry does not advertise the extension this call needs (e.g. a reference registry has no `find`). */
+  UNSUPPORTED: 'DIR_UNSUPPORTED',
 } as const;
 
 export type DirErrorCode = (typeof DirErrorCode)[keyof typeof DirErrorCode];

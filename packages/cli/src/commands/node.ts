@@ -2,10 +2,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeIdentityFile } from '@pilot/crypto';
 import type { PeerJson } from '@pilot/daemon/driver';
-import { type DirectorySigner, signerFromIdentity } from '@pilot/directory';
+import { DirErrorCode, type DirectorySigner, signerFromIdentity } from '@pilot/directory';
+import { isPilotError } from '@pilot/wire';
 import { type Command, DAEMON_ERRORS, PEER_ERRORS } from '../command.js';
 import type { Context } from '../context.js';
-import { usageError } from '../errors.js';
+import { cliError, usageError } from '../errors.js';
 import { registryClient } from '../registry.js';
 
 /**
@@ -213,7 +214,16 @@ const peers: Command = {
       const client = await registryClient(context);
       try {
         const as = await searchingAs(context);
-        const { results } = await client.find({ tags: [search], ...(as === undefined ? {} : { as }) });
+        const { results } = await client
+          .find({ tags: [search], ...(as === undefined ? {} : { as }) })
+          .catch((error: unknown) => {
+            if (!isPilotError(error, DirErrorCode.UNSUPPORTED)) throw error;
+            throw cliError(
+              'unavailable',
+              'this registry has no capability search (a reference registry: it does not advertise "find")',
+              'use "pilotctl find <hostname>" to look a node up by name on this registry',
+            );
+          });
         const data = results.map((hit) => ({
           node_id: hit.nodeId,
           address: hit.address,

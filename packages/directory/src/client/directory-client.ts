@@ -1,6 +1,7 @@
 import { isPilotError, PilotError } from '@pilot/wire';
 import { toBase64 } from '../base64.js';
 import { DirErrorCode, dirError } from '../errors.js';
+import { advertisedExtensions, RegistryExtension } from '../extensions.js';
 import { Challenge, type DirectorySigner, signChallenge } from '../signed-text.js';
 import { RegistryConnection, type TlsClientOptions } from './connection.js';
 
@@ -16,7 +17,16 @@ export type DirectoryClientOptions = {
   readonly reconnectAttempts?: number;
   readonly reconnectBaseDelayMs?: number;
   readonly reconnectMaxDelayMs?: number;
-  /** Sign with the reference's replayable challenges (for a registry that only knows those). Default false. */
+  /**
+   * How to sign. `auto` (default): the reference's challenge form and the reference's requests until
+   * the registry advertises our extensions (`extensions` in register_ok / beacon_list_ok), fresh
+   * signatures and the extensions from then on, for the life of the client (never back: no silent
+   * downgrade). `fresh`: assume our registry (every extension). `legacy`: assume a reference registry.
+   */
+  readonly signatures?: 'auto' | 'fresh' | 'legacy';
+  /** Extensions known beforehand (e.g. remembered from an earlier session with this registry). */
+  readonly extensions?: readonly string[];
+  /** Same as `signatures: 'legacy'` (kept for existing callers). */
   readonly legacySignatures?: boolean;
 };
 
@@ -105,9 +115,46 @@ export class DirectoryClient {
   #connection: RegistryConnection | undefined;
   #chain: Promise<unknown> = Promise.resolve();
   #closed = false;
+  readonly #mode: 'auto' | 'fresh' | 'legacy';
+  /** Everything the registry has advertised; it only grows (no downgrade). */
+  readonly #extensions = new Set<string>();
+  /** Whether a reply that would carry the advertisement (register_ok, beacon_list_ok) has been seen. */
+  #negotiated = false;
+  /** Signed requests that need no probe first (register: its reply is the advertisement). */
+  readonly #unprobed = new WeakSet<() => Message>();
 
   private constructor(options: DirectoryClientOptions) {
     this.#options = options;
+    this.#mode = options.legacySignatures === true ? 'legacy' : (options.signatures ?? 'auto');
+    for (const name of options.extensions ?? []) this.#extensions.add(name);
+    if (this.#mode === 'fresh')
+      for (const name of Object.values(RegistryExtension)) this.#extensions.add(name);
+    if (this.#mode !== 'auto' || this.#extensions.size > 0) this.#negotiated = true;
+  }
+
+  /** The registry extensions this client uses (advertised, or assumed by `signatures: 'fresh'`). */
+  get extensions(): ReadonlySet<string> {
+    return this.#extensions;
+  }
+
+  /** Whether the registry offers an extension (never in `legacy` mode). */
+  supports(extension: string): boolean {
+    return this.#mode !== 'legacy' && this.#extensions.has(extension);
+  }
+
+  /**
+   * Learns what the registry offers, if no advertisement has been seen yet, with `beacon_list` (a
+   * read the reference registry answers too, for its beacons). Registering also learns it.
+   */
+  async negotiate(): Promise<ReadonlySet<string>> {
+    if (!this.#negotiated) await this.request({ type: 'beacon_list' });
+    return this.#extensions;
+  }
+
+  #learn(reply: Message): void {
+    if (this.#mode === 'legacy') return;
+    if (reply.type === 'register_ok' || reply.type === 'beacon_list_ok') this.#negotiated = true;
+    for (const name of advertisedExtensions(reply)) this.#extensions.add(name);
   }
 
   /** Connects (with the reconnect policy) and returns the client. */
@@ -117,12 +164,20 @@ export class DirectoryClient {
     return client;
   }
 
-  /** Sends one request; resolves with the `_ok` reply, rejects with a PilotError. */
+  /**
+   * Sends one request; resolves with the `_ok` reply, rejects with a PilotError. A request built by
+   * a function is a signed one: if the registry has advertised nothing yet (a client that has not
+   * registered), `beacon_list` goes first to learn how to sign it.
+   */
   request(source: MessageSource, options: { readonly timeoutMs?: number } = {}): Promise<Message> {
-    const run = this.#chain.then(
-      () => this.#send(source, options.timeoutMs ?? this.#options.requestTimeoutMs ?? 10_000),
-      () => this.#send(source, options.timeoutMs ?? this.#options.requestTimeoutMs ?? 10_000),
-    );
+    const timeoutMs = options.timeoutMs ?? this.#options.requestTimeoutMs ?? 10_000;
+    const send = async (): Promise<Message> => {
+      if (typeof source === 'function' && !this.#negotiated && !this.#unprobed.has(source)) {
+        await this.#send({ type: 'beacon_list' }, timeoutMs);
+      }
+      return this.#send(source, timeoutMs);
+    };
+    const run = this.#chain.then(send, send);
     this.#chain = run.catch(() => {});
     return run;
   }
@@ -133,8 +188,9 @@ export class DirectoryClient {
     this.#connection = undefined;
   }
 
+  /** Fresh when the registry takes it; the reference's challenge alone otherwise. */
   #sign(signer: DirectorySigner, challenge: string): Message {
-    return signChallenge(signer, challenge, { legacy: this.#options.legacySignatures === true });
+    return signChallenge(signer, challenge, { legacy: !this.supports(RegistryExtension.FRESH_SIGNATURES) });
   }
 
   async #ensureConnection(): Promise<RegistryConnection> {
@@ -180,6 +236,7 @@ export class DirectoryClient {
             );
           }),
         ]);
+        this.#learn(reply);
         if (reply.type === 'error') {
           const code = typeof reply.code === 'string' ? reply.code : DirErrorCode.REMOTE;
           throw new PilotError(code, typeof reply.error === 'string' ? reply.error : 'registry error');
@@ -209,18 +266,44 @@ export class DirectoryClient {
 
   // ---- typed operations ----
 
+  /**
+   * Registers (or re-registers) the key. Signed (proof of possession) where the registry advertises
+   * it; before the first advertisement the request is the reference's unsigned one, and our
+   * registry's answer (an advertisement, or a refusal saying a signature is required) makes the
+   * client register once more, signed — so on our registry the key is always proven.
+   */
   async register(signer: DirectorySigner, options: RegisterOptions = {}): Promise<RegisterResult> {
     const publicKey = toBase64(signer.publicKey);
-    const reply = await this.request(() => ({
-      type: 'register',
-      public_key: publicKey,
-      listen_addr: options.listenAddr ?? '',
-      ...(options.owner === undefined ? {} : { owner: options.owner }),
-      ...(options.hostname === undefined ? {} : { hostname: options.hostname }),
-      ...(options.lanAddrs === undefined ? {} : { lan_addrs: options.lanAddrs }),
-      ...(options.version === undefined ? {} : { version: options.version }),
-      ...(this.#options.legacySignatures === true ? {} : this.#sign(signer, Challenge.register(publicKey))),
-    }));
+    let signed = false;
+    const send = (): Promise<Message> => {
+      signed = this.supports(RegistryExtension.SIGNED_REGISTER);
+      const build = (): Message => ({
+        type: 'register',
+        public_key: publicKey,
+        listen_addr: options.listenAddr ?? '',
+        ...(options.owner === undefined ? {} : { owner: options.owner }),
+        ...(options.hostname === undefined ? {} : { hostname: options.hostname }),
+        ...(options.lanAddrs === undefined ? {} : { lan_addrs: options.lanAddrs }),
+        ...(options.version === undefined ? {} : { version: options.version }),
+        ...(signed ? this.#sign(signer, Challenge.register(publicKey)) : {}),
+      });
+      this.#unprobed.add(build);
+      return this.request(build);
+    };
+    let reply: Message;
+    try {
+      reply = await send();
+    } catch (error) {
+      // Only our registry refuses an unsigned register with these codes (the reference sends none).
+      const ours =
+        isPilotError(error, DirErrorCode.FRESHNESS_REQUIRED) ||
+        isPilotError(error, DirErrorCode.SIGNATURE_REQUIRED);
+      if (signed || this.#mode !== 'auto' || !ours) throw error;
+      this.#extensions.add(RegistryExtension.FRESH_SIGNATURES);
+      this.#extensions.add(RegistryExtension.SIGNED_REGISTER);
+      reply = await send();
+    }
+    if (!signed && this.supports(RegistryExtension.SIGNED_REGISTER)) reply = await send();
     return {
       nodeId: num(reply, 'node_id'),
       address: text(reply, 'address'),
@@ -345,7 +428,10 @@ export class DirectoryClient {
       name,
       join_rule: joinRule,
       ...(token === undefined ? {} : { token }),
-      ...this.#sign(signer, Challenge.createNetwork(nodeId, name)),
+      // The reference authorises create_network by admin token only; it gets no signature.
+      ...(this.supports(RegistryExtension.SIGNED_CREATE_NETWORK)
+        ? this.#sign(signer, Challenge.createNetwork(nodeId, name))
+        : {}),
     }));
     return num(reply, 'network_id');
   }
@@ -395,11 +481,30 @@ export class DirectoryClient {
     return this.request({ type: 'list_networks' });
   }
 
+  /** Paging (`limit`, `offset`) only where the registry advertises it; the reference lists everything at once. */
   listNodes(
     networkId: number,
     page: { readonly limit?: number; readonly offset?: number } = {},
   ): Promise<Message> {
-    return this.request({ type: 'list_nodes', network_id: networkId, ...page });
+    const paged = this.supports(RegistryExtension.SIGNED_LIST_NODES);
+    return this.request({ type: 'list_nodes', network_id: networkId, ...(paged ? page : {}) });
+  }
+
+  /**
+   * The members of a network as seen by one of them: signed (private members included, paged) where
+   * the registry advertises it, else the reference's plain request (which shows every member).
+   */
+  listNodesAs(signer: DirectorySigner, requesterId: number, networkId: number, offset = 0): Promise<Message> {
+    if (!this.supports(RegistryExtension.SIGNED_LIST_NODES)) {
+      return this.request({ type: 'list_nodes', network_id: networkId });
+    }
+    return this.request(() => ({
+      type: 'list_nodes',
+      network_id: networkId,
+      offset,
+      requester_id: requesterId,
+      ...this.#sign(signer, Challenge.listNodes(requesterId, networkId)),
+    }));
   }
 
   async requestHandshake(
@@ -485,11 +590,22 @@ export class DirectoryClient {
   async beaconList(): Promise<{ beaconId: string | number; addr: string }[]> {
     const reply = await this.request({ type: 'beacon_list' });
     const list = Array.isArray(reply.beacons) ? (reply.beacons as Message[]) : [];
-    return list.map((b) => ({ beaconId: b.beacon_id as string | number, addr: String(b.addr) }));
+    // Ours names the id `beacon_id`, the reference `id`.
+    return list.map((b) => ({ beaconId: (b.beacon_id ?? b.id) as string | number, addr: String(b.addr) }));
   }
 
-  /** Capability discovery: by tags (ranked, paginated) or by hostname. */
+  /**
+   * Capability discovery: by tags (ranked, paginated) or by hostname. Our extension: rejects with
+   * DIR_UNSUPPORTED, sending nothing more, when the registry does not advertise it (the reference).
+   */
   async find(query: FindQuery): Promise<{ results: FindHit[]; nextOffset?: number }> {
+    await this.negotiate();
+    if (!this.supports(RegistryExtension.FIND)) {
+      throw dirError(
+        DirErrorCode.UNSUPPORTED,
+        'this registry offers no capability search (find): it does not advertise the extension (a reference registry)',
+      );
+    }
     const as = query.as;
     const reply = await this.request(() => ({
       type: 'find',

@@ -104,6 +104,8 @@ const beaconList: Operation = (ctx) => ({
     beacon_id: /^\d+$/.test(beacon.beaconId) ? Number(beacon.beaconId) : beacon.beaconId,
     addr: beacon.addr,
   })),
+  // A read both implementations answer: a client that has not registered learns our extensions here.
+  extensions: ctx.extensions,
 });
 
 export const DISCOVERY_OPERATIONS: Readonly<Record<string, Operation>> = {

@@ -153,6 +153,8 @@ const register: Operation = (ctx, request, origin) => {
     address: backboneAddress(node.nodeId),
     public_key: publicKey,
     protocol_version: 1,
+    // Ours: the reference's readers ignore it; our clients sign freshly only once they see it.
+    extensions: ctx.extensions,
   };
   if (observedAddr !== null) reply.observed_addr = observedAddr;
   if (hostname !== undefined && hostname !== '') {

@@ -27,6 +27,8 @@ export type OpContext = {
   readonly options: ResolvedRegistryOptions;
   /** The clock, read once per request. */
   readonly now: number;
+  /** The protocol extensions this registry advertises (in register_ok and beacon_list_ok). */
+  readonly extensions: readonly string[];
   /** The node if it exists and has been heard from within the TTL; else DIR_NOT_FOUND. */
   liveNode(nodeId: number, what?: string): NodeRecord;
   isLive(node: NodeRecord): boolean;

@@ -1,5 +1,6 @@
 import { isPilotError } from '@pilot/wire';
 import { DirErrorCode, dirError } from '../errors.js';
+import { RegistryExtension } from '../extensions.js';
 import type { DirectoryStore, NodeRecord } from '../store/directory-store.js';
 import { Authenticator } from './authenticator.js';
 import { DISCOVERY_OPERATIONS } from './discovery-ops.js';
@@ -50,6 +51,8 @@ export type ReapResult = {
 export class RegistryHandler {
   readonly store: DirectoryStore;
   readonly options: ResolvedRegistryOptions;
+  /** What `register_ok` and `beacon_list_ok` advertise: every extension this configuration offers. */
+  readonly extensions: readonly string[];
   readonly #auth: Authenticator;
   readonly #onInternalError: (error: unknown) => void;
 
@@ -66,6 +69,13 @@ export class RegistryHandler {
       adminToken: this.options.adminToken,
     });
     this.#onInternalError = onInternalError ?? (() => {});
+    this.extensions = [
+      RegistryExtension.FRESH_SIGNATURES,
+      RegistryExtension.SIGNED_REGISTER,
+      RegistryExtension.FIND,
+      RegistryExtension.SIGNED_LIST_NODES,
+      ...(this.options.networkCreation === 'any-node' ? [RegistryExtension.SIGNED_CREATE_NETWORK] : []),
+    ];
   }
 
   /**
@@ -126,6 +136,7 @@ export class RegistryHandler {
       auth: this.#auth,
       options: this.options,
       now,
+      extensions: this.extensions,
       isLive,
       liveNode(nodeId: number, what = 'node'): NodeRecord {
         const node = store.getNode(nodeId);
