@@ -153,7 +153,19 @@ switch (task) {
     process.exit(run('pnpm', ['--filter', '@pilot/demo', 'run', 'start', ...extra]));
     break;
   }
+  case 'setup': {
+    // One command on a fresh machine: install, build, and the four programs on the PATH.
+    const build = run('pnpm', ['exec', 'turbo', 'run', 'build', '--output-logs=errors-only']);
+    if (build !== 0) process.exit(build);
+    const { chooseBinDir, linkBins } = await import('./link-bins.mjs');
+    const dir = chooseBinDir(extra, process.env);
+    const { written, onPath } = linkBins(root, dir);
+    for (const path of written) process.stdout.write(`installed ${path}\n`);
+    if (!onPath)
+      process.stdout.write(`${dir} is not on your PATH: add it, e.g. export PATH="${dir}:$PATH"\n`);
+    break;
+  }
   default:
-    log(`unknown task "${task}" (expected test, build, bench, lint or start)`);
+    log(`unknown task "${task}" (expected test, build, bench, lint, start or setup)`);
     process.exit(2);
 }
