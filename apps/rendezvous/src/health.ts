@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { BeaconStatus } from './beacon.js';
 import { formatHostPort } from './beacon.js';
 
@@ -38,9 +38,12 @@ export async function startHealthServer(
   host: string,
   port: number,
   report: () => HealthReport,
+  /** Other pages (`/metrics`, the dashboard): returns true when it answered the request. */
+  routes?: (request: IncomingMessage, response: ServerResponse, path: string) => boolean,
 ): Promise<HealthServer> {
   const server: Server = createServer((request, response) => {
-    const path = (request.url ?? '/').split('?')[0];
+    const path = (request.url ?? '/').split('?')[0] ?? '/';
+    if (path !== '/healthz' && routes?.(request, response, path) === true) return;
     if (path !== '/healthz') {
       response.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}\n');
       return;

@@ -1,17 +1,15 @@
 import { X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import {
-  createSelfSignedCertificate,
-  type DirectoryServer,
-  RegistryHandler,
-  startDirectoryServer,
-} from '@pilot/directory';
+import { createSelfSignedCertificate, type DirectoryServer, startDirectoryServer } from '@pilot/directory';
 import { type BeaconFactory, type BeaconHandle, formatHostPort } from './beacon.js';
 import type { RendezvousConfig, TlsConfig } from './config.js';
+import { DashboardSampler } from './dashboard-stats.js';
 import { RendezvousErrorCode, rendezvousError } from './errors.js';
 import { type HealthReport, type HealthServer, startHealthServer } from './health.js';
+import { type OperatorRoutes, operatorRoutes } from './http-routes.js';
 import type { Logger } from './logger.js';
+import { ObservedRegistryHandler, RendezvousObserver } from './observer.js';
 import { describeStore, type OpenedStore, openStore } from './store.js';
 
 const SHUTDOWN_DRAIN_MS = 250;
@@ -116,10 +114,12 @@ export async function startRendezvous(
   const onError = (error: unknown): void =>
     logger.log('error', 'registry fault', { error: error instanceof Error ? error.message : String(error) });
   const store = opened;
-  const handler = new RegistryHandler(
+  const observer = new RendezvousObserver();
+  const handler = new ObservedRegistryHandler(
     opened.store,
     config.adminToken === undefined ? {} : { adminToken: config.adminToken },
     onError,
+    observer,
   );
   let server: DirectoryServer;
   try {
@@ -201,11 +201,33 @@ export async function startRendezvous(
     ...(stunHandle === undefined ? {} : { stun: stunHandle.status() }),
   });
 
+  // What /metrics shows: the registry's own counters (kept by the handler), and these gauges.
+  const online = observer.metrics.gauge('pilot_registry_nodes_online', 'Registered nodes not yet expired.');
+  const connections = observer.metrics.gauge('pilot_registry_connections', 'Open registry connections.');
+  observer.metrics.collect(() => {
+    if (closing !== undefined) return;
+    online.set(store.liveNodes());
+    connections.set(server.connections);
+  });
+  if (beaconHandle !== undefined) observer.watchBeacon('beacon', () => beaconHandle?.status());
+  if (stunHandle !== undefined) observer.watchBeacon('stun', () => stunHandle?.status());
+
   let http: HealthServer | undefined;
+  let sampler: DashboardSampler | undefined;
+  let routes: OperatorRoutes | undefined;
   if (config.http !== undefined) {
     try {
-      http = await startHealthServer(config.http.host, config.http.port, health);
+      sampler = new DashboardSampler(store, observer, () => beaconHandle?.status());
+      routes = operatorRoutes({
+        listenHost: config.http.host,
+        adminToken: config.adminToken,
+        observer,
+        sampler,
+      });
+      http = await startHealthServer(config.http.host, config.http.port, health, routes.handle);
     } catch (error) {
+      routes?.close();
+      sampler?.close();
       await stunHandle?.close();
       await beaconHandle?.close();
       await server.close();
@@ -228,6 +250,8 @@ export async function startRendezvous(
     health,
     close(): Promise<void> {
       closing ??= (async () => {
+        routes?.close();
+        sampler?.close();
         await http?.close();
         await stunHandle?.close();
         await beaconHandle?.close();

@@ -90,6 +90,8 @@ export interface BeaconStats {
   punchCommands: number;
   relayDelivered: number;
   relayForwarded: number;
+  /** Frame bytes relayed (delivered or forwarded to a peer beacon), for the operator's metrics. */
+  relayBytes: number;
   syncReceived: number;
   syncSent: number;
   stunRequests: number;
@@ -134,6 +136,7 @@ function freshStats(): BeaconStats {
     punchRequests: 0,
     punchCommands: 0,
     relayDelivered: 0,
+    relayBytes: 0,
     relayForwarded: 0,
     syncReceived: 0,
     syncSent: 0,
@@ -406,12 +409,14 @@ export class Beacon {
         local,
       );
       stats.relayDelivered++;
+      stats.relayBytes += message.frame.length;
       return;
     }
     const remote = fromPeer ? undefined : this.#remote.get(message.destination);
     if (remote !== undefined && remote.expires > now) {
       this.#send(bytes, remote.beacon);
       stats.relayForwarded++;
+      stats.relayBytes += message.frame.length;
       return;
     }
     stats.droppedUnknownNode++;
