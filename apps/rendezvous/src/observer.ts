@@ -104,7 +104,20 @@ export class RendezvousObserver {
           ? request.node_id
           : undefined;
     const detail = type === 'register' && typeof reply.hostname === 'string' ? reply.hostname : undefined;
+    // A daemon registers again at start-up (extensions, hostname): one line per node and minute.
+    if (type === 'register' && nodeId !== undefined && this.#recentlyRegistered(nodeId)) return;
     this.event(kind, nodeId, detail);
+  }
+
+  #recentlyRegistered(nodeId: number): boolean {
+    const since = Date.now() - 60_000;
+    for (let i = this.events.length - 1; i >= 0; i--) {
+      const event = this.events[i]!;
+      if (event.at < since) return false;
+      if (event.nodeId === nodeId && event.kind !== 'registered') return false;
+      if (event.nodeId === nodeId) return true;
+    }
+    return false;
   }
 
   /** Mirrors the beacon's own counters and gauges at each scrape. */
