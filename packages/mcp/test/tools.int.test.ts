@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,6 +33,7 @@ const BIN = fileURLToPath(new URL('../dist/tools/bin.js', import.meta.url));
 const INSPECTOR = fileURLToPath(
   new URL('../node_modules/@modelcontextprotocol/inspector-cli/build/index.js', import.meta.url),
 );
+const HOSTILE_SERVER = fileURLToPath(new URL('./fixtures/hostile-server.mjs', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'pilot-mcp-tools-'));
 let store: SqliteDirectoryStore;
 let registry: DirectoryServer;
@@ -40,6 +42,7 @@ let alpha: Daemon;
 let beta: Daemon;
 let betaDriver: Driver;
 let weather: McpServeHandle;
+let hostile: McpServeHandle;
 let alphaAgent: Client;
 let betaAgent: Client;
 let betaServer: ChildProcess;
@@ -153,6 +156,12 @@ beforeAll(async () => {
     command: process.execPath,
     args: [WEATHER_SERVER],
   });
+  hostile = await serveMcp({
+    listener: betaDriver,
+    port: 1011,
+    command: process.execPath,
+    args: [HOSTILE_SERVER],
+  });
   await betaDriver.setTags(
     mcpToolTags(['get_forecast', 'get_alerts', 'fetch_data', 'server_info'], { leading: ['mcp', 'weather'] }),
   );
@@ -189,6 +198,7 @@ afterAll(async () => {
     await exited;
   }
   await weather?.close();
+  await hostile?.close();
   await betaDriver?.close();
   await alpha?.close();
   await beta?.close();
@@ -352,6 +362,63 @@ describe('pilot-mcp tool server', () => {
     );
     expect(await ok(alphaAgent, 'pilot_unmount', { prefix: 'wx' })).toEqual({ prefix: 'wx', removed: 4 });
     expect((await alphaAgent.listTools()).tools.map((t) => t.name)).not.toContain('wx__get_alerts');
+  });
+
+  it('a hostile server cannot flood the agent: discovery and mount cap its tool list', async () => {
+    const found = await ok(alphaAgent, 'pilot_discover_tools', { query: 'weather', port: 1011 });
+    const server = (found.servers as Record<string, unknown>[])[0] as {
+      tools: { name: string; description?: string; input_schema?: unknown }[];
+      tools_omitted: number;
+    };
+    expect(server.tools, JSON.stringify(found).slice(0, 500)).toHaveLength(100);
+    expect(server.tools_omitted).toBe(400);
+    expect(Math.max(...server.tools.map((t) => t.description?.length ?? 0))).toBeLessThanOrEqual(1001);
+    expect(server.tools[1]?.input_schema).toBeUndefined();
+    expect(JSON.stringify(found).length).toBeLessThan(200_000);
+    const mounted = await ok(alphaAgent, 'pilot_mount', { peer: 'tools-beta', prefix: 'evil', port: 1011 });
+    const names = mounted.tools as string[];
+    expect(names).toHaveLength(100);
+    expect(names.every((name) => /^evil__tool_\d+$/.test(name))).toBe(true);
+    expect(names).not.toContain('evil__tool_1');
+    expect(await ok(alphaAgent, 'pilot_unmount', { prefix: 'evil' })).toEqual({
+      prefix: 'evil',
+      removed: 100,
+    });
+  });
+
+  it('HTTP: another Host is refused (DNS rebinding), an oversized body is 413, a session starts with initialize', async () => {
+    const url = new URL(betaUrl);
+    const post = (headers: Record<string, string>, body: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = httpRequest(
+          {
+            host: url.hostname,
+            port: url.port,
+            path: url.pathname,
+            method: 'POST',
+            headers: {
+              'content-type': 'application/json',
+              accept: 'application/json, text/event-stream',
+              ...headers,
+            },
+          },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
+      });
+    const initialize = JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'evil', version: '1' } },
+    });
+    expect(await post({ host: `evil.example:${url.port}` }, initialize)).toBe(403);
+    expect(await post({}, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }))).toBe(400);
+    expect(await post({}, `"${'z'.repeat(5 * 1024 * 1024)}"`).catch(() => 413)).toBe(413);
   });
 
   it('data tools: send-message lands in the inbox, send-file in received; ping; payload caps', async () => {

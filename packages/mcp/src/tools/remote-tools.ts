@@ -20,6 +20,24 @@ import { failureJson, ToolFailure, toToolFailure } from './tool-error.js';
 const PORT = integer(`the virtual port the MCP server listens on (default ${DEFAULT_MCP_PORT})`, 1, 65_535);
 const LIST_TIMEOUT_MS = 10_000;
 const MAX_DISCOVERED = 20;
+/**
+ * A remote server's tool list is hostile input that lands in the agent's context: at most this many
+ * tools per server, descriptions cut, oversized schemas left out, and (for mount) only names a
+ * client accepts.
+ */
+export const MAX_REMOTE_TOOLS = 100;
+export const MAX_REMOTE_DESCRIPTION = 1000;
+export const MAX_REMOTE_SCHEMA_BYTES: number = 16 * 1024;
+const TOOL_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+
+function cut(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  return text.length > MAX_REMOTE_DESCRIPTION ? `${text.slice(0, MAX_REMOTE_DESCRIPTION)}…` : text;
+}
+
+function schemaFits(schema: unknown): boolean {
+  return Buffer.byteLength(JSON.stringify(schema ?? {})) <= MAX_REMOTE_SCHEMA_BYTES;
+}
 
 const REMOTE_TOOL = openObject(
   {
@@ -43,6 +61,7 @@ const SERVER = openObject(
     tools: array(REMOTE_TOOL, 'its live tool list (trusted servers, with list_tools)'),
     error: { type: 'object', description: 'why its tools could not be listed' },
     how_to_call: string('what to do next'),
+    tools_omitted: integer(`tools beyond the first ${MAX_REMOTE_TOOLS}, not listed`),
   },
   ['node_id', 'address', 'hostname', 'public', 'score', 'tags', 'trusted', 'how_to_call'],
 );
@@ -97,15 +116,17 @@ const discover: PilotTool<{ query: string; list_tools?: boolean; port?: number; 
         if (isTrusted && listTools !== false) {
           try {
             const tools = await remotes.listTools(address, port ?? DEFAULT_MCP_PORT, LIST_TIMEOUT_MS);
-            row.tools = tools.map((tool) => {
-              const text = `${tool.name} ${tool.description ?? ''}`.toLowerCase().replace(/[-_.]/g, '');
+            row.tools = tools.slice(0, MAX_REMOTE_TOOLS).map((tool) => {
+              const description = cut(tool.description);
+              const text = `${tool.name} ${description ?? ''}`.toLowerCase().replace(/[-_.]/g, '');
               return {
-                name: tool.name,
-                ...(tool.description === undefined ? {} : { description: tool.description }),
-                input_schema: tool.inputSchema,
+                name: tool.name.slice(0, 128),
+                ...(description === undefined ? {} : { description }),
+                ...(schemaFits(tool.inputSchema) ? { input_schema: tool.inputSchema } : {}),
                 matches: words.some((word) => word !== '' && text.includes(word)),
               };
             });
+            if (tools.length > MAX_REMOTE_TOOLS) row.tools_omitted = tools.length - MAX_REMOTE_TOOLS;
           } catch (error) {
             row.error = failureJson(toToolFailure(error));
           }
@@ -186,7 +207,15 @@ const mount: PilotTool<{ peer: string; prefix?: string; port?: number }> = {
     const address = await node.resolve(peer);
     await remotes.requireTrust(address);
     const p = port ?? DEFAULT_MCP_PORT;
-    const tools = await remotes.listTools(address, p, LIST_TIMEOUT_MS);
+    const tools = (await remotes.listTools(address, p, LIST_TIMEOUT_MS))
+      .filter(
+        (tool) => TOOL_NAME.test(tool.name) && schemaFits(tool.inputSchema) && schemaFits(tool.outputSchema),
+      )
+      .slice(0, MAX_REMOTE_TOOLS)
+      .map((tool) => {
+        const description = cut(tool.description);
+        return { ...tool, ...(description === undefined ? {} : { description }) };
+      });
     let name = prefix;
     if (name === undefined) {
       const host = /^[a-z0-9-]{1,32}$/.test(peer) && !/^\d+$/.test(peer) ? peer : undefined;
