@@ -21,6 +21,7 @@ import { DaemonErrorCode, daemonError, errorMessage, IpcErrorCode, ipcErrorCode 
 import { ensurePrivateDir } from './files.js';
 import { loadOrCreateIdentity } from './identity-store.js';
 import { checkSocketFree, type IpcClient, type IpcHandler, type IpcReply, IpcServer } from './ipc-server.js';
+import { KeyPins } from './key-pins.js';
 import { createLogger, type Logger } from './logger.js';
 import { Mailbox } from './mailbox.js';
 import { type DaemonOptions, parseReflector, splitHostPort } from './options.js';
@@ -150,6 +151,7 @@ class PilotDaemon implements Daemon, IpcHandler {
   #transport: UdpTransport | undefined;
   #tunnel: TunnelManager | undefined;
   #session: RegistrySession | undefined;
+  #keyPins: KeyPins | undefined;
   #trust: TrustManager | undefined;
   #trustStore: TrustStore | undefined;
   #ipc: IpcServer | undefined;
@@ -232,6 +234,8 @@ class PilotDaemon implements Daemon, IpcHandler {
     if (created) this.log.info('created a new identity', { path: this.#identityPath });
     this.#mailbox = new Mailbox(this.home);
     this.#trustStore = new TrustStore(join(this.home, 'trust.json'));
+    const keyPins = new KeyPins(this.#trustStore, this.log, (event, data) => this.#emit(event, data));
+    this.#keyPins = keyPins;
     const registry = splitHostPort(o.registry, '--registry');
     const beacon =
       o.beacon === undefined || o.beacon === '' ? undefined : splitHostPort(o.beacon, '--beacon');
@@ -264,7 +268,8 @@ class PilotDaemon implements Daemon, IpcHandler {
         publicKey: async (nodeId) => {
           try {
             const info = await session.call((client) => client.lookup(nodeId));
-            return new Uint8Array(Buffer.from(info.publicKey, 'base64'));
+            // A trusted peer's PILA is checked against its pinned key, whatever the registry says.
+            return new Uint8Array(Buffer.from(keyPins.check(nodeId, info, 'lookup'), 'base64'));
           } catch (error) {
             if (isPilotError(error, 'DIR_NOT_FOUND')) return undefined;
             throw error;
@@ -311,6 +316,7 @@ class PilotDaemon implements Daemon, IpcHandler {
     this.#trust = new TrustManager({
       identity,
       store: this.#trustStore,
+      keyPins,
       session,
       log: this.log,
       autoApprove: o.trustAutoApprove === true,
@@ -459,7 +465,17 @@ class PilotDaemon implements Daemon, IpcHandler {
         client.listNodesAs(session.signer, this.#nodeId, network, offset),
       );
       const nodes = Array.isArray(reply.nodes) ? (reply.nodes as Record<string, unknown>[]) : [];
-      for (const node of nodes) if (typeof node.node_id === 'number') ids.push(node.node_id);
+      for (const node of nodes) {
+        if (typeof node.node_id !== 'number') continue;
+        // An entry naming another key for a trusted peer is someone else's word: not admitted.
+        if (
+          typeof node.public_key === 'string' &&
+          this.#keyPins?.pinned(node.node_id) !== undefined &&
+          this.#keyPins.check(node.node_id, { publicKey: node.public_key }, 'list_nodes') !== node.public_key
+        )
+          continue;
+        ids.push(node.node_id);
+      }
       if (typeof reply.next_offset !== 'number') break;
       offset = reply.next_offset;
     }
@@ -1159,6 +1175,7 @@ class PilotDaemon implements Daemon, IpcHandler {
       socket: this.socket,
       registry: this.options.registry,
       registry_ok: this.#session?.healthy === true,
+      keys_refused: this.#keyPins?.refused ?? 0,
       registry_tls: this.#session?.link?.mode === 'tls',
       registry_fingerprint: this.#session?.link?.fingerprint ?? '',
       registry_pin: this.#session?.link?.pinSource ?? '',

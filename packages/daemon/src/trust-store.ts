@@ -93,7 +93,8 @@ export class TrustStore {
     const existing = this.trusted.get(nodeId);
     const peer: TrustedPeer = {
       node_id: nodeId,
-      public_key: publicKey !== '' ? publicKey : (existing?.public_key ?? ''),
+      // A key once pinned stays: only a checked rotation (KeyPins) moves it.
+      public_key: existing !== undefined && existing.public_key !== '' ? existing.public_key : publicKey,
       approved_at: existing?.approved_at ?? new Date().toISOString(),
       mutual: mutual || existing?.mutual === true,
       network: existing?.network ?? 0,

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { type Identity, sign, verify } from '@pilot/crypto';
-import { toBase64 } from '@pilot/directory';
+import { type NodeInfo, toBase64 } from '@pilot/directory';
 import { DaemonErrorCode, daemonError, errorMessage } from './errors.js';
+import { type KeyPins, keyFingerprint } from './key-pins.js';
 import type { Logger } from './logger.js';
 import type { RegistrySession } from './registry-session.js';
 import type { ServiceStream } from './services/service-context.js';
@@ -27,6 +28,8 @@ const MAX_MESSAGE = 64 * 1024;
 export interface TrustManagerOptions {
   readonly identity: Identity;
   readonly store: TrustStore;
+  /** Trusted peers' keys: a registry answer naming another key is not believed. */
+  readonly keyPins: KeyPins;
   readonly session: RegistrySession;
   readonly log: Logger;
   readonly autoApprove: boolean;
@@ -80,12 +83,15 @@ export class TrustManager {
     };
   }
 
+  /** The registry's key for `node`, unless `node` is trusted under another key (then the pinned one). */
   async #publicKeyOf(node: number): Promise<string> {
+    let info: NodeInfo;
     try {
-      return (await this.#o.session.call((client) => client.lookup(node))).publicKey;
+      info = await this.#o.session.call((client) => client.lookup(node));
     } catch {
-      return '';
+      return this.#o.keyPins.pinned(node) ?? '';
     }
+    return this.#o.keyPins.check(node, info, 'lookup');
   }
 
   async #reportTrust(node: number): Promise<void> {
@@ -141,7 +147,19 @@ export class TrustManager {
   }
 
   async approve(node: number): Promise<{ status: string; node_id: number }> {
-    const pending = this.#o.store.pending.get(node);
+    const store = this.#o.store;
+    if (!store.pending.has(node) && !store.outgoing.has(node) && !store.isTrusted(node)) {
+      // Nobody asked: an explicit pre-approval. Our half of the pair goes to the registry, which
+      // reveals nothing until the other side asks; no accept is sent to a node that did not ask.
+      if (node === this.#o.nodeId() || node === 0)
+        throw daemonError(DaemonErrorCode.INVALID_ARGUMENT, 'cannot trust yourself');
+      store.trust(node, await this.#publicKeyOf(node), false);
+      this.#o.log.info('peer pre-approved (trusted once it asks)', { peer: node });
+      this.#o.emit('handshake.preapproved', { peer: node });
+      await this.#reportTrust(node);
+      return { status: 'pre-approved', node_id: node };
+    }
+    const pending = store.pending.get(node);
     const publicKey = pending?.public_key || (await this.#publicKeyOf(node));
     this.#o.store.trust(node, publicKey, true);
     this.#o.log.info('peer trusted', { peer: node });
@@ -214,9 +232,20 @@ export class TrustManager {
   }
 
   trustedJson(): {
-    trusted: { node_id: number; public_key: string; approved_at: string; mutual: boolean }[];
+    trusted: {
+      node_id: number;
+      public_key: string;
+      key_fingerprint: string;
+      approved_at: string;
+      mutual: boolean;
+    }[];
   } {
-    return { trusted: [...this.#o.store.trusted.values()] };
+    return {
+      trusted: [...this.#o.store.trusted.values()].map((peer) => ({
+        ...peer,
+        key_fingerprint: keyFingerprint(peer.public_key),
+      })),
+    };
   }
 
   /** Port 444: one JSON message per stream. */
@@ -326,14 +355,13 @@ export class TrustManager {
           ? 'mutual'
           : 'auto-approve';
       this.#o.log.info('handshake approved', { peer: node, why });
-      if (publicKey !== '')
-        store.pending.set(node, {
-          node_id: node,
-          public_key: publicKey,
-          justification,
-          received_at: new Date().toISOString(),
-          via,
-        });
+      store.pending.set(node, {
+        node_id: node,
+        public_key: publicKey,
+        justification,
+        received_at: new Date().toISOString(),
+        via,
+      });
       await this.approve(node);
       return;
     }

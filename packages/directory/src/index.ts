@@ -25,6 +25,7 @@ export {
 } from './client/registry-link.js';
 export { DirErrorCode, dirError } from './errors.js';
 export { advertisedExtensions, EXTENSIONS_FIELD, RegistryExtension } from './extensions.js';
+export { rotationProofValid } from './rotation-proof.js';
 export type { Reply, RequestOrigin } from './server/op-context.js';
 export { type RateLimit, TokenBucket } from './server/rate-limiter.js';
 export { errorReply, REQUEST_TYPES, type ReapResult, RegistryHandler } from './server/registry-handler.js';

@@ -45,6 +45,13 @@ export const Challenge = {
   pollInvites: (id: number): string => `poll_invites:${id}`,
   respondInvite: (id: number, network: number): string => `respond_invite:${id}:${network}`,
   rotateKey: (id: number): string => `rotate:${id}`,
+  /**
+   * Ours: what the old key signs to hand node `id` to `newKey` (base64). Unlike the reference's
+   * `rotate:<id>`, it names the new key, so peers can check a rotation themselves and nobody can
+   * reuse the proof for another key. Sent as `rotation_proof` with rotate_key (and with register,
+   * for owner recovery); the registry shows it in lookup.
+   */
+  rotationProof: (id: number, newKey: string): string => `rotate:${id}:${newKey}`,
   find: (requester: number): string => `find:${requester}`,
   resolveHostname: (requester: number, hostname: string): string =>
     `resolve_hostname:${requester}:${hostname}`,

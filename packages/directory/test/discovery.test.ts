@@ -51,6 +51,13 @@ describe('find (capability discovery)', () => {
       peer_id: other.id,
       ...reg.sign(hidden.signer, Challenge.reportTrust(hidden.id, other.id)),
     });
+    // One side alone reveals nothing: the other side's report completes the pair.
+    reg.ok({
+      type: 'report_trust',
+      node_id: other.id,
+      peer_id: hidden.id,
+      ...reg.sign(other.signer, Challenge.reportTrust(other.id, hidden.id)),
+    });
     const claimed = reg.send({ type: 'find', tags: ['weather.metar'], requester_id: other.id });
     expect(claimed.code).toBe(DirErrorCode.SIGNATURE_REQUIRED);
     const signed = reg.ok({

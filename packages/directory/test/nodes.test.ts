@@ -1,9 +1,22 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { Challenge, createSigner, DirErrorCode, OwnerKeySwap, toBase64 } from '../src/index.js';
+import {
+  Challenge,
+  createSigner,
+  DirErrorCode,
+  type DirectorySigner,
+  OwnerKeySwap,
+  rotationProofValid,
+  toBase64,
+} from '../src/index.js';
 import { type TestRegistry, testRegistry } from './helpers.js';
 
 let reg: TestRegistry;
 afterEach(() => reg.close());
+
+/** The old key's signature handing node `from.id` to `newKey`. */
+function proof(from: { id: number; signer: DirectorySigner }, newKey: string): string {
+  return toBase64(from.signer.sign(new TextEncoder().encode(Challenge.rotationProof(from.id, newKey))));
+}
 
 describe('register', () => {
   it('hands out sequential ids from 1 and the backbone address', () => {
@@ -72,33 +85,63 @@ describe('register', () => {
     expect(reg.send({ type: 'register', public_key: key }).code).toBe(DirErrorCode.SIGNATURE_REQUIRED);
   });
 
-  it('swaps the key of an owner whose node expired, but never takes over a live node', () => {
+  it("hands an expired owner node to a new key only with the old key's proof, and never takes over a live node", () => {
     reg = testRegistry();
     const a = reg.node({ owner: 'ops@example.com' });
     const newKey = toBase64(createSigner().publicKey);
-    const live = reg.ok({ type: 'register', public_key: newKey, owner: 'ops@example.com' });
+    const live = reg.ok({
+      type: 'register',
+      public_key: newKey,
+      owner: 'ops@example.com',
+      rotation_proof: proof(a, newKey),
+    });
     expect(live.node_id).not.toBe(a.id);
     reg.clock.advance(301_000);
+    // The owner string alone is no proof: a new node, not a's.
     const third = toBase64(createSigner().publicKey);
-    const swapped = reg.ok({ type: 'register', public_key: third, owner: 'ops@example.com' });
-    // Both of the owner's nodes expired: the most recently seen one is taken over.
-    expect(swapped.node_id).toBe(live.node_id);
-    expect(reg.ok({ type: 'lookup', node_id: live.node_id as number }).public_key).toBe(third);
-    expect(reg.send({ type: 'lookup', node_id: a.id }).code).toBe(DirErrorCode.NOT_FOUND);
+    expect(reg.ok({ type: 'register', public_key: third, owner: 'ops@example.com' }).node_id).not.toBe(a.id);
+    // A proof by someone else's key (the taker's own) is no proof either.
+    const taker = createSigner();
+    const takerKey = toBase64(taker.publicKey);
+    const forged = toBase64(taker.sign(new TextEncoder().encode(Challenge.rotationProof(a.id, takerKey))));
+    expect(
+      reg.ok({ type: 'register', public_key: takerKey, owner: 'ops@example.com', rotation_proof: forged })
+        .node_id,
+    ).not.toBe(a.id);
+    // The old key's proof naming the new key recovers the node, and lookup shows it to peers.
+    const fourth = toBase64(createSigner().publicKey);
+    const swapped = reg.ok({
+      type: 'register',
+      public_key: fourth,
+      owner: 'ops@example.com',
+      rotation_proof: proof(a, fourth),
+    });
+    expect(swapped.node_id).toBe(a.id);
+    const view = reg.ok({ type: 'lookup', node_id: a.id });
+    expect(view.public_key).toBe(fourth);
+    expect(view.previous_public_key).toBe(toBase64(a.signer.publicKey));
+    expect(
+      rotationProofValid(a.id, String(view.previous_public_key), fourth, String(view.rotation_proof)),
+    ).toBe(true);
   });
 
-  it('swaps always (the reference) or never, as configured', () => {
+  it('swaps always (the reference) or never, as configured, and only with a proof', () => {
     reg = testRegistry({ ownerKeySwap: OwnerKeySwap.ALWAYS });
     const a = reg.node({ owner: 'o' });
     expect(
       reg.ok({ type: 'register', public_key: toBase64(createSigner().publicKey), owner: 'o' }).node_id,
+    ).not.toBe(a.id);
+    const key = toBase64(createSigner().publicKey);
+    expect(
+      reg.ok({ type: 'register', public_key: key, owner: 'o', rotation_proof: proof(a, key) }).node_id,
     ).toBe(a.id);
     reg.close();
     reg = testRegistry({ ownerKeySwap: OwnerKeySwap.NEVER });
     const b = reg.node({ owner: 'o' });
     reg.clock.advance(301_000);
+    const other = toBase64(createSigner().publicKey);
     expect(
-      reg.ok({ type: 'register', public_key: toBase64(createSigner().publicKey), owner: 'o' }).node_id,
+      reg.ok({ type: 'register', public_key: other, owner: 'o', rotation_proof: proof(b, other) }).node_id,
     ).not.toBe(b.id);
   });
 
@@ -232,6 +275,14 @@ describe('lookup, resolve and resolve_hostname (privacy rule)', () => {
       peer_id: peer.id,
       ...reg.sign(target.signer, Challenge.reportTrust(target.id, peer.id)),
     });
+    expect(resolve(peer).code).toBe(DirErrorCode.RESOLVE_DENIED);
+    // One side alone reveals nothing: the other side's report completes the pair.
+    reg.ok({
+      type: 'report_trust',
+      node_id: peer.id,
+      peer_id: target.id,
+      ...reg.sign(peer.signer, Challenge.reportTrust(peer.id, target.id)),
+    });
     expect(resolve(peer).type).toBe('resolve_ok');
     expect(reg.ok({ type: 'resolve_hostname', hostname: 'svc', requester_id: peer.id }).node_id).toBe(
       target.id,
@@ -338,12 +389,27 @@ describe('set_tags, set_visibility, rotate_key', () => {
       ...reg.sign(next, Challenge.rotateKey(id)),
     });
     expect(byNew.code).toBe(DirErrorCode.BAD_SIGNATURE);
+    // A rotation proof that is not the old key naming the new one is refused.
+    const badProof = reg.send({
+      type: 'rotate_key',
+      node_id: id,
+      new_public_key: nextKey,
+      rotation_proof: proof({ id, signer: next }, nextKey),
+      ...reg.sign(signer, Challenge.rotateKey(id)),
+    });
+    expect(badProof.code).toBe(DirErrorCode.BAD_SIGNATURE);
     reg.ok({
       type: 'rotate_key',
       node_id: id,
       new_public_key: nextKey,
+      rotation_proof: proof({ id, signer }, nextKey),
       ...reg.sign(signer, Challenge.rotateKey(id)),
     });
+    const view = reg.ok({ type: 'lookup', node_id: id });
+    expect(view.previous_public_key).toBe(toBase64(signer.publicKey));
+    expect(
+      rotationProofValid(id, String(view.previous_public_key), nextKey, String(view.rotation_proof)),
+    ).toBe(true);
     expect(
       reg.send({ type: 'heartbeat', node_id: id, ...reg.sign(signer, Challenge.heartbeat(id)) }).code,
     ).toBe(DirErrorCode.BAD_SIGNATURE);

@@ -48,6 +48,8 @@ describe('SqliteDirectoryStore', () => {
     const created = store.createNode(node('k1'), 1, 10);
     store.setTags(created!.nodeId, ['llm']);
     store.addTrust(1, 2, 5);
+    expect(store.hasTrust(2, 1)).toBe(false);
+    store.addTrust(2, 1, 6);
     store.close();
     const again = new SqliteDirectoryStore({ path });
     expect(again.getNode(1)).toMatchObject({ publicKey: 'k1', tags: ['llm'], live: true });

@@ -123,10 +123,14 @@ export function describeStoreCompliance(name: string, factory: StoreFactory): vo
         expect(() =>
           s.transaction(() => {
             s.addTrust(outer, 77, T0);
+            s.addTrust(77, outer, T0);
             throw new Error('inner');
           }),
         ).toThrow('inner');
-        s.transaction(() => s.addTrust(outer, 88, T0));
+        s.transaction(() => {
+          s.addTrust(outer, 88, T0);
+          s.addTrust(88, outer, T0);
+        });
         return outer;
       });
       expect(s.getNodeByKey('k2')?.nodeId).toBe(result);
@@ -146,6 +150,7 @@ export function describeStoreCompliance(name: string, factory: StoreFactory): vo
       s.setTags(friend, ['weather.metar']);
       s.setTags(other, ['weatherx']);
       s.addTrust(friend, 100, T0);
+      s.addTrust(100, friend, T0);
       const search = (exact: string[], prefixes: string[], requesterId: number | null) =>
         s
           .searchTags({ exact, prefixes, viewer: { requesterId }, liveSince: T0, limit: 10, offset: 0 })
@@ -299,9 +304,11 @@ export function describeStoreCompliance(name: string, factory: StoreFactory): vo
       expect(s.countInvites(5, 0)).toBe(0);
     });
 
-    it('keeps trust pairs symmetric', async () => {
+    it('keeps trust pairs as two reports: one side alone is no pair; either revocation ends it', async () => {
       const s = await store();
       s.addTrust(9, 4, T0);
+      expect(s.hasTrust(4, 9)).toBe(false);
+      expect(s.hasTrust(9, 4)).toBe(false);
       s.addTrust(4, 9, T0);
       expect(s.hasTrust(4, 9)).toBe(true);
       expect(s.hasTrust(9, 4)).toBe(true);

@@ -110,6 +110,14 @@ describe('trust and the handshake relay', () => {
       peer_id: b.id,
       ...reg.sign(a.signer, Challenge.reportTrust(a.id, b.id)),
     });
+    expect(reg.ok({ type: 'check_trust', node_id: b.id, peer_id: a.id }).trusted).toBe(false);
+    // One side alone reveals nothing: the other side's report completes the pair.
+    reg.ok({
+      type: 'report_trust',
+      node_id: b.id,
+      peer_id: a.id,
+      ...reg.sign(b.signer, Challenge.reportTrust(b.id, a.id)),
+    });
     expect(reg.ok({ type: 'check_trust', node_id: b.id, peer_id: a.id }).trusted).toBe(true);
     reg.clock.advance(400_000);
     reg.handler.reap();
@@ -129,6 +137,13 @@ describe('trust and the handshake relay', () => {
       node_id: c.id,
       peer_id: d.id,
       ...reg.sign(c.signer, Challenge.reportTrust(c.id, d.id)),
+    });
+    // One side alone reveals nothing: the other side's report completes the pair.
+    reg.ok({
+      type: 'report_trust',
+      node_id: d.id,
+      peer_id: c.id,
+      ...reg.sign(d.signer, Challenge.reportTrust(d.id, c.id)),
     });
     const revoked = reg.ok({
       type: 'revoke_trust',
@@ -161,6 +176,14 @@ describe('trust and the handshake relay', () => {
       peer_id: a.id,
       ...reg.sign(b.signer, Challenge.reportTrust(b.id, a.id)),
     });
+    expect(punch(a, a.id, b.id).code).toBe(DirErrorCode.RESOLVE_DENIED);
+    // One side alone reveals nothing: the other side's report completes the pair.
+    reg.ok({
+      type: 'report_trust',
+      node_id: a.id,
+      peer_id: b.id,
+      ...reg.sign(a.signer, Challenge.reportTrust(a.id, b.id)),
+    });
     expect(punch(a, a.id, b.id)).toEqual({
       type: 'punch_ok',
       node_a: a.id,
@@ -168,5 +191,73 @@ describe('trust and the handshake relay', () => {
       node_b: b.id,
       node_b_addr: '198.51.100.2:4000',
     });
+  });
+});
+
+describe('trust is mutual before it reveals anything (attacks)', () => {
+  const resolveAs = (
+    requester: { id: number; signer: Parameters<TestRegistry['sign']>[0] },
+    target: number,
+  ) =>
+    reg.send({
+      type: 'resolve',
+      node_id: target,
+      requester_id: requester.id,
+      ...reg.sign(requester.signer, Challenge.resolve(requester.id, target)),
+    });
+
+  it('a unilateral report_trust does not let the reporter resolve, find or punch a private node', () => {
+    reg = testRegistry();
+    const victim = reg.node({ hostname: 'victim' });
+    const attacker = reg.node();
+    reg.ok({
+      type: 'report_trust',
+      node_id: attacker.id,
+      peer_id: victim.id,
+      ...reg.sign(attacker.signer, Challenge.reportTrust(attacker.id, victim.id)),
+    });
+    expect(resolveAs(attacker, victim.id).code).toBe(DirErrorCode.RESOLVE_DENIED);
+    expect(reg.send({ type: 'resolve_hostname', hostname: 'victim', requester_id: attacker.id }).type).toBe(
+      'error',
+    );
+    expect(reg.ok({ type: 'check_trust', node_id: attacker.id, peer_id: victim.id }).trusted).toBe(false);
+    // Nor does asking (request_handshake) on its own.
+    const other = reg.node();
+    reg.ok({
+      type: 'request_handshake',
+      from_node_id: other.id,
+      to_node_id: victim.id,
+      justification: 'let me in',
+      ...reg.sign(other.signer, Challenge.requestHandshake(other.id, victim.id)),
+    });
+    expect(resolveAs(other, victim.id).code).toBe(DirErrorCode.RESOLVE_DENIED);
+  });
+
+  it('a pre-approval reveals nothing until the other side asks; then the pair resolves', () => {
+    reg = testRegistry();
+    const target = reg.node();
+    const friend = reg.node();
+    reg.ok({
+      type: 'report_trust',
+      node_id: target.id,
+      peer_id: friend.id,
+      ...reg.sign(target.signer, Challenge.reportTrust(target.id, friend.id)),
+    });
+    expect(resolveAs(friend, target.id).code).toBe(DirErrorCode.RESOLVE_DENIED);
+    reg.ok({
+      type: 'request_handshake',
+      from_node_id: friend.id,
+      to_node_id: target.id,
+      ...reg.sign(friend.signer, Challenge.requestHandshake(friend.id, target.id)),
+    });
+    expect(resolveAs(friend, target.id).type).toBe('resolve_ok');
+    // Either side's revocation ends the pair.
+    reg.ok({
+      type: 'revoke_trust',
+      node_id: friend.id,
+      peer_id: target.id,
+      ...reg.sign(friend.signer, Challenge.revokeTrust(friend.id, target.id)),
+    });
+    expect(resolveAs(friend, target.id).code).toBe(DirErrorCode.RESOLVE_DENIED);
   });
 });

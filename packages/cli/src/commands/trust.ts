@@ -47,7 +47,14 @@ const approve: Command = {
   async run(context, args) {
     const node = await context.nodeId(args.need('node'));
     const reply = await (await context.driver()).approve(node, { timeoutMs: 60_000 });
-    return { data: { status: 'approved', node_id: node, ...reply }, human: `node ${node} approved` };
+    const status = typeof reply.status === 'string' ? reply.status : 'approved';
+    return {
+      data: { status: 'approved', node_id: node, ...reply },
+      human:
+        status === 'pre-approved'
+          ? `node ${node} pre-approved: it is trusted once it asks (nothing is revealed to it before)`
+          : `node ${node} approved`,
+    };
   },
 };
 
@@ -78,7 +85,15 @@ const trust: Command = {
       human:
         list.length === 0
           ? 'no trusted nodes'
-          : list.map((t) => `${t.node_id}${t.mutual === true ? '\tmutual' : ''}`).join('\n'),
+          : list
+              .map((t) => {
+                // The pinned key: a peer showing another key is refused until it proves a rotation.
+                const fingerprint = typeof t.key_fingerprint === 'string' ? t.key_fingerprint : '';
+                const key =
+                  fingerprint === '' ? 'key not pinned yet' : `key sha256 ${fingerprint.slice(0, 16)}…`;
+                return `${t.node_id}\t${t.mutual === true ? 'mutual' : 'pre-approved'}\t${key}`;
+              })
+              .join('\n'),
     };
   },
 };

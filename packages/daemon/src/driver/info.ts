@@ -78,6 +78,8 @@ export interface PendingHandshake {
 export interface TrustedPeer {
   readonly node_id: number;
   readonly public_key?: string;
+  /** Ours: SHA-256 of the pinned Ed25519 key, hex. */
+  readonly key_fingerprint?: string;
   readonly approved_at?: number | string;
   readonly mutual?: boolean;
   readonly [key: string]: unknown;

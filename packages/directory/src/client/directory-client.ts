@@ -59,6 +59,8 @@ export type NodeInfo = {
   readonly hostname?: string;
   readonly tags: readonly string[];
   readonly realAddr?: string;
+  /** The last key rotation: the key before, and its signature over `rotate:<id>:<new key>` (check it with `rotationProofValid`). */
+  readonly rotation?: { readonly previousKey: string; readonly proof: string };
 };
 
 export type FindHit = {
@@ -326,6 +328,9 @@ export class DirectoryClient {
       tags: strings(reply.tags),
       ...(optionalText(reply, 'hostname') as { hostname?: string }),
       ...(typeof reply.real_addr === 'string' ? { realAddr: reply.real_addr } : {}),
+      ...(typeof reply.previous_public_key === 'string' && typeof reply.rotation_proof === 'string'
+        ? { rotation: { previousKey: reply.previous_public_key, proof: reply.rotation_proof } }
+        : {}),
     };
   }
 
@@ -411,6 +416,9 @@ export class DirectoryClient {
       type: 'rotate_key',
       node_id: nodeId,
       new_public_key: toBase64(newPublicKey),
+      rotation_proof: toBase64(
+        signer.sign(new TextEncoder().encode(Challenge.rotationProof(nodeId, toBase64(newPublicKey)))),
+      ),
       ...this.#sign(signer, Challenge.rotateKey(nodeId)),
     }));
   }

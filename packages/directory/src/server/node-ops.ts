@@ -1,6 +1,7 @@
 import { isPilotError } from '@pilot/wire';
 import { fromBase64 } from '../base64.js';
 import { DirErrorCode, dirError } from '../errors.js';
+import { rotationProofValid } from '../rotation-proof.js';
 import { Challenge } from '../signed-text.js';
 import type { NodeRecord } from '../store/directory-store.js';
 import { checkHostname, formatEndpoint, normaliseTags, parseEndpoint } from '../validate.js';
@@ -48,6 +49,10 @@ export function nodeView(ctx: OpContext, node: NodeRecord): Reply {
   };
   if (node.hostname !== null) view.hostname = node.hostname;
   if (node.tags.length > 0) view.tags = node.tags;
+  if (node.previousKey !== null && node.rotationProof !== null) {
+    view.previous_public_key = node.previousKey;
+    view.rotation_proof = node.rotationProof;
+  }
   if (node.version !== null) view.version = node.version;
   if (node.public) {
     const addr = realAddr(node);
@@ -113,12 +118,17 @@ const register: Operation = (ctx, request, origin) => {
       ...(owner !== null && node.owner === null ? { owner } : {}),
     });
   } else {
-    if (owner !== null && ctx.options.ownerKeySwap !== OwnerKeySwap.NEVER) {
+    // Owner recovery hands a node ID to a new key only with the old key's word for it: knowing the
+    // owner string (an e-mail address, often public) is no proof, and peers that pinned the old key
+    // would refuse the new one anyway. Without a proof the key gets a node of its own.
+    const recoveryProof = optionalStr(request, 'rotation_proof', 200);
+    if (owner !== null && recoveryProof !== undefined && ctx.options.ownerKeySwap !== OwnerKeySwap.NEVER) {
       const candidates = ctx.store.getNodesByOwner(owner, 20);
-      const target =
+      const target = (
         ctx.options.ownerKeySwap === OwnerKeySwap.ALWAYS
-          ? candidates[0]
-          : candidates.find((n) => !ctx.isLive(n));
+          ? candidates
+          : candidates.filter((n) => !ctx.isLive(n))
+      ).find((n) => rotationProofValid(n.nodeId, n.publicKey, publicKey, recoveryProof));
       if (target !== undefined) {
         if (target.live) ctx.store.retireNode(target.nodeId);
         ctx.store.updateNode(target.nodeId, {
@@ -126,6 +136,8 @@ const register: Operation = (ctx, request, origin) => {
           publicKey,
           keyChangedAt: ctx.now,
           freshOnly: fresh,
+          previousKey: target.publicKey,
+          rotationProof: recoveryProof,
         });
         node = target;
       }
@@ -274,11 +286,21 @@ const rotateKey: Operation = (ctx, request) => {
   const newKey = str(request, 'new_public_key', 64);
   fromBase64(newKey, 32, 'new_public_key');
   ctx.auth.authorise(request, node, Challenge.rotateKey(node.nodeId), ctx.now);
+  // Ours, optional (the reference sends none): the old key's signature naming the new key, kept so
+  // that peers which pinned the old key can check the rotation themselves.
+  const proof = optionalStr(request, 'rotation_proof', 200);
+  if (proof !== undefined && !rotationProofValid(node.nodeId, node.publicKey, newKey, proof))
+    throw dirError(DirErrorCode.BAD_SIGNATURE, 'invalid rotation_proof: not the old key signing the new one');
   const holder = ctx.store.getNodeByKey(newKey);
   if (holder !== undefined) {
     throw dirError(DirErrorCode.KEY_IN_USE, 'invalid new_public_key: already registered to a node');
   }
-  ctx.store.updateNode(node.nodeId, { publicKey: newKey, keyChangedAt: ctx.now });
+  ctx.store.updateNode(node.nodeId, {
+    publicKey: newKey,
+    keyChangedAt: ctx.now,
+    previousKey: node.publicKey,
+    rotationProof: proof ?? null,
+  });
   return { type: 'rotate_key_ok', node_id: node.nodeId, public_key: newKey };
 };
 

@@ -56,6 +56,8 @@ const requestHandshake: Operation = (ctx, request) => {
     throw dirError(DirErrorCode.INBOX_FULL, 'handshake inbox full');
   }
   ctx.store.addHandshakeRequest(to.nodeId, { fromNodeId: from.nodeId, justification, at: ctx.now });
+  // Asking is the asker's half of the pair: a pre-approval by the target completes it.
+  ctx.store.addTrust(from.nodeId, to.nodeId, ctx.now);
   return { type: 'request_handshake_ok', status: 'pending' };
 };
 
@@ -83,8 +85,9 @@ const respondHandshake: Operation = (ctx, request) => {
   const peerId = u32(request, 'peer_id');
   const accept = bool(request, 'accept');
   ctx.auth.authorise(request, node, Challenge.respondHandshake(node.nodeId, peerId), ctx.now);
-  // Polling already cleared the request (as in the reference), so none need be pending here; an
-  // accept is then no more than report_trust, which any node may do unilaterally anyway.
+  // Polling already cleared the request (as in the reference), so none need be pending here. An
+  // accept is the responder's half of the pair; the requester's half was its request (or its own
+  // report): one side alone reveals nothing.
   ctx.store.removeHandshakeRequest(node.nodeId, peerId);
   if (peerId === node.nodeId || ctx.store.getNode(peerId) === undefined) {
     throw dirError(DirErrorCode.NOT_FOUND, `node ${peerId} not found`);

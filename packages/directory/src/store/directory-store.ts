@@ -20,6 +20,9 @@ export type NodeRecord = {
   readonly live: boolean;
   /** Once a node has proven a fresh signature, replayable reference-form signatures are refused for it. */
   readonly freshOnly: boolean;
+  /** The key before the last rotation, and the old key's signature over `rotate:<id>:<new key>` (peers check it). */
+  readonly previousKey: string | null;
+  readonly rotationProof: string | null;
 };
 
 export type NewNode = {
@@ -47,6 +50,8 @@ export type NodePatch = {
   readonly lastSeen?: number;
   readonly live?: boolean;
   readonly freshOnly?: boolean;
+  readonly previousKey?: string | null;
+  readonly rotationProof?: string | null;
 };
 
 export const JoinRule = { OPEN: 'open', TOKEN: 'token', INVITE: 'invite' } as const;
@@ -152,8 +157,11 @@ export type DirectoryStore = {
   takeInvite(target: number, networkId: number, now: number): Invite | undefined;
   listInvites(target: number, now: number): Invite[];
 
-  addTrust(a: number, b: number, now: number): void;
+  /** `from` reports that it trusts `to` (one direction; a request for trust counts as the asker's report). */
+  addTrust(from: number, to: number, now: number): void;
+  /** Ends the pair: both directions. */
   removeTrust(a: number, b: number): boolean;
+  /** Whether both have reported each other: only then does the pair reveal anything. */
   hasTrust(a: number, b: number): boolean;
 
   addHandshakeRequest(to: number, request: HandshakeRequest): void;

@@ -104,6 +104,27 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    description:
+      'trust as directed reports (a pair reveals only once both sides reported), and the proof of a key rotation',
+    sql: `
+      CREATE TABLE trust_reports (
+        from_id INTEGER NOT NULL,
+        to_id   INTEGER NOT NULL,
+        at      INTEGER NOT NULL,
+        PRIMARY KEY (from_id, to_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX trust_reports_to ON trust_reports(to_id);
+      -- Pairs recorded before were accepted as mutual: both directions keep them.
+      INSERT OR IGNORE INTO trust_reports (from_id, to_id, at) SELECT a, b, at FROM trust;
+      INSERT OR IGNORE INTO trust_reports (from_id, to_id, at) SELECT b, a, at FROM trust;
+      DROP TABLE trust;
+
+      ALTER TABLE nodes ADD COLUMN previous_key TEXT;
+      ALTER TABLE nodes ADD COLUMN rotation_proof TEXT;
+    `,
+  },
 ];
 
 /** The schema version this code writes. */

@@ -58,6 +58,8 @@ type NodeRow = {
   last_seen: number;
   live: number;
   fresh_only: number;
+  previous_key?: string | null;
+  rotation_proof?: string | null;
 };
 
 type NetworkRow = {
@@ -91,6 +93,8 @@ function toNode(row: NodeRow): NodeRecord {
     lastSeen: row.last_seen,
     live: row.live === 1,
     freshOnly: row.fresh_only === 1,
+    previousKey: row.previous_key ?? null,
+    rotationProof: row.rotation_proof ?? null,
   };
 }
 
@@ -118,6 +122,8 @@ const PATCH_COLUMNS: Readonly<Record<keyof NodePatch, string>> = {
   lastSeen: 'last_seen',
   live: 'live',
   freshOnly: 'fresh_only',
+  previousKey: 'previous_key',
+  rotationProof: 'rotation_proof',
 };
 
 function patchValue(key: keyof NodePatch, value: NodePatch[keyof NodePatch]): string | number | null {
@@ -297,7 +303,8 @@ export class SqliteDirectoryStore implements DirectoryStore {
       SELECT n.*, h.score AS score FROM hits h JOIN nodes n ON n.node_id = h.node_id
       WHERE n.live = 1 AND n.last_seen >= ? AND (
         n.public = 1 OR n.node_id = ?
-        OR EXISTS (SELECT 1 FROM trust WHERE a = MIN(n.node_id, ?) AND b = MAX(n.node_id, ?))
+        OR (EXISTS (SELECT 1 FROM trust_reports WHERE from_id = n.node_id AND to_id = ?)
+            AND EXISTS (SELECT 1 FROM trust_reports WHERE to_id = n.node_id AND from_id = ?))
         OR EXISTS (SELECT 1 FROM members m1 JOIN members m2 ON m1.network_id = m2.network_id
                    WHERE m1.node_id = n.node_id AND m2.node_id = ?))
       ORDER BY h.score DESC, n.last_seen DESC, n.node_id ASC
@@ -441,24 +448,30 @@ export class SqliteDirectoryStore implements DirectoryStore {
     }));
   }
 
-  addTrust(a: number, b: number, now: number): void {
-    this.#stmt('INSERT OR IGNORE INTO trust (a, b, at) VALUES (?, ?, ?)').run(
-      Math.min(a, b),
-      Math.max(a, b),
+  addTrust(from: number, to: number, now: number): void {
+    this.#stmt('INSERT OR IGNORE INTO trust_reports (from_id, to_id, at) VALUES (?, ?, ?)').run(
+      from,
+      to,
       now,
     );
   }
 
   removeTrust(a: number, b: number): boolean {
+    // Either side's revocation ends the pair: both reports go.
     return (
-      this.#stmt('DELETE FROM trust WHERE a = ? AND b = ?').run(Math.min(a, b), Math.max(a, b)).changes > 0
+      this.#stmt(
+        'DELETE FROM trust_reports WHERE (from_id = ? AND to_id = ?) OR (from_id = ? AND to_id = ?)',
+      ).run(a, b, b, a).changes > 0
     );
   }
 
   hasTrust(a: number, b: number): boolean {
     return (
-      this.#stmt('SELECT 1 FROM trust WHERE a = ? AND b = ?').get(Math.min(a, b), Math.max(a, b)) !==
-      undefined
+      (
+        this.#stmt(
+          'SELECT COUNT(*) AS n FROM trust_reports WHERE (from_id = ? AND to_id = ?) OR (from_id = ? AND to_id = ?)',
+        ).get(a, b, b, a) as { n: number }
+      ).n === 2
     );
   }
 

@@ -105,6 +105,27 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    description:
+      'trust as directed reports (a pair reveals only once both sides reported), and the proof of a key rotation',
+    sql: `
+      CREATE TABLE trust_reports (
+        from_id BIGINT NOT NULL,
+        to_id   BIGINT NOT NULL,
+        at      BIGINT NOT NULL,
+        PRIMARY KEY (from_id, to_id)
+      );
+      CREATE INDEX trust_reports_to ON trust_reports(to_id);
+      -- Pairs recorded before were accepted as mutual: both directions keep them.
+      INSERT INTO trust_reports (from_id, to_id, at) SELECT a, b, at FROM trust ON CONFLICT DO NOTHING;
+      INSERT INTO trust_reports (from_id, to_id, at) SELECT b, a, at FROM trust ON CONFLICT DO NOTHING;
+      DROP TABLE trust;
+
+      ALTER TABLE nodes ADD COLUMN previous_key TEXT;
+      ALTER TABLE nodes ADD COLUMN rotation_proof TEXT;
+    `,
+  },
 ];
 
 /** The PostgreSQL schema version this code writes. */

@@ -55,6 +55,8 @@ function toNode(row: Row): NodeRecord {
     lastSeen: num(row.last_seen),
     live: row.live === true,
     freshOnly: row.fresh_only === true,
+    previousKey: str(row.previous_key),
+    rotationProof: str(row.rotation_proof),
   };
 }
 
@@ -91,6 +93,8 @@ const PATCH_COLUMNS: Readonly<Record<keyof NodePatch, string>> = {
   lastSeen: 'last_seen',
   live: 'live',
   freshOnly: 'fresh_only',
+  previousKey: 'previous_key',
+  rotationProof: 'rotation_proof',
 };
 
 // Any key of the advisory lock space, the same for every instance: migrations run one at a time.
@@ -326,7 +330,8 @@ export class PostgresDirectoryStore implements DirectoryStore {
       SELECT n.*, h.score AS score FROM hits h JOIN nodes n ON n.node_id = h.node_id
       WHERE n.live AND n.last_seen >= $${since} AND (
         n.public OR n.node_id = $${requester}
-        OR EXISTS (SELECT 1 FROM trust WHERE a = LEAST(n.node_id, $${requester}) AND b = GREATEST(n.node_id, $${requester}))
+        OR (EXISTS (SELECT 1 FROM trust_reports WHERE from_id = n.node_id AND to_id = $${requester})
+            AND EXISTS (SELECT 1 FROM trust_reports WHERE to_id = n.node_id AND from_id = $${requester}))
         OR EXISTS (SELECT 1 FROM members m1 JOIN members m2 ON m1.network_id = m2.network_id
                    WHERE m1.node_id = n.node_id AND m2.node_id = $${requester}))
       ORDER BY h.score DESC, n.last_seen DESC, n.node_id ASC
@@ -445,24 +450,30 @@ export class PostgresDirectoryStore implements DirectoryStore {
     ]).rows.map(toInvite);
   }
 
-  addTrust(a: number, b: number, now: number): void {
-    this.#write('INSERT INTO trust (a, b, at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [
-      Math.min(a, b),
-      Math.max(a, b),
+  addTrust(from: number, to: number, now: number): void {
+    this.#write('INSERT INTO trust_reports (from_id, to_id, at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [
+      from,
+      to,
       now,
     ]);
   }
 
   removeTrust(a: number, b: number): boolean {
+    // Either side's revocation ends the pair: both reports go.
     return (
-      this.#q('DELETE FROM trust WHERE a = $1 AND b = $2', [Math.min(a, b), Math.max(a, b)]).rowCount > 0
+      this.#q('DELETE FROM trust_reports WHERE (from_id = $1 AND to_id = $2) OR (from_id = $2 AND to_id = $1)', [
+        a,
+        b,
+      ]).rowCount > 0
     );
   }
 
   hasTrust(a: number, b: number): boolean {
-    return (
-      this.#one('SELECT 1 FROM trust WHERE a = $1 AND b = $2', [Math.min(a, b), Math.max(a, b)]) !== undefined
+    const row = this.#one(
+      'SELECT COUNT(*) AS n FROM trust_reports WHERE (from_id = $1 AND to_id = $2) OR (from_id = $2 AND to_id = $1)',
+      [a, b],
     );
+    return num(row?.n) === 2;
   }
 
   addHandshakeRequest(to: number, request: HandshakeRequest): void {
