@@ -19,7 +19,7 @@ const fresh = (): string => pg.createDatabase(`c${next++}`);
 
 // The compliance cases share one database, emptied before each (a database per case costs a createdb).
 let shared: string | undefined;
-const EMPTY = `TRUNCATE nodes, node_tags, networks, members, invites, trust, handshake_requests,
+const EMPTY = `TRUNCATE nodes, node_tags, networks, members, invites, trust_reports, handshake_requests,
   handshake_responses, nonces, beacons RESTART IDENTITY;
   ALTER SEQUENCE node_ids RESTART; ALTER SEQUENCE network_ids RESTART`;
 

@@ -74,6 +74,8 @@ export function describeStoreCompliance(name: string, factory: StoreFactory): vo
         lastSeen: T0,
         live: true,
         freshOnly: true,
+        previousKey: null,
+        rotationProof: null,
       });
       const b = s.createNode(newNode('kb'), 5, 10);
       expect(b?.nodeId).toBeGreaterThan(5);
@@ -94,8 +96,12 @@ export function describeStoreCompliance(name: string, factory: StoreFactory): vo
         lanAddrs: ['1.2.3.4:1'],
         lastSeen: T0 + 5,
         version: null,
+        previousKey: 'kp',
+        rotationProof: 'proof',
       });
       expect(s.getNode(a)).toMatchObject({
+        previousKey: 'kp',
+        rotationProof: 'proof',
         hostname: 'alpha',
         public: true,
         lanAddrs: ['1.2.3.4:1'],
@@ -362,6 +368,7 @@ export function describeStoreCompliance(name: string, factory: StoreFactory): vo
       const id = create(s, 'k1');
       s.setTags(id, ['llm']);
       s.addTrust(id, 2, T0);
+      s.addTrust(2, id, T0);
       const again = await factory.reopen(s);
       open.splice(open.indexOf(s), 1, again);
       expect(again.getNode(id)).toMatchObject({ publicKey: 'k1', tags: ['llm'], live: true });
@@ -406,6 +413,9 @@ export function describeStoreCompliance(name: string, factory: StoreFactory): vo
         );
       expect(resolve()).toMatchObject({ code: 'DIR_RESOLVE_DENIED' });
       s.addTrust(aId, bId, now);
+      // One side's report reveals nothing: only the pair does.
+      expect(resolve()).toMatchObject({ code: 'DIR_RESOLVE_DENIED' });
+      s.addTrust(bId, aId, now);
       expect(resolve()).toMatchObject({ type: 'resolve_ok', real_addr: '127.0.0.1:4000' });
       now += 400_000;
       expect(handler.reap().expiredNodes).toBe(2);

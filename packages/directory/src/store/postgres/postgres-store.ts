@@ -144,6 +144,8 @@ export class PostgresDirectoryStore implements DirectoryStore {
       for (const migration of POSTGRES_MIGRATIONS) {
         if (migration.version <= version) continue;
         this.#q(migration.sql);
+        // One row: the version the schema is at.
+        this.#q('DELETE FROM pilot_schema');
         this.#q('INSERT INTO pilot_schema (version) VALUES ($1)', [migration.version]);
       }
       return POSTGRES_SCHEMA_VERSION;
@@ -461,10 +463,10 @@ export class PostgresDirectoryStore implements DirectoryStore {
   removeTrust(a: number, b: number): boolean {
     // Either side's revocation ends the pair: both reports go.
     return (
-      this.#q('DELETE FROM trust_reports WHERE (from_id = $1 AND to_id = $2) OR (from_id = $2 AND to_id = $1)', [
-        a,
-        b,
-      ]).rowCount > 0
+      this.#q(
+        'DELETE FROM trust_reports WHERE (from_id = $1 AND to_id = $2) OR (from_id = $2 AND to_id = $1)',
+        [a, b],
+      ).rowCount > 0
     );
   }
 
