@@ -1,4 +1,4 @@
-import { type AmplificationPolicy, Beacon, type BeaconStats } from '@pilot/nat';
+import { type AmplificationPolicy, Beacon, type BeaconOptions, type BeaconStats } from '@pilot/nat';
 import type { Logger } from './logger.js';
 
 /**
@@ -26,6 +26,8 @@ export type BeaconFactory = (options: {
   readonly port: number;
   readonly amplification: AmplificationPolicy;
   readonly logger: Logger;
+  /** Budgets and the registry's node keys (discover proofs), as BeaconOptions. */
+  readonly budgets?: Partial<BeaconOptions>;
 }) => Promise<BeaconHandle>;
 
 export function formatHostPort(host: string, port: number): string {
@@ -34,8 +36,9 @@ export function formatHostPort(host: string, port: number): string {
 
 /** The beacon of this build: `Beacon` from `@pilot/nat`. */
 export function loadBeacon(): BeaconFactory {
-  return async ({ host, port, amplification }) => {
+  return async ({ host, port, amplification, budgets }) => {
     const beacon = await Beacon.start({
+      ...budgets,
       host,
       port,
       type: host.includes(':') ? 'udp6' : 'udp4',

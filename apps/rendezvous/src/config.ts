@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { isPilotError } from '@pilot/wire';
+import { BUDGET_NAMES, RENDEZVOUS_BUDGETS, type RendezvousBudgets } from './budgets.js';
 import { RendezvousErrorCode, rendezvousError } from './errors.js';
 import { LogFormat, LogLevel } from './logger.js';
 import { isPostgresUrl } from './store.js';
@@ -37,6 +38,8 @@ export type RendezvousConfig = {
   readonly adminToken: string | undefined;
   readonly logLevel: LogLevel;
   readonly logFormat: LogFormat;
+  /** Every budget (budgets.ts), defaults overridden by `--budget-<name>`. */
+  readonly budgets: RendezvousBudgets;
 };
 
 export type TlsConfig =
@@ -91,6 +94,16 @@ export const FLAGS: Readonly<Record<string, { readonly kind: FlagKind; readonly 
     help: 'JSON file whose keys are these flag names; flags given on the command line win',
   },
   help: { kind: 'boolean', help: 'print this help and exit' },
+  // The budgets of budgets.ts, one flag each.
+  ...Object.fromEntries(
+    BUDGET_NAMES.map((name) => [
+      `budget-${name}`,
+      {
+        kind: 'string',
+        help: `${RENDEZVOUS_BUDGETS[name].help} (default ${RENDEZVOUS_BUDGETS[name].default})`,
+      },
+    ]),
+  ),
 };
 
 export const USAGE: string = [
@@ -269,6 +282,16 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
       adminToken,
       logLevel: oneOf(str('log-level') ?? 'info', LogLevel, 'log-level'),
       logFormat: oneOf(str('log-format') ?? 'text', LogFormat, 'log-format'),
+      budgets: Object.fromEntries(
+        BUDGET_NAMES.map((name) => {
+          const text = str(`budget-${name}`);
+          if (text === undefined) return [name, RENDEZVOUS_BUDGETS[name].default];
+          const value = Number(text);
+          if (text.trim() === '' || !Number.isFinite(value) || value <= 0)
+            badFlag(`--budget-${name} must be a positive number (got "${text}")`);
+          return [name, value];
+        }),
+      ) as unknown as RendezvousBudgets,
     },
   };
 }

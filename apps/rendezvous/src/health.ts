@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { DirectoryServerStats, RegistryLimitCounters } from '@pilot/directory';
 import type { BeaconStatus } from './beacon.js';
 import { formatHostPort } from './beacon.js';
 
@@ -17,6 +18,8 @@ export type HealthReport = {
     readonly connections: number;
     /** Registered nodes not yet expired. */
     readonly liveNodes: number;
+    /** What the registry's budgets refused since the start (the beacon's are in its stats). */
+    readonly budgets: DirectoryServerStats & RegistryLimitCounters;
   };
   readonly beacon: BeaconStatus | undefined;
   /** The second reflector (`--stun-addr`), when on. */

@@ -1,8 +1,15 @@
 import { X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { createSelfSignedCertificate, type DirectoryServer, startDirectoryServer } from '@pilot/directory';
+import {
+  createSelfSignedCertificate,
+  type DirectoryServer,
+  fromBase64,
+  startDirectoryServer,
+} from '@pilot/directory';
 import { type BeaconFactory, type BeaconHandle, formatHostPort } from './beacon.js';
+import { startBudgetLog } from './budget-log.js';
+import { beaconBudgetOptions, registryBudgetOptions, serverBudgetOptions } from './budgets.js';
 import type { RendezvousConfig, TlsConfig } from './config.js';
 import { DashboardSampler } from './dashboard-stats.js';
 import { RendezvousErrorCode, rendezvousError } from './errors.js';
@@ -117,7 +124,10 @@ export async function startRendezvous(
   const observer = new RendezvousObserver();
   const handler = new ObservedRegistryHandler(
     opened.store,
-    config.adminToken === undefined ? {} : { adminToken: config.adminToken },
+    {
+      ...registryBudgetOptions(config.budgets),
+      ...(config.adminToken === undefined ? {} : { adminToken: config.adminToken }),
+    },
     onError,
     observer,
   );
@@ -127,6 +137,7 @@ export async function startRendezvous(
       handler,
       host: config.registryAddr.host,
       port: config.registryAddr.port,
+      ...serverBudgetOptions(config.budgets),
       onError,
       ...(tls === undefined ? {} : { tls, requireTls: config.requireTls }),
     });
@@ -148,6 +159,14 @@ export async function startRendezvous(
         port: config.beaconAddr.port,
         amplification: config.beaconAmplification,
         logger,
+        budgets: {
+          ...beaconBudgetOptions(config.budgets),
+          // The registry's key of a node: a discover that proves it may move the node's relay.
+          nodeKey: (node) => {
+            const record = opened.store.getNode(node);
+            return record === undefined ? undefined : fromBase64(record.publicKey, 32, 'public_key');
+          },
+        },
       });
     } catch (error) {
       await server.close();
@@ -170,6 +189,7 @@ export async function startRendezvous(
         port: config.stunAddr.port,
         amplification: config.beaconAmplification,
         logger,
+        budgets: beaconBudgetOptions(config.budgets),
       });
     } catch (error) {
       await beaconHandle?.close();
@@ -196,6 +216,7 @@ export async function startRendezvous(
       plaintext: tls === undefined || !config.requireTls,
       connections: server.connections,
       liveNodes: closing === undefined ? store.liveNodes() : 0,
+      budgets: { ...server.stats(), ...handler.limits.counters },
     },
     beacon: beaconHandle?.status(),
     ...(stunHandle === undefined ? {} : { stun: stunHandle.status() }),
@@ -211,6 +232,22 @@ export async function startRendezvous(
   });
   if (beaconHandle !== undefined) observer.watchBeacon('beacon', () => beaconHandle?.status());
   if (stunHandle !== undefined) observer.watchBeacon('stun', () => stunHandle?.status());
+  // One line per interval naming the budgets that were hit (counters only grow on the hot paths).
+  const stopBudgetLog = startBudgetLog(logger, config.budgets['log-interval-ms'], () => {
+    const counters: Record<string, number> = {};
+    const { bufferedBytes: _held, ...server_ } = server.stats();
+    for (const [name, value] of Object.entries({ ...server_, ...handler.limits.counters }))
+      counters[`registry.${name}`] = value;
+    for (const [prefix, handle] of [
+      ['beacon', beaconHandle],
+      ['stun', stunHandle],
+    ] as const) {
+      if (handle === undefined) continue;
+      for (const [name, value] of Object.entries(handle.status().stats))
+        if (name.startsWith('dropped')) counters[`${prefix}.${name}`] = value;
+    }
+    return counters;
+  });
 
   let http: HealthServer | undefined;
   let sampler: DashboardSampler | undefined;
@@ -228,6 +265,7 @@ export async function startRendezvous(
     } catch (error) {
       routes?.close();
       sampler?.close();
+      stopBudgetLog();
       await stunHandle?.close();
       await beaconHandle?.close();
       await server.close();
@@ -252,6 +290,7 @@ export async function startRendezvous(
       closing ??= (async () => {
         routes?.close();
         sampler?.close();
+        stopBudgetLog();
         await http?.close();
         await stunHandle?.close();
         await beaconHandle?.close();

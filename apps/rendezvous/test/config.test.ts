@@ -3,7 +3,8 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isPilotError } from '@pilot/wire';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseCommandLine, parseListenAddress, type RendezvousConfig } from '../src/config.js';
+import { BUDGET_NAMES, defaultBudgets, RENDEZVOUS_BUDGETS } from '../src/budgets.js';
+import { parseCommandLine, parseListenAddress, type RendezvousConfig, USAGE } from '../src/config.js';
 import { RendezvousErrorCode } from '../src/errors.js';
 import { createLogger } from '../src/logger.js';
 
@@ -45,7 +46,20 @@ describe('command line', () => {
       adminToken: undefined,
       logLevel: 'info',
       logFormat: 'text',
+      budgets: defaultBudgets(),
     });
+  });
+
+  it('reads every budget from its --budget-<name> flag, and refuses nonsense', () => {
+    const config = run(['--budget-beacon-punch-target-rate', '5', '--budget-registry-frame-timeout-ms=2500']);
+    expect(config.budgets['beacon-punch-target-rate']).toBe(5);
+    expect(config.budgets['registry-frame-timeout-ms']).toBe(2500);
+    expect(config.budgets['registry-max-connections']).toBe(
+      RENDEZVOUS_BUDGETS['registry-max-connections'].default,
+    );
+    expect(() => run(['--budget-beacon-source-rate', '-1'])).toThrow(/positive number/);
+    expect(() => run(['--budget-beacon-source-rate', 'lots'])).toThrow(/positive number/);
+    for (const name of BUDGET_NAMES) expect(USAGE).toContain(`--budget-${name}`);
   });
 
   it('reads --name value, --name=value and the reference -name form', () => {

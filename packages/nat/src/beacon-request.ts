@@ -1,4 +1,5 @@
 import { type BeaconMessage, BeaconMessageType, decodeBeaconMessage, encodeBeaconMessage } from '@pilot/wire';
+import { type DiscoverProof, decodeDiscoverProof } from './discover-proof.js';
 import { NatErrorCode, natError } from './errors.js';
 
 /**
@@ -18,6 +19,8 @@ const FIXED_SIZE: Readonly<Record<number, number>> = {
 export interface BeaconRequest {
   readonly message: BeaconMessage;
   readonly padded: boolean;
+  /** A discover's proof of identity (see discover-proof.ts), when it carries one. */
+  readonly proof?: DiscoverProof;
 }
 
 /** `message` followed by zero bytes up to `size` (no padding if it is already that long). */
@@ -30,14 +33,19 @@ export function encodePaddedBeaconMessage(message: BeaconMessage, size: number):
 }
 
 /**
- * Decodes a datagram sent to a beacon. Discover and punch request may be followed by zero padding
- * (anything else after them is NAT_BAD_PADDING); every other message must fill the datagram, as
+ * Decodes a datagram sent to a beacon. Discover and punch request may be followed by zero padding,
+ * a discover also by a proof of identity (anything else after them is NAT_BAD_PADDING); every other message must fill the datagram, as
  * `decodeBeaconMessage` requires. Throws only PilotError.
  */
 export function decodeBeaconRequest(bytes: Uint8Array): BeaconRequest {
   const fixed = FIXED_SIZE[bytes[0] ?? -1];
   if (fixed === undefined || bytes.length <= fixed) {
     return { message: decodeBeaconMessage(bytes), padded: false };
+  }
+  if (bytes[0] === BeaconMessageType.DISCOVER) {
+    const proof = decodeDiscoverProof(bytes.subarray(fixed));
+    if (proof !== undefined)
+      return { message: decodeBeaconMessage(bytes.subarray(0, fixed)), padded: false, proof };
   }
   for (let i = fixed; i < bytes.length; i++) {
     if (bytes[i] !== 0)

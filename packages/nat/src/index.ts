@@ -39,6 +39,15 @@ export {
   type ReflectorServer,
 } from './client/discover.js';
 export { PUNCH_FRAME, type PunchOptions, type PunchResult, punch } from './client/punch.js';
+export {
+  checkDiscoverProof,
+  DISCOVER_PROOF_SIZE,
+  DISCOVER_PROOF_VERSION,
+  type DiscoverProof,
+  decodeDiscoverProof,
+  encodeDiscoverProof,
+  PROVEN_DISCOVER_SIZE,
+} from './discover-proof.js';
 export { NatErrorCode, natError } from './errors.js';
 export { KeyedLimiter, TokenBucket } from './rate-limit.js';
 export {

@@ -234,7 +234,12 @@ export class TunnelManager implements TunnelCodec {
     this.beaconClient?.close();
     this.beaconClient = undefined;
     if (this.transport !== undefined && this.beacon !== undefined && !this.closed) {
-      this.beaconClient = new BeaconClient(this.transport.socket, { node: nodeId, beacon: this.beacon });
+      // With our identity, our discovers prove who we are: a beacon then lets no one else move our relay.
+      this.beaconClient = new BeaconClient(this.transport.socket, {
+        node: nodeId,
+        beacon: this.beacon,
+        identity: this.options.identity,
+      });
       this.offPunch = this.beaconClient.onPunchCommand((target) => this.onPunchCommand(target));
       if (nodeId !== 0) void this.discover();
     }

@@ -37,7 +37,17 @@ function memberView(node: NodeRecord, networkId: number): Reply {
   return view;
 }
 
-const createNetwork: Operation = (ctx, request) => {
+function checkNetworksPerNode(ctx: OpContext, nodeId: number): void {
+  if (ctx.store.memberships(nodeId).length >= ctx.options.maxNetworksPerNode) {
+    ctx.limits.counters.networksPerNodeLimited++;
+    throw dirError(
+      DirErrorCode.FULL,
+      `node ${nodeId} is in ${ctx.options.maxNetworksPerNode} networks already (the limit)`,
+    );
+  }
+}
+
+const createNetwork: Operation = (ctx, request, origin) => {
   const name = str(request, 'name', 63);
   checkNetworkName(name);
   const rule = str(request, 'join_rule', 16);
@@ -66,6 +76,13 @@ const createNetwork: Operation = (ctx, request) => {
   }
   if (ctx.store.getNetworkByName(name) !== undefined) {
     throw dirError(DirErrorCode.ALREADY, `network "${name}" already exists`);
+  }
+  if (creator !== undefined && !admin) {
+    // Each network holds one of 65,535 IDs for good: a node (and a source IP) creates few.
+    checkNetworksPerNode(ctx, creator.nodeId);
+    if (!ctx.limits.takeNetworkCreation(creator.nodeId, origin.remoteAddress, ctx.now)) {
+      throw dirError(DirErrorCode.RATE_LIMITED, 'request failed: network creation budget spent, try later');
+    }
   }
   const created = ctx.store.createNetwork(
     {
@@ -104,6 +121,7 @@ const joinNetwork: Operation = (ctx, request) => {
         throw dirError(DirErrorCode.FORBIDDEN, 'invite required: no pending invite to this network');
       }
     }
+    checkNetworksPerNode(ctx, node.nodeId);
   }
   ctx.store.addMember(networkId, node.nodeId, ctx.now);
   return reply;

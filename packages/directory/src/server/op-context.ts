@@ -3,6 +3,7 @@ import type { DirectoryStore, NodeRecord } from '../store/directory-store.js';
 import { formatEndpoint, parseEndpoint } from '../validate.js';
 import type { Authenticator } from './authenticator.js';
 import type { Request } from './fields.js';
+import type { RegistryLimits } from './registry-limits.js';
 import type { ResolvedRegistryOptions } from './registry-options.js';
 import type { SignatureClaim } from './signature-claim.js';
 
@@ -25,6 +26,8 @@ export type OpContext = {
   readonly store: DirectoryStore;
   readonly auth: Authenticator;
   readonly options: ResolvedRegistryOptions;
+  /** Budgets on what one node or source may make the registry keep. */
+  readonly limits: RegistryLimits;
   /** The clock, read once per request. */
   readonly now: number;
   /** The protocol extensions this registry advertises (in register_ok and beacon_list_ok). */

@@ -8,6 +8,7 @@ import type { Request } from './fields.js';
 import { NETWORK_OPERATIONS } from './network-ops.js';
 import { NODE_OPERATIONS } from './node-ops.js';
 import type { OpContext, Operation, Reply, RequestOrigin } from './op-context.js';
+import { RegistryLimits } from './registry-limits.js';
 import {
   type RegistryOptions,
   type ResolvedRegistryOptions,
@@ -53,6 +54,8 @@ export class RegistryHandler {
   readonly options: ResolvedRegistryOptions;
   /** What `register_ok` and `beacon_list_ok` advertise: every extension this configuration offers. */
   readonly extensions: readonly string[];
+  /** The budgets' refusal counters live here (limits.counters). */
+  readonly limits: RegistryLimits;
   readonly #auth: Authenticator;
   readonly #onInternalError: (error: unknown) => void;
 
@@ -63,6 +66,7 @@ export class RegistryHandler {
   ) {
     this.store = store;
     this.options = resolveRegistryOptions(options);
+    this.limits = new RegistryLimits(this.options);
     this.#auth = new Authenticator(store, {
       acceptLegacySignatures: this.options.acceptLegacySignatures,
       freshnessWindowMs: this.options.freshnessWindowMs,
@@ -119,6 +123,7 @@ export class RegistryHandler {
   /** Expires silent nodes and drops stale nonces, beacons and invites. The server calls it every 10 s. */
   reap(): ReapResult {
     const now = this.options.now();
+    this.limits.prune(now);
     return this.store.transaction(() => ({
       expiredNodes: this.store.expireNodes(now - this.options.nodeTtlMs),
       nonces: this.store.pruneNonces(now),
@@ -135,6 +140,7 @@ export class RegistryHandler {
       store,
       auth: this.#auth,
       options: this.options,
+      limits: this.limits,
       now,
       extensions: this.extensions,
       isLive,

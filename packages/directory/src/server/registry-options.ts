@@ -46,6 +46,16 @@ export type RegistryOptions = {
   readonly beaconToken?: string;
   /** Largest page of list_nodes and find. Default 1000. */
   readonly maxPageSize?: number;
+  /** Non-backbone networks one node may belong to (create or join beyond it is refused). Default 64. */
+  readonly maxNetworksPerNode?: number;
+  /** Networks one node may create: burst, then one per `networkCreateEveryMs`. Default 10. */
+  readonly networkCreateBurstPerNode?: number;
+  /** Networks created from one source IP: burst, then one per `networkCreateEveryMs`. Default 20. */
+  readonly networkCreateBurstPerIp?: number;
+  /** Refill period of the network creation budgets. Default 6 min (10 an hour). */
+  readonly networkCreateEveryMs?: number;
+  /** Handshake responses waiting in one node's inbox (respond_handshake beyond it is refused). Default 100. */
+  readonly maxHandshakeResponses?: number;
 };
 
 export type ResolvedRegistryOptions = {
@@ -75,5 +85,10 @@ export function resolveRegistryOptions(options: RegistryOptions): ResolvedRegist
     inviteTtlMs: options.inviteTtlMs ?? 30 * 24 * 3600 * 1000,
     beaconToken: options.beaconToken,
     maxPageSize: options.maxPageSize ?? 1000,
+    maxNetworksPerNode: options.maxNetworksPerNode ?? 64,
+    networkCreateBurstPerNode: options.networkCreateBurstPerNode ?? 10,
+    networkCreateBurstPerIp: options.networkCreateBurstPerIp ?? 20,
+    networkCreateEveryMs: options.networkCreateEveryMs ?? 360_000,
+    maxHandshakeResponses: options.maxHandshakeResponses ?? 100,
   };
 }

@@ -10,6 +10,7 @@ import {
   WireErrorCode,
 } from '@pilot/wire';
 import { DirErrorCode } from '../errors.js';
+import { KeyedBuckets } from './keyed-buckets.js';
 import type { Reply } from './op-context.js';
 import { type RateLimit, TokenBucket } from './rate-limiter.js';
 import { errorReply, type RegistryHandler } from './registry-handler.js';
@@ -46,6 +47,15 @@ export type DirectoryServerOptions = {
   readonly maxQueuedPerConnection?: number;
   /** A connection silent this long is closed. Default 5 min. */
   readonly idleTimeoutMs?: number;
+  /**
+   * A frame must arrive whole within this long of its first byte, or the connection is closed: a
+   * slow client cannot hold a partial frame (up to maxFrameSize bytes) for the idle timeout. Default 10 s.
+   */
+  readonly frameTimeoutMs?: number;
+  /** Bytes held in partial frames over all connections; the connection that would pass it is closed. Default 256 MiB. */
+  readonly maxBufferedBytes?: number;
+  /** `register` requests per source IP (each may take a node ID). Default 5/s, burst 300. */
+  readonly registerRate?: RateLimit;
   /** How often expired nodes and stale nonces are reaped. Default 10 s; 0 disables (tests reap by hand). */
   readonly reapIntervalMs?: number;
   /**
@@ -57,10 +67,28 @@ export type DirectoryServerOptions = {
   readonly onError?: (error: unknown) => void;
 };
 
+/** What the server's budgets refused since the start: each is a drop, the rest are still served. */
+export type DirectoryServerStats = {
+  /** Connections refused over maxConnections or maxConnectionsPerSource. */
+  connectionsRefused: number;
+  /** Connections closed because a frame did not complete within frameTimeoutMs. */
+  frameTimeouts: number;
+  /** Connections closed because partial frames held more than maxBufferedBytes in all. */
+  bufferBudgetCloses: number;
+  /** Requests refused over the connection's or the source's rate, or its queue. */
+  rateLimited: number;
+  /** register requests refused over the source IP's registration rate. */
+  registerLimited: number;
+  /** Bytes held in partial frames now. */
+  bufferedBytes: number;
+};
+
 export type DirectoryServer = {
   readonly host: string;
   readonly port: number;
   readonly connections: number;
+  /** A copy of the budget counters. */
+  stats(): DirectoryServerStats;
   /**
    * Stops accepting, answers every request already received, then hangs up. With `drainMs`, open
    * connections are served normally for that long first, so that requests already on their way
@@ -77,6 +105,10 @@ type Connection = {
   /** Requests received and not yet answered, oldest first. */
   readonly jobs: Job[];
   closing: boolean;
+  /** When the partial frame now held began (performance.now()), or undefined when none is held. */
+  partialSince: number | undefined;
+  /** Bytes of that partial frame, as counted in the server's total. */
+  held: number;
 };
 
 /** A request to run, or a reply already decided (a refusal) that must still wait its turn. */
@@ -121,6 +153,17 @@ export function startDirectoryServer(options: DirectoryServerOptions): Promise<D
   const maxPerSource = options.maxConnectionsPerSource ?? 64;
   const maxQueued = options.maxQueuedPerConnection ?? 32;
   const idleTimeout = options.idleTimeoutMs ?? 300_000;
+  const frameTimeout = options.frameTimeoutMs ?? 10_000;
+  const maxBuffered = options.maxBufferedBytes ?? 256 << 20;
+  const registers = new KeyedBuckets<string>(options.registerRate ?? { perSecond: 5, burst: 300 });
+  const stats: DirectoryServerStats = {
+    connectionsRefused: 0,
+    frameTimeouts: 0,
+    bufferBudgetCloses: 0,
+    rateLimited: 0,
+    registerLimited: 0,
+    bufferedBytes: 0,
+  };
   const onError = options.onError ?? (() => {});
   const connections = new Set<Connection>();
   const perSource = new Map<string, { count: number; bucket: TokenBucket }>();
@@ -220,10 +263,12 @@ export function startDirectoryServer(options: DirectoryServerOptions): Promise<D
     const now = performance.now();
     const source = perSource.get(connection.remoteAddress ?? '');
     if (!connection.bucket.take(now) || (source !== undefined && !source.bucket.take(now))) {
+      stats.rateLimited++;
       enqueue({ connection, reply: errorReply(DirErrorCode.RATE_LIMITED, 'request failed: rate limited') });
       return;
     }
     if (connection.jobs.length >= maxQueued) {
+      stats.rateLimited++;
       enqueue({
         connection,
         reply: errorReply(DirErrorCode.RATE_LIMITED, 'request failed: too many requests in flight'),
@@ -237,6 +282,18 @@ export function startDirectoryServer(options: DirectoryServerOptions): Promise<D
       enqueue({
         connection,
         reply: errorReply(DirErrorCode.BAD_REQUEST, 'invalid request: not a JSON object'),
+      });
+      return;
+    }
+    // Each registration may take a node ID (a million in all): a source IP gets few.
+    if (request.type === 'register' && !registers.take(connection.remoteAddress ?? '', now)) {
+      stats.registerLimited++;
+      enqueue({
+        connection,
+        reply: errorReply(
+          DirErrorCode.RATE_LIMITED,
+          'request failed: too many registrations from this address',
+        ),
       });
       return;
     }
@@ -263,11 +320,21 @@ export function startDirectoryServer(options: DirectoryServerOptions): Promise<D
     enqueue({ connection, request });
   }
 
+  /** Closes a connection over a budget; what its partial frame held is released at once. */
+  function drop(connection: Connection): void {
+    connection.closing = true;
+    connection.partialSince = undefined;
+    stats.bufferedBytes -= connection.held;
+    connection.held = 0;
+    connection.socket.destroy();
+  }
+
   function accept(socket: Socket): void {
     const remoteAddress = normaliseIp(socket.remoteAddress);
     const key = remoteAddress ?? '';
     const source = perSource.get(key) ?? { count: 0, bucket: new TokenBucket(sourceRate, performance.now()) };
     if (connections.size >= (options.maxConnections ?? 10_000) || source.count >= maxPerSource) {
+      stats.connectionsRefused++;
       socket.destroy();
       return;
     }
@@ -280,6 +347,8 @@ export function startDirectoryServer(options: DirectoryServerOptions): Promise<D
       bucket: new TokenBucket(connectionRate, performance.now()),
       jobs: [],
       closing: false,
+      partialSince: undefined,
+      held: 0,
     };
     connections.add(connection);
     const decoder = new FrameDecoder(maxFrame);
@@ -306,6 +375,19 @@ export function startDirectoryServer(options: DirectoryServerOptions): Promise<D
         });
         return;
       }
+      // The frame budget: a partial frame must complete within frameTimeout (the sweep closes it),
+      // and all partial frames together stay under maxBuffered.
+      const buffered = decoder.bufferedBytes;
+      stats.bufferedBytes += buffered - connection.held;
+      connection.held = buffered;
+      if (buffered === 0) connection.partialSince = undefined;
+      else if (connection.partialSince === undefined || frames.length > 0)
+        connection.partialSince = performance.now();
+      if (stats.bufferedBytes > maxBuffered) {
+        stats.bufferBudgetCloses++;
+        drop(connection);
+        return;
+      }
       // Replies decided now (pure reads) for several pipelined requests leave in one write.
       if (frames.length > 1) socket.cork();
       for (const frame of frames) onFrame(connection, frame);
@@ -314,6 +396,8 @@ export function startDirectoryServer(options: DirectoryServerOptions): Promise<D
     });
     socket.on('error', () => socket.destroy());
     socket.on('close', () => {
+      stats.bufferedBytes -= connection.held;
+      connection.held = 0;
       connections.delete(connection);
       source.count -= 1;
     });
@@ -350,6 +434,21 @@ export function startDirectoryServer(options: DirectoryServerOptions): Promise<D
   }
   server.on('error', onError);
 
+  // One sweep for every connection's frame deadline (a timer per connection would cost more).
+  const sweeper = setInterval(
+    () => {
+      const now = performance.now();
+      for (const connection of connections) {
+        if (connection.partialSince !== undefined && now - connection.partialSince > frameTimeout) {
+          stats.frameTimeouts++;
+          drop(connection);
+        }
+      }
+      registers.prune(now);
+    },
+    Math.max(50, Math.min(1000, frameTimeout / 4)),
+  );
+
   const reapInterval = options.reapIntervalMs ?? 10_000;
   const reaper =
     reapInterval > 0
@@ -368,6 +467,7 @@ export function startDirectoryServer(options: DirectoryServerOptions): Promise<D
   return new Promise((resolve, reject) => {
     const onListenError = (error: Error): void => {
       if (reaper !== undefined) clearInterval(reaper);
+      clearInterval(sweeper);
       void pool.close();
       reject(error);
     };
@@ -382,8 +482,10 @@ export function startDirectoryServer(options: DirectoryServerOptions): Promise<D
         get connections() {
           return connections.size;
         },
+        stats: () => ({ ...stats }),
         async close(closeOptions?: { readonly drainMs?: number }): Promise<void> {
           if (reaper !== undefined) clearInterval(reaper);
+          clearInterval(sweeper);
           // Stop accepting, answer what has been received (signatures still with a worker are
           // checked here instead), then hang up.
           const closed = new Promise<void>((done) => server.close(() => done()));

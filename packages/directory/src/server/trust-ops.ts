@@ -53,6 +53,7 @@ const requestHandshake: Operation = (ctx, request) => {
     throw dirError(DirErrorCode.ALREADY, 'handshake request already pending');
   }
   if (ctx.store.countHandshakeRequests(to.nodeId) >= ctx.options.maxHandshakeInbox) {
+    ctx.limits.counters.requestInboxFull++;
     throw dirError(DirErrorCode.INBOX_FULL, 'handshake inbox full');
   }
   ctx.store.addHandshakeRequest(to.nodeId, { fromNodeId: from.nodeId, justification, at: ctx.now });
@@ -91,6 +92,10 @@ const respondHandshake: Operation = (ctx, request) => {
   ctx.store.removeHandshakeRequest(node.nodeId, peerId);
   if (peerId === node.nodeId || ctx.store.getNode(peerId) === undefined) {
     throw dirError(DirErrorCode.NOT_FOUND, `node ${peerId} not found`);
+  }
+  if (ctx.store.countHandshakeResponses(peerId) >= ctx.options.maxHandshakeResponses) {
+    ctx.limits.counters.responseInboxFull++;
+    throw dirError(DirErrorCode.INBOX_FULL, 'handshake response inbox full');
   }
   if (accept) ctx.store.addTrust(node.nodeId, peerId, ctx.now);
   ctx.store.addHandshakeResponse(peerId, { fromNodeId: node.nodeId, accept, at: ctx.now });

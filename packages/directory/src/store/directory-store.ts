@@ -168,7 +168,9 @@ export type DirectoryStore = {
   hasHandshakeRequest(to: number, from: number): boolean;
   removeHandshakeRequest(to: number, from: number): boolean;
   countHandshakeRequests(to: number): number;
+  /** Adds a response; an earlier one from the same node to the same node is replaced (one per pair). */
   addHandshakeResponse(to: number, response: HandshakeResponse): void;
+  countHandshakeResponses(to: number): number;
   /** Returns and clears the node's pending requests and responses. */
   takeHandshakes(nodeId: number): { requests: HandshakeRequest[]; responses: HandshakeResponse[] };
 

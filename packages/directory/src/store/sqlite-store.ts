@@ -501,7 +501,19 @@ export class SqliteDirectoryStore implements DirectoryStore {
     return row.n;
   }
 
+  countHandshakeResponses(to: number): number {
+    const row = this.#stmt('SELECT COUNT(*) AS n FROM handshake_responses WHERE to_id = ?').get(to) as {
+      n: number;
+    };
+    return row.n;
+  }
+
   addHandshakeResponse(to: number, response: HandshakeResponse): void {
+    // One response per pair: a node answering again replaces its answer, it does not pile up.
+    this.#stmt('DELETE FROM handshake_responses WHERE to_id = ? AND from_id = ?').run(
+      to,
+      response.fromNodeId,
+    );
     this.#stmt('INSERT INTO handshake_responses (to_id, from_id, accept, at) VALUES (?, ?, ?, ?)').run(
       to,
       response.fromNodeId,

@@ -1,6 +1,7 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { type BeaconMessage, encodeBeaconMessage, isPilotError } from '@pilot/wire';
 import { decodeBeaconRequest } from '../beacon-request.js';
+import { checkDiscoverProof, type DiscoverProof } from '../discover-proof.js';
 import { KeyedLimiter, TokenBucket } from '../rate-limit.js';
 import { STUN_HEADER_SIZE, StunAttributeType, StunClass, StunMethod } from '../stun/constants.js';
 import {
@@ -72,6 +73,33 @@ export interface BeaconOptions {
   readonly relayPacketRate?: RateOptions;
   /** Relayed bytes per sending node. Default 1 MiB/s, burst 2 MiB. */
   readonly relayByteRate?: RateOptions;
+  /** Relayed datagrams per source IP (peer beacons included). Default 4 000/s, burst 8 000. */
+  readonly relaySourcePacketRate?: RateOptions;
+  /** Relayed bytes per source IP (peer beacons included). Default 4 MiB/s, burst 8 MiB. */
+  readonly relaySourceByteRate?: RateOptions;
+  /** Relayed datagrams overall. Default 50 000/s, burst 100 000. */
+  readonly relayGlobalPacketRate?: RateOptions;
+  /** Relayed bytes overall. Default 64 MiB/s, burst 128 MiB. */
+  readonly relayGlobalByteRate?: RateOptions;
+  /** Punch commands sent because of requests naming one target node. Default 2/s, burst 4. */
+  readonly punchTargetRate?: RateOptions;
+  /** Punch requests acted on per requester node. Default 2/s, burst 4. */
+  readonly punchRequesterRate?: RateOptions;
+  /**
+   * The registry's Ed25519 key of a node, for discover proofs (discover-proof.ts). Without it every
+   * claim is unproven, and a recorded endpoint moves only as `unprovenMoveAfterMs` allows.
+   */
+  readonly nodeKey?: (node: number) => Uint8Array | undefined;
+  /** Accepted distance between a proof's timestamp and the clock. Default 60 s. */
+  readonly proofWindowMs?: number;
+  /** Discover proofs checked (Ed25519 verifications). Default 2 000/s, burst 4 000. */
+  readonly proofCheckRate?: RateOptions;
+  /**
+   * An unproven claim (a discover without proof, a punch request) moves a node recorded elsewhere
+   * only once that endpoint has been silent this long; a node recorded with a proof moves only with
+   * a proof. Default 90 s (the reference re-discovers every 60 s).
+   */
+  readonly unprovenMoveAfterMs?: number;
   /** Bound of the per-source and per-node limiter tables. Default 65 536. */
   readonly maxTrackedSources?: number;
   /** SOFTWARE sent in STUN answers when it fits the budget; '' for none. Default 'pilot-ts beacon'. */
@@ -112,14 +140,33 @@ export interface BeaconStats {
   droppedAmplification: number;
   /** New nodes not recorded because the table is full. */
   droppedTableFull: number;
+  /** Relayed datagrams over a source IP's or the global relay rate. */
+  droppedRelaySourceLimited: number;
+  /** Punch requests over the target's or the requester's punch rate. */
+  droppedPunchLimited: number;
+  /** Discover or punch claims that would have moved a node's endpoint without proving the node's identity. */
+  droppedUnproven: number;
+  /** Discover proofs that did not verify, were stale or replayed, or were over the check rate. */
+  droppedBadProof: number;
+  /** Discover proofs accepted. */
+  provenDiscovers: number;
   /** STUN messages the beacon does not answer (indications, responses, change requests). */
   droppedStunUnsupported: number;
 }
 
 interface NodeEntry {
-  readonly endpoint: UdpAddress;
+  endpoint: UdpAddress;
   expires: number;
+  /** When its endpoint last spoke (a discover or punch request from it). */
+  heard: number;
+  /** The endpoint was recorded with a proof: only another proof moves it. */
+  proven: boolean;
+  /** Timestamp of the last accepted proof: a proof must be newer (no replay). */
+  proofTs: number;
 }
+
+/** How a claim about a node's endpoint came. */
+type Claim = { readonly proof?: DiscoverProof };
 
 interface RemoteEntry {
   readonly beacon: UdpAddress;
@@ -151,6 +198,11 @@ function freshStats(): BeaconStats {
     droppedAmplification: 0,
     droppedTableFull: 0,
     droppedStunUnsupported: 0,
+    droppedRelaySourceLimited: 0,
+    droppedPunchLimited: 0,
+    droppedUnproven: 0,
+    droppedBadProof: 0,
+    provenDiscovers: 0,
   };
 }
 
@@ -171,6 +223,13 @@ export class Beacon {
   readonly #relayBytes: KeyedLimiter<number>;
   readonly #global: TokenBucket;
   readonly #excess: TokenBucket;
+  readonly #relaySourcePackets: KeyedLimiter<string>;
+  readonly #relaySourceBytes: KeyedLimiter<string>;
+  readonly #relayGlobalPackets: TokenBucket;
+  readonly #relayGlobalBytes: TokenBucket;
+  readonly #punchTargets: KeyedLimiter<number>;
+  readonly #punchRequesters: KeyedLimiter<number>;
+  readonly #proofChecks: TokenBucket;
   readonly #software: StunAttribute | undefined;
   readonly #timers: NodeJS.Timeout[] = [];
   readonly #address: UdpAddress;
@@ -192,6 +251,22 @@ export class Beacon {
     this.#relayPackets = new KeyedLimiter(packets.perSecond, packets.burst, maxTracked);
     this.#relayBytes = new KeyedLimiter(bytes.perSecond, bytes.burst, maxTracked);
     this.#global = new TokenBucket(global.perSecond, global.burst, now);
+    const rate = (given: RateOptions | undefined, perSecond: number, burst: number): RateOptions =>
+      given ?? { perSecond, burst };
+    const sourcePackets = rate(options.relaySourcePacketRate, 4000, 8000);
+    const sourceBytes = rate(options.relaySourceByteRate, 4 << 20, 8 << 20);
+    const globalPackets = rate(options.relayGlobalPacketRate, 50_000, 100_000);
+    const globalBytes = rate(options.relayGlobalByteRate, 64 << 20, 128 << 20);
+    const punchTarget = rate(options.punchTargetRate, 2, 4);
+    const punchRequester = rate(options.punchRequesterRate, 2, 4);
+    const proofChecks = rate(options.proofCheckRate, 2000, 4000);
+    this.#relaySourcePackets = new KeyedLimiter(sourcePackets.perSecond, sourcePackets.burst, maxTracked);
+    this.#relaySourceBytes = new KeyedLimiter(sourceBytes.perSecond, sourceBytes.burst, maxTracked);
+    this.#relayGlobalPackets = new TokenBucket(globalPackets.perSecond, globalPackets.burst, now);
+    this.#relayGlobalBytes = new TokenBucket(globalBytes.perSecond, globalBytes.burst, now);
+    this.#punchTargets = new KeyedLimiter(punchTarget.perSecond, punchTarget.burst, maxTracked);
+    this.#punchRequesters = new KeyedLimiter(punchRequester.perSecond, punchRequester.burst, maxTracked);
+    this.#proofChecks = new TokenBucket(proofChecks.perSecond, proofChecks.burst, now);
     const excess = options.excessBytesPerSecond ?? 16_384;
     this.#excess = new TokenBucket(excess, excess, now);
     const software = options.software ?? 'pilot-ts beacon';
@@ -276,8 +351,9 @@ export class Beacon {
       return;
     }
     let message: BeaconMessage;
+    let proof: DiscoverProof | undefined;
     try {
-      message = decodeBeaconRequest(bytes).message;
+      ({ message, proof } = decodeBeaconRequest(bytes));
     } catch (error) {
       if (!isPilotError(error)) throw error;
       stats.droppedGarbage++;
@@ -286,7 +362,7 @@ export class Beacon {
     const source: UdpAddress = { address: from.address, port: from.port };
     switch (message.type) {
       case 'discover':
-        this.#discover(message.node, source, bytes.length, now);
+        this.#discover(message.node, source, bytes.length, now, proof === undefined ? {} : { proof });
         return;
       case 'punchRequest':
         this.#punch(message.requester, message.target, source, bytes.length, now);
@@ -315,29 +391,85 @@ export class Beacon {
     this.#socket.send(bytes, to.port, sendAddress(to, this.#options.type ?? 'udp4'), () => {});
   }
 
-  #record(node: number, endpoint: UdpAddress, now: number): boolean {
+  /**
+   * Records that `node` is at `endpoint`. The reference believes the latest claim; here a claim that
+   * would move a node recorded elsewhere must prove the node's identity, or (for nodes that never
+   * proved it, such as reference daemons) come after the recorded endpoint has been silent for
+   * `unprovenMoveAfterMs`: a spoofed discover cannot redirect or black-hole a live node's relay.
+   */
+  #record(node: number, endpoint: UdpAddress, now: number, claim: Claim): boolean {
+    const stats = this.#stats;
     const expires = now + (this.#options.nodeTtlMs ?? 600_000);
     const entry = this.#nodes.get(node);
-    if (entry !== undefined && sameUdpAddress(entry.endpoint, endpoint)) {
+    const live = entry !== undefined && entry.expires > now;
+    const same = entry !== undefined && sameUdpAddress(entry.endpoint, endpoint);
+    // Checked only when it matters (a new or moving node, or an upgrade to proven): a flood of
+    // proofs for an unchanged endpoint costs no signature checks. A proof that fails is an
+    // unproven claim, so a node whose clock is off is still served as a reference node is.
+    const proven =
+      claim.proof !== undefined &&
+      !(live && same && entry.proven) &&
+      this.#checkProof(node, claim.proof, entry, now);
+    if (entry !== undefined && same) {
       entry.expires = expires;
+      entry.heard = now;
+      if (proven) {
+        entry.proven = true;
+        entry.proofTs = claim.proof?.timestampMs ?? entry.proofTs;
+      }
       return true;
+    }
+    if (entry !== undefined && live && !proven) {
+      const silentFor = now - entry.heard;
+      if (entry.proven || silentFor < (this.#options.unprovenMoveAfterMs ?? 90_000)) {
+        stats.droppedUnproven++;
+        return false;
+      }
     }
     if (entry === undefined && this.#nodes.size >= (this.#options.maxNodes ?? 100_000)) {
       this.#reap();
       if (this.#nodes.size >= (this.#options.maxNodes ?? 100_000)) {
-        this.#stats.droppedTableFull++;
+        stats.droppedTableFull++;
         return false;
       }
     }
-    // Unauthenticated, as in the reference: the latest claim wins, so a node whose NAT mapping
-    // changed is found again at its next discover.
-    this.#nodes.set(node, { endpoint, expires });
+    if (proven) stats.provenDiscovers++;
+    this.#nodes.set(node, {
+      endpoint,
+      expires,
+      heard: now,
+      proven,
+      proofTs: proven ? (claim.proof?.timestampMs ?? 0) : (entry?.proofTs ?? 0),
+    });
     return true;
   }
 
-  #discover(node: number, source: UdpAddress, size: number, now: number): void {
+  #checkProof(node: number, proof: DiscoverProof, entry: NodeEntry | undefined, now: number): boolean {
+    const stats = this.#stats;
+    const window = this.#options.proofWindowMs ?? 60_000;
+    // A beacon without the registry's keys cannot tell: the proof is padding to it.
+    if (this.#options.nodeKey === undefined) return false;
+    if (
+      Math.abs(proof.timestampMs - now) > window ||
+      (entry !== undefined && proof.timestampMs <= entry.proofTs) ||
+      !this.#proofChecks.take(1, now)
+    ) {
+      stats.droppedBadProof++;
+      return false;
+    }
+    const key = this.#options.nodeKey(node);
+    if (key === undefined) return false;
+    if (!checkDiscoverProof(node, proof, key)) {
+      stats.droppedBadProof++;
+      return false;
+    }
+    return true;
+  }
+
+  #discover(node: number, source: UdpAddress, size: number, now: number, claim: Claim): void {
     this.#stats.discover++;
-    if (node !== 0) this.#record(node, source, now);
+    // The reply tells the source where it is seen, whether or not the claim was believed.
+    if (node !== 0) this.#record(node, source, now, claim);
     const reply = encodeBeaconMessage({ type: 'discoverReply', endpoint: toIpEndpoint(source) });
     if (reply.length > this.#budget(size, reply.length)) {
       this.#stats.droppedAmplification++;
@@ -354,8 +486,14 @@ export class Beacon {
       stats.droppedUnknownNode++;
       return;
     }
+    // A requester recorded elsewhere (and not silent) is not this source: a spoofed request that
+    // would send the target's punches, and the target's endpoint, to a third party.
+    if (!this.#record(requester, source, now, {})) return;
+    if (!this.#punchTargets.take(target, 1, now) || !this.#punchRequesters.take(requester, 1, now)) {
+      stats.droppedPunchLimited++;
+      return;
+    }
     stats.punchRequests++;
-    this.#record(requester, source, now);
     const toTarget = encodeBeaconMessage({ type: 'punchCommand', endpoint: toIpEndpoint(source) });
     const toRequester = encodeBeaconMessage({ type: 'punchCommand', endpoint: toIpEndpoint(peer) });
     let budget = this.#budget(size, toTarget.length + toRequester.length);
@@ -383,7 +521,27 @@ export class Beacon {
   ): void {
     const stats = this.#stats;
     const fromPeer = (this.#options.peers ?? []).some((peer) => sameUdpAddress(peer, source));
-    if (!fromPeer) {
+    // Source addresses can be spoofed, so what comes from a peer beacon's address is bounded like
+    // anything else: per source IP and overall, before the per-node limits.
+    if (
+      !this.#relayGlobalPackets.take(1, now) ||
+      !this.#relayGlobalBytes.take(bytes.length, now) ||
+      !this.#relaySourcePackets.take(source.address, 1, now) ||
+      !this.#relaySourceBytes.take(source.address, bytes.length, now)
+    ) {
+      stats.droppedRelaySourceLimited++;
+      return;
+    }
+    if (fromPeer) {
+      // The sending node lives behind the peer beacon; its own rates still apply here.
+      if (
+        !this.#relayPackets.take(message.source, 1, now) ||
+        !this.#relayBytes.take(message.source, bytes.length, now)
+      ) {
+        stats.droppedRelayLimited++;
+        return;
+      }
+    } else {
       const sender = this.lookup(message.source);
       if (sender === undefined || !sameUdpAddress(sender, source)) {
         stats.droppedSpoofed++;

@@ -1,4 +1,5 @@
 import type { RemoteInfo, Socket } from 'node:dgram';
+import type { Identity } from '@pilot/crypto';
 import {
   type BeaconMessage,
   decodeBeaconMessage,
@@ -12,6 +13,7 @@ import {
   encodePaddedBeaconMessage,
   PUNCH_REQUEST_PADDED_SIZE,
 } from '../beacon-request.js';
+import { encodeDiscoverProof } from '../discover-proof.js';
 import { NatErrorCode, natError } from '../errors.js';
 import {
   checkUdpAddress,
@@ -32,6 +34,14 @@ export interface BeaconClientOptions {
    * exact sizes.
    */
   readonly pad?: boolean;
+  /**
+   * The node's identity: discovers then carry a proof of it (discover-proof.ts), so that a beacon
+   * that knows the registry's keys lets no one else move where the node's relayed frames go.
+   * Beacons that cannot check it ignore it.
+   */
+  readonly identity?: Identity;
+  /** Clock in unix ms for the proof's timestamp (tests). Default Date.now. */
+  readonly now?: () => number;
 }
 
 /** Counters of what the client ignored, and of its keepalives. */
@@ -83,6 +93,7 @@ export class BeaconClient {
   readonly #keepalives = new Set<() => void>();
   readonly #onMessage: (message: Buffer, from: RemoteInfo) => void;
   #closed = false;
+  #lastProofTs = 0;
 
   constructor(socket: Socket, options: BeaconClientOptions) {
     checkUdpAddress(options.beacon);
@@ -103,10 +114,23 @@ export class BeaconClient {
    */
   discover(options: RetransmitOptions = {}): Promise<UdpAddress> {
     const message: BeaconMessage = { type: 'discover', node: this.#options.node };
-    const bytes =
-      this.#options.pad === false
-        ? encodeBeaconMessage(message)
-        : encodePaddedBeaconMessage(message, DISCOVER_PADDED_SIZE);
+    const identity = this.#options.identity;
+    let bytes: Uint8Array;
+    if (identity !== undefined && message.node !== 0) {
+      // Each proof newer than the last: the beacon refuses a timestamp it has seen (replay).
+      const timestamp = Math.max(this.#lastProofTs + 1, (this.#options.now ?? Date.now)());
+      this.#lastProofTs = timestamp;
+      const plain = encodeBeaconMessage(message);
+      const proof = encodeDiscoverProof(identity, message.node, timestamp);
+      bytes = new Uint8Array(plain.length + proof.length);
+      bytes.set(plain);
+      bytes.set(proof, plain.length);
+    } else {
+      bytes =
+        this.#options.pad === false
+          ? encodeBeaconMessage(message)
+          : encodePaddedBeaconMessage(message, DISCOVER_PADDED_SIZE);
+    }
     return transact(
       this.#socket,
       this.#options.beacon,

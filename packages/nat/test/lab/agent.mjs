@@ -39,7 +39,8 @@ const peerPublicKey = identityOf(peer).publicKey;
 
 const socket = createSocket('udp4');
 await new Promise((resolve) => socket.bind(port, '0.0.0.0', resolve));
-const client = new BeaconClient(socket, { node, beacon });
+// With the identity, discovers prove the node (the lab beacon knows the keys, as a registry would).
+const client = new BeaconClient(socket, { node, beacon, identity });
 const reflexive = await client.discover({ rto: 200, retries: 4 });
 print({ event: 'discover', reflexive });
 const classification = await classifyNat(socket, [

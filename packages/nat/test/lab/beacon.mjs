@@ -1,9 +1,14 @@
 // Runs inside the lab's `pub` namespace: two beacons on 198.18.0.1 (ports 9001 and 9002, so a
 // symmetric NAT maps them differently), until stdin closes. Prints one JSON line per event.
+import { createHash } from 'node:crypto';
+import { identityFromSeed } from '@pilot/crypto';
 import { Beacon } from '../../dist/index.js';
 
 const host = process.argv[2] ?? '198.18.0.1';
-const beacons = await Promise.all([9001, 9002].map((port) => Beacon.start({ host, port })));
+// The agents' lab identities (agent.mjs): the keys a registry would hand the beacon, for discover proofs.
+const nodeKey = (node) =>
+  identityFromSeed(createHash('sha256').update(`natlab node ${node}`).digest()).publicKey;
+const beacons = await Promise.all([9001, 9002].map((port) => Beacon.start({ host, port, nodeKey })));
 const print = (value) => process.stdout.write(`${JSON.stringify(value)}\n`);
 print({ event: 'ready' });
 process.stdin.setEncoding('utf8');

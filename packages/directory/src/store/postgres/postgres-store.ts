@@ -503,7 +503,16 @@ export class PostgresDirectoryStore implements DirectoryStore {
     return num(this.#one('SELECT COUNT(*) AS n FROM handshake_requests WHERE to_id = $1', [to])?.n ?? 0);
   }
 
+  countHandshakeResponses(to: number): number {
+    return num(this.#one('SELECT COUNT(*) AS n FROM handshake_responses WHERE to_id = $1', [to])?.n ?? 0);
+  }
+
   addHandshakeResponse(to: number, response: HandshakeResponse): void {
+    // One response per pair: a node answering again replaces its answer, it does not pile up.
+    this.#write('DELETE FROM handshake_responses WHERE to_id = $1 AND from_id = $2', [
+      to,
+      response.fromNodeId,
+    ]);
     this.#write('INSERT INTO handshake_responses (to_id, from_id, accept, at) VALUES ($1, $2, $3, $4)', [
       to,
       response.fromNodeId,
