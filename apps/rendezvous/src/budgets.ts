@@ -30,7 +30,8 @@ type BudgetNameList =
   | 'registry-idle-timeout-ms'
   | 'registry-connection-rate'
   | 'registry-ip-rate'
-  | 'registry-registers-per-minute'
+  | 'registry-register-rate'
+  | 'registry-register-burst'
   | 'registry-max-networks-per-node'
   | 'registry-network-creates-per-node'
   | 'registry-network-creates-per-ip'
@@ -84,10 +85,8 @@ export const RENDEZVOUS_BUDGETS: Readonly<Record<BudgetNameList, BudgetSpec>> = 
   'registry-idle-timeout-ms': { default: 300_000, help: 'a silent registry connection is closed after this' },
   'registry-connection-rate': { default: 100, help: 'requests per connection per second' },
   'registry-ip-rate': { default: 1000, help: 'requests per source IP per second' },
-  'registry-registers-per-minute': {
-    default: 300,
-    help: 'register requests per source IP per minute (burst: as many)',
-  },
+  'registry-register-rate': { default: 10, help: 'register requests per source IP per second' },
+  'registry-register-burst': { default: 1000, help: 'register requests one source IP may send at once' },
   'registry-max-networks-per-node': { default: 64, help: 'networks one node may belong to' },
   'registry-network-creates-per-node': {
     default: 10,
@@ -151,10 +150,7 @@ export function serverBudgetOptions(b: RendezvousBudgets): Partial<DirectoryServ
     idleTimeoutMs: b['registry-idle-timeout-ms'],
     connectionRate: rate(b['registry-connection-rate']),
     sourceRate: rate(b['registry-ip-rate']),
-    registerRate: {
-      perSecond: b['registry-registers-per-minute'] / 60,
-      burst: b['registry-registers-per-minute'],
-    },
+    registerRate: { perSecond: b['registry-register-rate'], burst: b['registry-register-burst'] },
   };
 }
 

@@ -54,7 +54,7 @@ export type DirectoryServerOptions = {
   readonly frameTimeoutMs?: number;
   /** Bytes held in partial frames over all connections; the connection that would pass it is closed. Default 256 MiB. */
   readonly maxBufferedBytes?: number;
-  /** `register` requests per source IP (each may take a node ID). Default 5/s, burst 300. */
+  /** `register` requests per source IP (each may take a node ID). Default 10/s, burst 1000. */
   readonly registerRate?: RateLimit;
   /** How often expired nodes and stale nonces are reaped. Default 10 s; 0 disables (tests reap by hand). */
   readonly reapIntervalMs?: number;
@@ -155,7 +155,7 @@ export function startDirectoryServer(options: DirectoryServerOptions): Promise<D
   const idleTimeout = options.idleTimeoutMs ?? 300_000;
   const frameTimeout = options.frameTimeoutMs ?? 10_000;
   const maxBuffered = options.maxBufferedBytes ?? 256 << 20;
-  const registers = new KeyedBuckets<string>(options.registerRate ?? { perSecond: 5, burst: 300 });
+  const registers = new KeyedBuckets<string>(options.registerRate ?? { perSecond: 10, burst: 1000 });
   const stats: DirectoryServerStats = {
     connectionsRefused: 0,
     frameTimeouts: 0,
