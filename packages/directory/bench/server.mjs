@@ -14,6 +14,7 @@ const server = await startDirectoryServer({
   port: 0,
   connectionRate: unlimited,
   sourceRate: unlimited,
+  registerRate: unlimited,
   maxConnectionsPerSource: 1000,
   maxQueuedPerConnection: 1000,
 });
