@@ -3,6 +3,7 @@ import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import type { Identity } from '@pilot/crypto';
 import { type RegisterOptions, type RegisterResult, toBase64 } from '@pilot/directory';
+import { type MetricsServer, startMetricsServer } from '@pilot/metrics';
 import type { ReflectorServer, UdpAddress } from '@pilot/nat';
 import { connectionStateName, type Datagram } from '@pilot/transport';
 import { type PilotStream, UdpTransport } from '@pilot/transport/node';
@@ -17,6 +18,7 @@ import {
   WellKnownPort,
 } from '@pilot/wire';
 import { type ConnectionEntry, ConnectionTable } from './connection-table.js';
+import { daemonMetrics } from './daemon-metrics.js';
 import { DaemonErrorCode, daemonError, errorMessage, IpcErrorCode, ipcErrorCode } from './errors.js';
 import { ensurePrivateDir } from './files.js';
 import { loadOrCreateIdentity } from './identity-store.js';
@@ -49,6 +51,8 @@ export interface Daemon {
   readonly home: string;
   /** The bound UDP endpoint of the tunnel socket. */
   readonly udpAddress: { readonly host: string; readonly port: number };
+  /** Where `GET /metrics` is served (`--metrics`), as `host:port`; undefined when off. */
+  readonly metrics: string | undefined;
   info(): InfoJson;
   close(): Promise<void>;
 }
@@ -155,6 +159,7 @@ class PilotDaemon implements Daemon, IpcHandler {
   #trust: TrustManager | undefined;
   #trustStore: TrustStore | undefined;
   #ipc: IpcServer | undefined;
+  #metrics: MetricsServer | undefined;
   #mailbox: Mailbox | undefined;
   #broker: EventBroker | undefined;
   readonly #webhook: WebhookSender;
@@ -218,6 +223,9 @@ class PilotDaemon implements Daemon, IpcHandler {
   }
   get udpAddress(): HostPort {
     return this.#transport?.udpAddress ?? { host: '', port: 0 };
+  }
+  get metrics(): string | undefined {
+    return this.#metrics?.address;
   }
 
   #emit(event: string, data: Record<string, unknown> = {}): void {
@@ -369,6 +377,11 @@ class PilotDaemon implements Daemon, IpcHandler {
     this.#networkTimer = setInterval(() => void this.#refreshNetworks(), 60_000);
     this.#networkTimer.unref();
     this.#ipc = await IpcServer.listen(this.socket, this, this.log);
+    if (o.metrics !== undefined) {
+      // Opt-in, loopback unless a host is named: the figures are this node's alone.
+      const { host, port } = splitHostPort(o.metrics, '--metrics');
+      this.#metrics = await startMetricsServer({ registry: daemonMetrics(() => this.info()), host, port });
+    }
     this.log.info('daemon ready', {
       address: this.#address,
       node_id: this.#nodeId,
@@ -1223,6 +1236,7 @@ class PilotDaemon implements Daemon, IpcHandler {
     clearInterval(this.#networkTimer);
     this.#session?.suspend();
     await this.#ipc?.close().catch(() => {});
+    await this.#metrics?.close();
     this.#broker?.close();
     // FIN to every connection, then up to 2 s for the FINs (and their answers) to travel.
     const open = this.#connections.values();

@@ -70,6 +70,8 @@ export interface DaemonOptions {
   timeWait?: Duration;
   /** How long a Dial may take (tunnel + handshake), default 20 s. */
   dialTimeout?: Duration;
+  /** Ours: serve Prometheus `GET /metrics` on this `host:port` (`:port` is 127.0.0.1). Default off. */
+  metrics?: string;
 }
 
 type Kind = 'string' | 'boolean' | 'duration' | 'integer' | 'list';
@@ -107,6 +109,7 @@ const FLAGS: Readonly<Record<string, readonly [keyof DaemonOptions, Kind]>> = {
   'max-conns-total': ['maxConnsTotal', 'integer'],
   'time-wait': ['timeWait', 'duration'],
   'dial-timeout': ['dialTimeout', 'duration'],
+  metrics: ['metrics', 'string'],
 };
 
 /** Reference flags we accept and ignore, so that scripts written for it keep working. */

@@ -27,6 +27,7 @@ export const DAEMON_USAGE: string = `Usage: ${PROGRAM} [flags]
   --idle-timeout 120s       close connections idle this long (0 = never)
   --heartbeat 60s           registry heartbeat interval
   --handshake-poll 5s       how often relayed handshakes are polled
+  --metrics host:port       serve Prometheus GET /metrics (":port" is 127.0.0.1; default off)
   --trust-auto-approve      approve every handshake request
   --webhook url             POST events to this URL
   --no-echo --no-dataexchange --no-eventstream --no-stdio   disable built-in services
