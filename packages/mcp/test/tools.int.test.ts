@@ -14,30 +14,25 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { type Daemon, type DaemonOptions, startDaemon } from '@pilot/daemon';
 import { Driver } from '@pilot/daemon/driver';
-import {
-  type DirectoryServer,
-  RegistryHandler,
-  SqliteDirectoryStore,
-  startDirectoryServer,
-} from '@pilot/directory';
-import { Beacon } from '@pilot/nat';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_MCP_PORT, type McpServeHandle, mcpToolTags, serveMcp } from '../src/index.js';
 import { WEATHER_SERVER, waitFor } from './helpers/mcp.js';
 
 // The Pilot tool server (the pilot-mcp program) driven by the official SDK client, over stdio for
-// alpha's agent and over Streamable HTTP for beta's, against two real daemons and a registry +
-// beacon: every tool, and an agent finding a weather tool by capability, asking for trust, and
-// calling it remotely.
+// alpha's agent and over Streamable HTTP for beta's, against two real daemons and the real
+// pilot-rendezvous program (registry over TLS, pinned, + beacon): every tool, and an agent finding
+// a weather tool by capability, asking for trust, and calling it remotely.
+const RENDEZVOUS = fileURLToPath(new URL('../../../apps/rendezvous/dist/main.js', import.meta.url));
 const BIN = fileURLToPath(new URL('../dist/tools/bin.js', import.meta.url));
 const INSPECTOR = fileURLToPath(
   new URL('../node_modules/@modelcontextprotocol/inspector-cli/build/index.js', import.meta.url),
 );
 const HOSTILE_SERVER = fileURLToPath(new URL('./fixtures/hostile-server.mjs', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'pilot-mcp-tools-'));
-let store: SqliteDirectoryStore;
-let registry: DirectoryServer;
-let beacon: Beacon;
+let rendezvous: ChildProcess;
+let registryAddr: string;
+let beaconAddr: string;
+let fingerprint: string;
 let alpha: Daemon;
 let beta: Daemon;
 let betaDriver: Driver;
@@ -52,8 +47,9 @@ let localWeather: Client;
 function options(name: string, extra: Partial<DaemonOptions> = {}): DaemonOptions {
   return {
     home: join(dir, name),
-    registry: `127.0.0.1:${registry.port}`,
-    beacon: `127.0.0.1:${beacon.address().port}`,
+    registry: registryAddr,
+    registryFingerprint: fingerprint,
+    beacon: beaconAddr,
     listen: '127.0.0.1:0',
     socket: join(dir, `${name}.sock`),
     hostname: `tools-${name}`,
@@ -140,9 +136,43 @@ function run(
 }
 
 beforeAll(async () => {
-  store = new SqliteDirectoryStore({ path: join(dir, 'registry.db') });
-  registry = await startDirectoryServer({ handler: new RegistryHandler(store), port: 0, verifyWorkers: 0 });
-  beacon = await Beacon.start({ host: '127.0.0.1', port: 0 });
+  rendezvous = spawn(
+    process.execPath,
+    [
+      RENDEZVOUS,
+      '--registry-addr',
+      '127.0.0.1:0',
+      '--beacon-addr',
+      '127.0.0.1:0',
+      '--store',
+      join(dir, 'registry.db'),
+      '--log-format',
+      'json',
+    ],
+    { env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const announced = await new Promise<Record<string, string>>((resolve, reject) => {
+    let text = '';
+    const onData = (chunk: Buffer): void => {
+      text += chunk;
+      for (const line of text.split('\n')) {
+        if (!line.startsWith('{')) continue;
+        try {
+          const entry = JSON.parse(line) as Record<string, string>;
+          if (typeof entry.registry === 'string') resolve(entry);
+        } catch {
+          // A line not complete yet.
+        }
+      }
+    };
+    rendezvous.stdout?.on('data', onData);
+    rendezvous.stderr?.on('data', onData);
+    rendezvous.once('exit', () => reject(new Error(`pilot-rendezvous exited: ${text}`)));
+  });
+  registryAddr = String(announced.registry);
+  beaconAddr = String(announced.beacon);
+  fingerprint = String(announced.fingerprint);
+  expect(announced.tls).toBe(true);
   // Beta is public: anyone may find its weather server by capability; alpha's agent still calls
   // remote tools only on peers alpha trusts.
   [alpha, beta] = await Promise.all([
@@ -202,9 +232,11 @@ afterAll(async () => {
   await betaDriver?.close();
   await alpha?.close();
   await beta?.close();
-  await registry?.close();
-  store?.close();
-  await beacon?.close();
+  if (rendezvous !== undefined && rendezvous.exitCode === null) {
+    const exited = new Promise((resolve) => rendezvous.once('exit', resolve));
+    rendezvous.kill('SIGTERM');
+    await exited;
+  }
   rmSync(dir, { recursive: true, force: true });
 }, 60_000);
 
