@@ -16,6 +16,12 @@ export const RegistryExtension = {
   SIGNED_LIST_NODES: 'signed-list-nodes',
   /** `create_network` signed by the creating node (`create_network:<id>:<name>`) instead of the admin token. */
   SIGNED_CREATE_NETWORK: 'signed-create-network',
+  /**
+   * Signature version 2 (`signature_version: 2`): a fresh signature also covers the request's values
+   * (hostname, tags, visibility, join token, rotate's new key, … see `SIGNED_VALUE_FIELDS`), so that
+   * nobody on the path can change them under a valid signature.
+   */
+  SIGNED_VALUES: 'signed-values',
 } as const;
 export type RegistryExtension = (typeof RegistryExtension)[keyof typeof RegistryExtension];
 

@@ -44,9 +44,13 @@ export {
   createSigner,
   type DirectorySigner,
   freshSignedText,
+  SIGNED_VALUE_FIELDS,
+  SIGNED_VALUES_VERSION,
   type SignatureFields,
   signChallenge,
   signerFromIdentity,
+  valuesDigest,
+  valuesSignedText,
 } from './signed-text.js';
 export type {
   BeaconRecord,

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { generateIdentity, type Identity, identityFromSeed, sign } from '@pilot/crypto';
 import { toBase64 } from './base64.js';
 
@@ -67,8 +67,53 @@ export function freshSignedText(challenge: string, timestamp: number, nonce: str
   return `${challenge}:${timestamp}:${nonce}`;
 }
 
+/**
+ * The values a version-2 signature covers, per operation: the fields whose change would matter
+ * (a hostname, tags, visibility, a join token, the new key of a rotation, …). The challenge names
+ * only the operation and the IDs; these are what a man in the middle would otherwise rewrite.
+ */
+export const SIGNED_VALUE_FIELDS: Readonly<Record<string, readonly string[]>> = {
+  register: ['listen_addr', 'owner', 'email', 'hostname', 'lan_addrs', 'rotation_proof'],
+  set_hostname: ['hostname'],
+  set_tags: ['tags'],
+  set_visibility: ['public'],
+  set_task_exec: ['enabled'],
+  join_network: ['token', 'inviter_id'],
+  create_network: ['join_rule', 'token'],
+  rotate_key: ['new_public_key', 'rotation_proof'],
+  request_handshake: ['justification'],
+  respond_handshake: ['accept'],
+  respond_invite: ['accept'],
+};
+
+/** The signature version that covers values. */
+export const SIGNED_VALUES_VERSION = 2;
+
+/** SHA-256 (base64url) of the request's type and its signed values, in the table's order (absent: null). */
+export function valuesDigest(request: Readonly<Record<string, unknown>>): string {
+  const type = typeof request.type === 'string' ? request.type : '';
+  const fields = SIGNED_VALUE_FIELDS[type] ?? [];
+  const canonical = JSON.stringify([type, ...fields.map((field) => request[field] ?? null)]);
+  return createHash('sha256').update(canonical).digest('base64url');
+}
+
+/** The text a version-2 signature covers: `<challenge>:<timestamp>:<nonce>:v2:<values digest>`. */
+export function valuesSignedText(
+  challenge: string,
+  timestamp: number,
+  nonce: string,
+  digest: string,
+): string {
+  return `${freshSignedText(challenge, timestamp, nonce)}:v2:${digest}`;
+}
+
 /** The signature fields a request carries. `timestamp` and `nonce` are absent in the legacy form. */
-export type SignatureFields = { signature: string; timestamp?: number; nonce?: string };
+export type SignatureFields = {
+  signature: string;
+  timestamp?: number;
+  nonce?: string;
+  signature_version?: number;
+};
 
 const encoder = new TextEncoder();
 
@@ -76,13 +121,23 @@ const encoder = new TextEncoder();
 export function signChallenge(
   signer: DirectorySigner,
   challenge: string,
-  options: { readonly legacy?: boolean; readonly nowMs?: number } = {},
+  options: {
+    readonly legacy?: boolean;
+    readonly nowMs?: number;
+    /** The request (its type and values): signs version 2, covering its values. */
+    readonly values?: Readonly<Record<string, unknown>>;
+  } = {},
 ): SignatureFields {
   if (options.legacy === true) {
     return { signature: toBase64(signer.sign(encoder.encode(challenge))) };
   }
   const timestamp = Math.floor((options.nowMs ?? Date.now()) / 1000);
   const nonce = randomBytes(16).toString('base64url');
+  if (options.values !== undefined) {
+    const text = valuesSignedText(challenge, timestamp, nonce, valuesDigest(options.values));
+    const signature = toBase64(signer.sign(encoder.encode(text)));
+    return { signature, timestamp, nonce, signature_version: SIGNED_VALUES_VERSION };
+  }
   const signature = toBase64(signer.sign(encoder.encode(freshSignedText(challenge, timestamp, nonce))));
   return { signature, timestamp, nonce };
 }

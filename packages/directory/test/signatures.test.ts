@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { Challenge, DirErrorCode, freshSignedText, toBase64 } from '../src/index.js';
+import { Challenge, DirErrorCode, freshSignedText, signChallenge, toBase64 } from '../src/index.js';
 import { type TestRegistry, testRegistry } from './helpers.js';
 
 let reg: TestRegistry;
@@ -140,5 +140,63 @@ describe('signed operations', () => {
     reg.ok({ type: 'heartbeat', node_id: id, ...reg.sign(signer, Challenge.heartbeat(id)) });
     reg.clock.advance(62_000);
     expect(reg.handler.reap().nonces).toBe(2);
+  });
+});
+
+describe('signed values (signature version 2): attack 4', () => {
+  const tamper = (request: Record<string, unknown>, changes: Record<string, unknown>) => ({
+    ...request,
+    ...changes,
+  });
+
+  it('a hostname, tags or visibility changed under a valid version-2 signature is refused', () => {
+    reg = testRegistry();
+    const { id, signer } = reg.node();
+    const cases: [Record<string, unknown>, string, Record<string, unknown>][] = [
+      [
+        { type: 'set_hostname', node_id: id, hostname: 'good' },
+        Challenge.setHostname(id),
+        { hostname: 'evil' },
+      ],
+      [{ type: 'set_tags', node_id: id, tags: ['llm'] }, Challenge.setTags(id), { tags: ['evil'] }],
+      [{ type: 'set_visibility', node_id: id, public: false }, Challenge.setVisibility(id), { public: true }],
+    ];
+    for (const [body, challenge, changes] of cases) {
+      const signed = { ...body, ...signChallenge(signer, challenge, { values: body, nowMs: reg.clock.now }) };
+      expect(signed.signature_version).toBe(2);
+      // On the path: the value rewritten, the signature kept.
+      expect(reg.send(tamper(signed, changes)).code).toBe(DirErrorCode.BAD_SIGNATURE);
+      // Or moved to the fresh form (version dropped) so that the values would not count: refused too.
+      const { signature_version: _, ...stripped } = signed;
+      expect(reg.send(tamper(stripped, changes)).code).toBe(DirErrorCode.BAD_SIGNATURE);
+      // The untouched request goes through.
+      expect(reg.send(signed).type).toBe(`${String(body.type)}_ok`);
+    }
+    expect(reg.ok({ type: 'lookup', node_id: id })).toMatchObject({
+      hostname: 'good',
+      tags: ['llm'],
+      public: false,
+    });
+  });
+
+  it('before: the fresh form (version 1) covers no values, so the same tampering succeeds there', () => {
+    reg = testRegistry();
+    const { id, signer } = reg.node();
+    const body = { type: 'set_hostname', node_id: id, hostname: 'good' };
+    const signed = { ...body, ...signChallenge(signer, Challenge.setHostname(id), { nowMs: reg.clock.now }) };
+    expect(reg.send(tamper(signed, { hostname: 'evil' })).type).toBe('set_hostname_ok');
+    expect(reg.ok({ type: 'lookup', node_id: id }).hostname).toBe('evil');
+  });
+
+  it('an unknown signature version is refused', () => {
+    reg = testRegistry();
+    const { id, signer } = reg.node();
+    const body = { type: 'heartbeat', node_id: id };
+    const signed = {
+      ...body,
+      ...signChallenge(signer, Challenge.heartbeat(id), { values: body, nowMs: reg.clock.now }),
+    };
+    expect(reg.send({ ...signed, signature_version: 3 }).code).toBe(DirErrorCode.BAD_REQUEST);
+    expect(reg.send(signed).type).toBe('heartbeat_ok');
   });
 });

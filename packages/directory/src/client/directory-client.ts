@@ -190,9 +190,21 @@ export class DirectoryClient {
     this.#connection = undefined;
   }
 
-  /** Fresh when the registry takes it; the reference's challenge alone otherwise. */
-  #sign(signer: DirectorySigner, challenge: string): Message {
-    return signChallenge(signer, challenge, { legacy: !this.supports(RegistryExtension.FRESH_SIGNATURES) });
+  /**
+   * Fresh when the registry takes it; the reference's challenge alone otherwise. With `body` (the
+   * request without its signature) and a registry that advertises signed values, the signature
+   * covers the request's values too (version 2).
+   */
+  #sign(signer: DirectorySigner, challenge: string, body?: Message): Message {
+    return signChallenge(signer, challenge, {
+      legacy: !this.supports(RegistryExtension.FRESH_SIGNATURES),
+      ...(body !== undefined && this.supports(RegistryExtension.SIGNED_VALUES) ? { values: body } : {}),
+    });
+  }
+
+  /** `body` with its signature. */
+  #signed(signer: DirectorySigner, challenge: string, body: Message): Message {
+    return { ...body, ...this.#sign(signer, challenge, body) };
   }
 
   async #ensureConnection(): Promise<RegistryConnection> {
@@ -279,16 +291,18 @@ export class DirectoryClient {
     let signed = false;
     const send = (): Promise<Message> => {
       signed = this.supports(RegistryExtension.SIGNED_REGISTER);
-      const build = (): Message => ({
-        type: 'register',
-        public_key: publicKey,
-        listen_addr: options.listenAddr ?? '',
-        ...(options.owner === undefined ? {} : { owner: options.owner }),
-        ...(options.hostname === undefined ? {} : { hostname: options.hostname }),
-        ...(options.lanAddrs === undefined ? {} : { lan_addrs: options.lanAddrs }),
-        ...(options.version === undefined ? {} : { version: options.version }),
-        ...(signed ? this.#sign(signer, Challenge.register(publicKey)) : {}),
-      });
+      const build = (): Message => {
+        const body: Message = {
+          type: 'register',
+          public_key: publicKey,
+          listen_addr: options.listenAddr ?? '',
+          ...(options.owner === undefined ? {} : { owner: options.owner }),
+          ...(options.hostname === undefined ? {} : { hostname: options.hostname }),
+          ...(options.lanAddrs === undefined ? {} : { lan_addrs: options.lanAddrs }),
+          ...(options.version === undefined ? {} : { version: options.version }),
+        };
+        return signed ? this.#signed(signer, Challenge.register(publicKey), body) : body;
+      };
       this.#unprobed.add(build);
       return this.request(build);
     };
@@ -340,12 +354,13 @@ export class DirectoryClient {
     requesterId: number,
     nodeId: number,
   ): Promise<{ realAddr: string | null; lanAddrs: string[] }> {
-    const reply = await this.request(() => ({
-      type: 'resolve',
-      node_id: nodeId,
-      requester_id: requesterId,
-      ...this.#sign(signer, Challenge.resolve(requesterId, nodeId)),
-    }));
+    const reply = await this.request(() =>
+      this.#signed(signer, Challenge.resolve(requesterId, nodeId), {
+        type: 'resolve',
+        node_id: nodeId,
+        requester_id: requesterId,
+      }),
+    );
     return {
       realAddr: typeof reply.real_addr === 'string' ? reply.real_addr : null,
       lanAddrs: strings(reply.lan_addrs),
@@ -365,62 +380,68 @@ export class DirectoryClient {
   }
 
   async setHostname(signer: DirectorySigner, nodeId: number, hostname: string): Promise<void> {
-    await this.request(() => ({
-      type: 'set_hostname',
-      node_id: nodeId,
-      hostname,
-      ...this.#sign(signer, Challenge.setHostname(nodeId)),
-    }));
+    await this.request(() =>
+      this.#signed(signer, Challenge.setHostname(nodeId), {
+        type: 'set_hostname',
+        node_id: nodeId,
+        hostname,
+      }),
+    );
   }
 
   async setTags(signer: DirectorySigner, nodeId: number, tags: readonly string[]): Promise<string[]> {
-    const reply = await this.request(() => ({
-      type: 'set_tags',
-      node_id: nodeId,
-      tags,
-      ...this.#sign(signer, Challenge.setTags(nodeId)),
-    }));
+    const reply = await this.request(() =>
+      this.#signed(signer, Challenge.setTags(nodeId), {
+        type: 'set_tags',
+        node_id: nodeId,
+        tags,
+      }),
+    );
     return strings(reply.tags);
   }
 
   async setVisibility(signer: DirectorySigner, nodeId: number, visible: boolean): Promise<void> {
-    await this.request(() => ({
-      type: 'set_visibility',
-      node_id: nodeId,
-      public: visible,
-      ...this.#sign(signer, Challenge.setVisibility(nodeId)),
-    }));
+    await this.request(() =>
+      this.#signed(signer, Challenge.setVisibility(nodeId), {
+        type: 'set_visibility',
+        node_id: nodeId,
+        public: visible,
+      }),
+    );
   }
 
   /** Returns the registry's clock (unix seconds). */
   async heartbeat(signer: DirectorySigner, nodeId: number): Promise<number> {
-    const reply = await this.request(() => ({
-      type: 'heartbeat',
-      node_id: nodeId,
-      ...this.#sign(signer, Challenge.heartbeat(nodeId)),
-    }));
+    const reply = await this.request(() =>
+      this.#signed(signer, Challenge.heartbeat(nodeId), {
+        type: 'heartbeat',
+        node_id: nodeId,
+      }),
+    );
     return num(reply, 'time');
   }
 
   async deregister(signer: DirectorySigner, nodeId: number): Promise<void> {
-    await this.request(() => ({
-      type: 'deregister',
-      node_id: nodeId,
-      ...this.#sign(signer, Challenge.deregister(nodeId)),
-    }));
+    await this.request(() =>
+      this.#signed(signer, Challenge.deregister(nodeId), {
+        type: 'deregister',
+        node_id: nodeId,
+      }),
+    );
   }
 
   /** Replaces the node's key: signed by the current key. */
   async rotateKey(signer: DirectorySigner, nodeId: number, newPublicKey: Uint8Array): Promise<void> {
-    await this.request(() => ({
-      type: 'rotate_key',
-      node_id: nodeId,
-      new_public_key: toBase64(newPublicKey),
-      rotation_proof: toBase64(
-        signer.sign(new TextEncoder().encode(Challenge.rotationProof(nodeId, toBase64(newPublicKey)))),
-      ),
-      ...this.#sign(signer, Challenge.rotateKey(nodeId)),
-    }));
+    await this.request(() =>
+      this.#signed(signer, Challenge.rotateKey(nodeId), {
+        type: 'rotate_key',
+        node_id: nodeId,
+        new_public_key: toBase64(newPublicKey),
+        rotation_proof: toBase64(
+          signer.sign(new TextEncoder().encode(Challenge.rotationProof(nodeId, toBase64(newPublicKey)))),
+        ),
+      }),
+    );
   }
 
   async createNetwork(
@@ -450,24 +471,26 @@ export class DirectoryClient {
     networkId: number,
     options: { readonly token?: string; readonly inviterId?: number } = {},
   ): Promise<string> {
-    const reply = await this.request(() => ({
-      type: 'join_network',
-      node_id: nodeId,
-      network_id: networkId,
-      ...(options.token === undefined ? {} : { token: options.token }),
-      ...(options.inviterId === undefined ? {} : { inviter_id: options.inviterId }),
-      ...this.#sign(signer, Challenge.joinNetwork(nodeId, networkId)),
-    }));
+    const reply = await this.request(() =>
+      this.#signed(signer, Challenge.joinNetwork(nodeId, networkId), {
+        type: 'join_network',
+        node_id: nodeId,
+        network_id: networkId,
+        ...(options.token === undefined ? {} : { token: options.token }),
+        ...(options.inviterId === undefined ? {} : { inviter_id: options.inviterId }),
+      }),
+    );
     return text(reply, 'address');
   }
 
   async leaveNetwork(signer: DirectorySigner, nodeId: number, networkId: number): Promise<void> {
-    await this.request(() => ({
-      type: 'leave_network',
-      node_id: nodeId,
-      network_id: networkId,
-      ...this.#sign(signer, Challenge.leaveNetwork(nodeId, networkId)),
-    }));
+    await this.request(() =>
+      this.#signed(signer, Challenge.leaveNetwork(nodeId, networkId), {
+        type: 'leave_network',
+        node_id: nodeId,
+        network_id: networkId,
+      }),
+    );
   }
 
   async inviteToNetwork(
@@ -476,13 +499,14 @@ export class DirectoryClient {
     networkId: number,
     targetId: number,
   ): Promise<void> {
-    await this.request(() => ({
-      type: 'invite_to_network',
-      inviter_id: inviterId,
-      network_id: networkId,
-      target_id: targetId,
-      ...this.#sign(signer, Challenge.invite(inviterId, networkId, targetId)),
-    }));
+    await this.request(() =>
+      this.#signed(signer, Challenge.invite(inviterId, networkId, targetId), {
+        type: 'invite_to_network',
+        inviter_id: inviterId,
+        network_id: networkId,
+        target_id: targetId,
+      }),
+    );
   }
 
   listNetworks(): Promise<Message> {
@@ -506,13 +530,14 @@ export class DirectoryClient {
     if (!this.supports(RegistryExtension.SIGNED_LIST_NODES)) {
       return this.request({ type: 'list_nodes', network_id: networkId });
     }
-    return this.request(() => ({
-      type: 'list_nodes',
-      network_id: networkId,
-      offset,
-      requester_id: requesterId,
-      ...this.#sign(signer, Challenge.listNodes(requesterId, networkId)),
-    }));
+    return this.request(() =>
+      this.#signed(signer, Challenge.listNodes(requesterId, networkId), {
+        type: 'list_nodes',
+        network_id: networkId,
+        offset,
+        requester_id: requesterId,
+      }),
+    );
   }
 
   async requestHandshake(
@@ -521,21 +546,23 @@ export class DirectoryClient {
     toId: number,
     justification: string,
   ): Promise<void> {
-    await this.request(() => ({
-      type: 'request_handshake',
-      from_node_id: fromId,
-      to_node_id: toId,
-      justification,
-      ...this.#sign(signer, Challenge.requestHandshake(fromId, toId)),
-    }));
+    await this.request(() =>
+      this.#signed(signer, Challenge.requestHandshake(fromId, toId), {
+        type: 'request_handshake',
+        from_node_id: fromId,
+        to_node_id: toId,
+        justification,
+      }),
+    );
   }
 
   pollHandshakes(signer: DirectorySigner, nodeId: number): Promise<Message> {
-    return this.request(() => ({
-      type: 'poll_handshakes',
-      node_id: nodeId,
-      ...this.#sign(signer, Challenge.pollHandshakes(nodeId)),
-    }));
+    return this.request(() =>
+      this.#signed(signer, Challenge.pollHandshakes(nodeId), {
+        type: 'poll_handshakes',
+        node_id: nodeId,
+      }),
+    );
   }
 
   async respondHandshake(
@@ -544,31 +571,34 @@ export class DirectoryClient {
     peerId: number,
     accept: boolean,
   ): Promise<void> {
-    await this.request(() => ({
-      type: 'respond_handshake',
-      node_id: nodeId,
-      peer_id: peerId,
-      accept,
-      ...this.#sign(signer, Challenge.respondHandshake(nodeId, peerId)),
-    }));
+    await this.request(() =>
+      this.#signed(signer, Challenge.respondHandshake(nodeId, peerId), {
+        type: 'respond_handshake',
+        node_id: nodeId,
+        peer_id: peerId,
+        accept,
+      }),
+    );
   }
 
   async reportTrust(signer: DirectorySigner, nodeId: number, peerId: number): Promise<void> {
-    await this.request(() => ({
-      type: 'report_trust',
-      node_id: nodeId,
-      peer_id: peerId,
-      ...this.#sign(signer, Challenge.reportTrust(nodeId, peerId)),
-    }));
+    await this.request(() =>
+      this.#signed(signer, Challenge.reportTrust(nodeId, peerId), {
+        type: 'report_trust',
+        node_id: nodeId,
+        peer_id: peerId,
+      }),
+    );
   }
 
   async revokeTrust(signer: DirectorySigner, nodeId: number, peerId: number): Promise<void> {
-    await this.request(() => ({
-      type: 'revoke_trust',
-      node_id: nodeId,
-      peer_id: peerId,
-      ...this.#sign(signer, Challenge.revokeTrust(nodeId, peerId)),
-    }));
+    await this.request(() =>
+      this.#signed(signer, Challenge.revokeTrust(nodeId, peerId), {
+        type: 'revoke_trust',
+        node_id: nodeId,
+        peer_id: peerId,
+      }),
+    );
   }
 
   async checkTrust(nodeId: number, peerId: number): Promise<boolean> {
@@ -577,13 +607,14 @@ export class DirectoryClient {
   }
 
   punch(signer: DirectorySigner, requesterId: number, nodeA: number, nodeB: number): Promise<Message> {
-    return this.request(() => ({
-      type: 'punch',
-      requester_id: requesterId,
-      node_a: nodeA,
-      node_b: nodeB,
-      ...this.#sign(signer, Challenge.punch(nodeA, nodeB)),
-    }));
+    return this.request(() =>
+      this.#signed(signer, Challenge.punch(nodeA, nodeB), {
+        type: 'punch',
+        requester_id: requesterId,
+        node_a: nodeA,
+        node_b: nodeB,
+      }),
+    );
   }
 
   async beaconRegister(beaconId: string | number, addr: string, token?: string): Promise<void> {

@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { VerifierCache } from '../_verifier-cache.js';
 import { fromBase64 } from '../base64.js';
 import { DirErrorCode, dirError } from '../errors.js';
-import { freshSignedText } from '../signed-text.js';
+import { freshSignedText, SIGNED_VALUES_VERSION, valuesDigest, valuesSignedText } from '../signed-text.js';
 import type { DirectoryStore, NodeRecord } from '../store/directory-store.js';
 import type { Request } from './fields.js';
 import { type SignatureClaim, sameClaim } from './signature-claim.js';
@@ -30,6 +30,22 @@ function digest(text: string): Buffer {
  * A fresh signature is accepted once: its nonce is stored, scoped to the signer, until the timestamp
  * leaves the window, so that a captured request cannot be played again.
  */
+/**
+ * What a fresh signature of this request covers: version 2 (`signature_version: 2`) covers its
+ * values too; absent, the fresh form. A man in the middle cannot move a version-2 signature to the
+ * fresh form or back: the texts differ, so the signature no longer verifies.
+ */
+export function signedText(request: Request, challenge: string, timestamp: number, nonce: string): string {
+  const version = request.signature_version;
+  if (version === undefined || version === null) return freshSignedText(challenge, timestamp, nonce);
+  if (version !== SIGNED_VALUES_VERSION)
+    throw dirError(
+      DirErrorCode.BAD_REQUEST,
+      `invalid request: signature_version ${String(version)} is not known`,
+    );
+  return valuesSignedText(challenge, timestamp, nonce, valuesDigest(request));
+}
+
 export class Authenticator {
   readonly #store: DirectoryStore;
   readonly #options: AuthenticatorOptions;
@@ -108,7 +124,7 @@ export class Authenticator {
           'invalid signature: timestamp outside the accepted window',
         );
       }
-      text = freshSignedText(challenge, timestamp, nonce);
+      text = signedText(request, challenge, timestamp, nonce);
     } else {
       if (!this.#options.acceptLegacySignatures || freshOnly) {
         throw dirError(

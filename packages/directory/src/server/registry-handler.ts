@@ -78,6 +78,7 @@ export class RegistryHandler {
       RegistryExtension.SIGNED_REGISTER,
       RegistryExtension.FIND,
       RegistryExtension.SIGNED_LIST_NODES,
+      RegistryExtension.SIGNED_VALUES,
       ...(this.options.networkCreation === 'any-node' ? [RegistryExtension.SIGNED_CREATE_NETWORK] : []),
     ];
   }

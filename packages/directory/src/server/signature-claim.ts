@@ -1,4 +1,10 @@
-import { Challenge, freshSignedText } from '../signed-text.js';
+import {
+  Challenge,
+  freshSignedText,
+  SIGNED_VALUES_VERSION,
+  valuesDigest,
+  valuesSignedText,
+} from '../signed-text.js';
 import type { Request } from './fields.js';
 
 /** What a signed request claims: that `signature` (base64) is `publicKey`'s signature of `text`. */
@@ -24,7 +30,13 @@ export function signatureClaim(request: Request): SignatureClaim | undefined {
   if (timestamp === undefined && nonce === undefined) return { publicKey, text: challenge, signature };
   if (typeof timestamp !== 'number' || !Number.isSafeInteger(timestamp)) return undefined;
   if (typeof nonce !== 'string' || nonce.length > 64) return undefined;
-  return { publicKey, text: freshSignedText(challenge, timestamp, nonce), signature };
+  const version = request.signature_version;
+  if (version !== undefined && version !== SIGNED_VALUES_VERSION) return undefined;
+  const text =
+    version === undefined
+      ? freshSignedText(challenge, timestamp, nonce)
+      : valuesSignedText(challenge, timestamp, nonce, valuesDigest(request));
+  return { publicKey, text, signature };
 }
 
 /** Whether two claims are the same statement. */
