@@ -17,6 +17,7 @@ import {
   isPilotError,
   WellKnownPort,
 } from '@pilot/wire';
+import { type DaemonBudgets, resolveDaemonBudgets } from './budgets.js';
 import { type ConnectionEntry, ConnectionTable } from './connection-table.js';
 import { daemonMetrics } from './daemon-metrics.js';
 import { DaemonErrorCode, daemonError, errorMessage, IpcErrorCode, ipcErrorCode } from './errors.js';
@@ -187,6 +188,7 @@ class PilotDaemon implements Daemon, IpcHandler {
   #networks: number[] = [];
   #networkPeers = new Set<number>();
   #networksAt = 0;
+  readonly #budgets: DaemonBudgets;
   readonly #stats = {
     bytesSent: 0,
     bytesRecv: 0,
@@ -198,6 +200,7 @@ class PilotDaemon implements Daemon, IpcHandler {
   };
 
   constructor(options: DaemonOptions) {
+    this.#budgets = resolveDaemonBudgets(options.budgets);
     this.options = options;
     this.home = options.home;
     this.socket = options.socket;
@@ -613,7 +616,19 @@ class PilotDaemon implements Daemon, IpcHandler {
 
   #listen(port: number): void {
     if (this.#listening.has(port)) return;
-    this.#transport?.listen(port);
+    // Port 444 takes streams from any registered node: a small window (out-of-order bytes
+    // included) and few streams per node bound what strangers can make us hold (budgets.ts).
+    const budgets = this.#budgets;
+    this.#transport?.listen(
+      port,
+      port === SERVICE_PORTS.handshake
+        ? {
+            receiveWindowSegments: budgets['handshake-window-segments'],
+            maxConnectionsPerSource: budgets['handshake-streams-per-peer'],
+            maxConnections: budgets['handshake-max-streams'],
+          }
+        : undefined,
+    );
     this.#listening.add(port);
   }
 
@@ -1213,6 +1228,18 @@ class PilotDaemon implements Daemon, IpcHandler {
       ipc_clients: this.#ipc?.clients.size ?? 0,
       ipc_garbage: this.#ipc?.garbage ?? 0,
       webhook: this.#webhook.url,
+      budgets: {
+        limits: { ...this.#budgets },
+        // What the budgets refused since the start (each a drop; everyone else was still served).
+        refused: {
+          handshake_streams_per_peer: counters?.synPerSourceRefused ?? 0,
+          streams_over_port_or_total: counters?.synRefused ?? 0,
+          syn_rate_limited: counters?.synRateLimited ?? 0,
+          not_admitted: counters?.notAdmitted ?? 0,
+          receive_buffer_full: counters?.receiveBufferFull ?? 0,
+          pila_throttled: this.#tunnel?.stats.pila_throttled ?? 0,
+        },
+      },
       transport: counters === undefined ? {} : { ...counters },
       tunnel: this.#tunnel === undefined ? {} : { ...this.#tunnel.stats },
       mailbox: { messages: this.#mailbox?.messages ?? 0, files: this.#mailbox?.files ?? 0 },

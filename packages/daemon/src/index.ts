@@ -1,3 +1,10 @@
+export {
+  DAEMON_BUDGET_NAMES,
+  DAEMON_BUDGETS,
+  type DaemonBudgetName,
+  type DaemonBudgets,
+  resolveDaemonBudgets,
+} from './budgets.js';
 export { type Daemon, type InfoJson, startDaemon } from './daemon.js';
 export {
   DaemonErrorCode,

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { DAEMON_BUDGET_NAMES, type DaemonBudgetName } from './budgets.js';
 import { DaemonErrorCode, daemonError } from './errors.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -72,6 +73,8 @@ export interface DaemonOptions {
   dialTimeout?: Duration;
   /** Ours: serve Prometheus `GET /metrics` on this `host:port` (`:port` is 127.0.0.1). Default off. */
   metrics?: string;
+  /** `--budget-<name> N`: the budgets of budgets.ts that were given (the rest keep their defaults). */
+  budgets?: Partial<Record<DaemonBudgetName, number>>;
 }
 
 type Kind = 'string' | 'boolean' | 'duration' | 'integer' | 'list';
@@ -120,6 +123,10 @@ const IGNORED: Readonly<Record<string, Kind>> = {
   'no-tasksubmit': 'boolean',
   foreground: 'boolean',
 };
+
+function isBudgetFlag(name: string): boolean {
+  return name.startsWith('budget-') && (DAEMON_BUDGET_NAMES as readonly string[]).includes(name.slice(7));
+}
 
 function bad(message: string): never {
   throw daemonError(DaemonErrorCode.BAD_OPTION, message);
@@ -211,7 +218,7 @@ function readArgv(argv: readonly string[]): Record<string, unknown> {
     if (!arg.startsWith('-') || arg === '-' || arg === '--') bad(`unexpected argument "${arg}"`);
     const eq = arg.indexOf('=');
     const name = normaliseKey(eq >= 0 ? arg.slice(0, eq) : arg);
-    const kind = name === 'config' ? 'string' : (FLAGS[name]?.[1] ?? IGNORED[name]);
+    const kind = name === 'config' || isBudgetFlag(name) ? 'string' : (FLAGS[name]?.[1] ?? IGNORED[name]);
     if (kind === undefined) bad(`unknown flag --${name}`);
     if (kind === 'list') {
       // Repeatable: every occurrence adds one value.
@@ -269,6 +276,15 @@ export function parseDaemonArgs(argv: string[], env: NodeJS.ProcessEnv = process
   const options: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(merged)) {
     if (name === 'config' || name === 'home') continue;
+    if (isBudgetFlag(name)) {
+      const number = typeof value === 'number' ? value : Number(value);
+      if (!Number.isInteger(number) || number <= 0) bad(`--${name} takes a positive whole number`);
+      options.budgets = {
+        ...(options.budgets as object | undefined),
+        [name.slice('budget-'.length)]: number,
+      };
+      continue;
+    }
     const spec = FLAGS[name];
     if (spec === undefined) {
       if (IGNORED[name] !== undefined || name in fromConfig || name in fromHome) continue;

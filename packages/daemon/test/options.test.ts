@@ -185,3 +185,23 @@ describe('helpers', () => {
     }
   });
 });
+
+describe('budget flags', () => {
+  it('reads --budget-<name> into budgets, refuses nonsense and unknown budgets', () => {
+    const options = parseDaemonArgs(
+      [
+        '--home',
+        '/tmp/pilot-budget-flags',
+        '--budget-handshake-streams-per-peer',
+        '2',
+        '--budget-handshake-window-segments=8',
+      ],
+      {},
+    );
+    expect(options.budgets).toEqual({ 'handshake-streams-per-peer': 2, 'handshake-window-segments': 8 });
+    expect(() => parseDaemonArgs(['--budget-handshake-max-streams', '-3'], {})).toThrow(
+      /positive whole number/,
+    );
+    expect(() => parseDaemonArgs(['--budget-no-such-thing', '3'], {})).toThrow(/unknown flag/);
+  });
+});

@@ -88,6 +88,8 @@ export class Connection {
   private sndUna: number;
   private sndNxt: number;
   private rcv: ReassemblyBuffer | undefined;
+  /** Receive buffer in segments: the endpoint's, or a listener's smaller one. */
+  private receiveSegments: number;
   private readonly sendBuffer = new SendBuffer();
   private readonly tracker = new SentPacketTracker();
   readonly rtt: RttEstimator = new RttEstimator();
@@ -140,6 +142,7 @@ export class Connection {
   constructor(host: ConnectionHost, identity: ConnectionIdentity, initiator: boolean, now: number) {
     this.host = host;
     this.options = host.options;
+    this.receiveSegments = host.options.receiveWindowSegments;
     this.peer = identity.peer;
     this.localAddress = identity.localAddress;
     this.localPort = identity.localPort;
@@ -164,6 +167,14 @@ export class Connection {
   }
 
   /** Called by the endpoint for a SYN that created this (responder) connection. */
+  /**
+   * A smaller receive buffer than the endpoint's default, for a listener whose peers are not trusted
+   * (it bounds what one connection can make us hold, out-of-order segments included). Before acceptSyn.
+   */
+  limitReceiveWindow(segments: number): void {
+    if (this.rcv === undefined) this.receiveSegments = Math.max(2, Math.min(this.receiveSegments, segments));
+  }
+
   acceptSyn(syn: Packet): void {
     this.rcv = this.newReceiveBuffer(seqAdd(syn.seq, 1));
     this.peerWindow = syn.window;
@@ -736,7 +747,7 @@ export class Connection {
    */
   private advertisedWindow(): number {
     const rcv = this.rcv;
-    if (rcv === undefined) return Math.min(this.options.receiveWindowSegments, 0xffff);
+    if (rcv === undefined) return Math.min(this.receiveSegments, 0xffff);
     const unit = Math.max(this.options.mss, this.peerMaxSegment);
     return Math.min(0xffff, Math.max(1, Math.floor(rcv.freeBytes / unit)));
   }
@@ -746,7 +757,7 @@ export class Connection {
       return;
     if (this.peerFinDone) return;
     const window = this.advertisedWindow();
-    const quarter = Math.max(2, this.options.receiveWindowSegments >> 2);
+    const quarter = Math.max(2, this.receiveSegments >> 2);
     if ((this.lastAdvertised <= 1 && window > 1) || window - this.lastAdvertised >= quarter) {
       this.ackPending = true;
       this.host.wake(this);
@@ -915,7 +926,7 @@ export class Connection {
   }
 
   private newReceiveBuffer(initialSeq: number): ReassemblyBuffer {
-    const segments = this.options.receiveWindowSegments;
+    const segments = this.receiveSegments;
     return new ReassemblyBuffer(initialSeq, segments * this.options.mss, segments);
   }
 

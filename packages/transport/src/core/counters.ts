@@ -23,6 +23,8 @@ export interface TransportCounters {
   notAdmitted: number;
   /** SYNs refused with RST: no listener, port or total limit, full accept queue. */
   synRefused: number;
+  /** SYNs refused (RST) because the source node has maxConnectionsPerSource on that port already. */
+  synPerSourceRefused: number;
   /** Half-open connections reaped without the final ACK. */
   halfOpenReaped: number;
   /** Stream packets for no connection (answered with RST unless they were RSTs). */
@@ -56,6 +58,7 @@ export function createCounters(): TransportCounters {
     badSack: 0,
     synRateLimited: 0,
     synRefused: 0,
+    synPerSourceRefused: 0,
     halfOpenReaped: 0,
     unknownConnection: 0,
     receiveBufferFull: 0,

@@ -41,13 +41,24 @@ export interface ListenOptions {
   readonly backlog?: number;
   /** Connections on this port, half-open included (default 1024). */
   readonly maxConnections?: number;
+  /** Connections on this port from one source node, half-open included (default: maxConnections). */
+  readonly maxConnectionsPerSource?: number;
+  /**
+   * Receive buffer of each connection accepted here, in segments, when smaller than the endpoint's:
+   * a service for strangers (port 444) holds little per stream, out-of-order segments included.
+   */
+  readonly receiveWindowSegments?: number;
 }
 
 interface Listener {
   readonly port: number;
   readonly backlog: number;
   readonly maxConnections: number;
+  readonly maxPerSource: number;
+  readonly receiveWindowSegments: number | undefined;
   readonly queue: Connection[];
+  /** Connections on this port per source node. */
+  readonly perSource: Map<number, number>;
 }
 
 const RST_RATE = 200;
@@ -177,7 +188,11 @@ export class Endpoint {
       port,
       backlog: options.backlog ?? this.options.acceptBacklog,
       maxConnections: options.maxConnections ?? this.options.maxConnectionsPerPort,
+      maxPerSource:
+        options.maxConnectionsPerSource ?? options.maxConnections ?? this.options.maxConnectionsPerPort,
+      receiveWindowSegments: options.receiveWindowSegments,
       queue: [],
+      perSource: new Map(),
     });
   }
 
@@ -439,6 +454,12 @@ export class Endpoint {
       this.sendReset(syn, now);
       return;
     }
+    const fromSource = listener.perSource.get(syn.src.node) ?? 0;
+    if (fromSource >= listener.maxPerSource) {
+      this.counters.synPerSourceRefused++;
+      this.sendReset(syn, now);
+      return;
+    }
     // LocalAddr is the SYN's destination, so network-specific addresses work (reference §6.2).
     const connection = new Connection(
       this.host,
@@ -446,9 +467,12 @@ export class Endpoint {
       false,
       now,
     );
+    if (listener.receiveWindowSegments !== undefined)
+      connection.limitReceiveWindow(listener.receiveWindowSegments);
     connection.acceptSyn(syn);
     this.connections.set(key, connection);
     this.portCounts.set(syn.dstPort, onPort + 1);
+    listener.perSource.set(syn.src.node, fromSource + 1);
     this.active.add(connection);
   }
 
@@ -477,6 +501,9 @@ export class Endpoint {
       if (listener !== undefined) {
         const index = listener.queue.indexOf(connection);
         if (index >= 0) listener.queue.splice(index, 1);
+        const fromSource = (listener.perSource.get(connection.peer.node) ?? 1) - 1;
+        if (fromSource <= 0) listener.perSource.delete(connection.peer.node);
+        else listener.perSource.set(connection.peer.node, fromSource);
       }
     }
   }

@@ -1,0 +1,50 @@
+/**
+ * Every resource a stranger can make the daemon spend, with its budget: one place, one flag each
+ * (`--budget-<name> N`, or the same key in the --config file; pilotctl daemon start forwards it).
+ * When a budget is hit the stream or packet is refused or dropped, a counter in `pilotctl info`
+ * (`budgets`) grows, and everyone else is still served. The rest of the daemon's limits (SYN rate,
+ * connections per port and in all, PILA replies to unverified sources) keep their own flags and
+ * constants, listed here too for the one view.
+ */
+export type DaemonBudgetName =
+  | 'handshake-window-segments'
+  | 'handshake-streams-per-peer'
+  | 'handshake-max-streams';
+
+type BudgetSpec = { readonly default: number; readonly help: string };
+
+export const DAEMON_BUDGETS: Readonly<Record<DaemonBudgetName, BudgetSpec>> = {
+  // Port 444 takes streams from any registered node (trust requests come from strangers by design).
+  'handshake-window-segments': {
+    default: 16,
+    help: 'receive buffer of a port-444 stream, in segments (out-of-order ones included): about 18 KiB',
+  },
+  'handshake-streams-per-peer': { default: 4, help: 'port-444 streams open at once from one node' },
+  'handshake-max-streams': { default: 256, help: 'port-444 streams open at once in all' },
+};
+
+/**
+ * Limits that have their own flag or constant elsewhere, for the one list (README, SECURITY.md):
+ * `--syn-rate-limit` (SYNs per second, 10 per source), `--max-conns-per-port` (1024),
+ * `--max-conns-total`, the tunnel's 50 unsolicited PILAs per second and one per node per second
+ * (reference §14), its key-lookup cache (4096 keys, 10 s negative cache), and the port-444 service's
+ * 64 KiB per message.
+ */
+export const OTHER_DAEMON_LIMITS: readonly string[] = [
+  '--syn-rate-limit',
+  '--max-conns-per-port',
+  '--max-conns-total',
+];
+
+export type DaemonBudgets = { readonly [K in DaemonBudgetName]: number };
+
+export const DAEMON_BUDGET_NAMES: readonly DaemonBudgetName[] = Object.keys(
+  DAEMON_BUDGETS,
+) as DaemonBudgetName[];
+
+/** The defaults overridden by what was given. */
+export function resolveDaemonBudgets(given: Partial<Record<DaemonBudgetName, number>> = {}): DaemonBudgets {
+  const out: Record<string, number> = {};
+  for (const name of DAEMON_BUDGET_NAMES) out[name] = given[name] ?? DAEMON_BUDGETS[name].default;
+  return out as DaemonBudgets;
+}
