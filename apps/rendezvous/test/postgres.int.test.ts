@@ -1,6 +1,7 @@
 // Two rendezvous programs on one real PostgreSQL server serve one network: daemons registered
 // through either reach each other, and when one instance is killed with SIGKILL mid-run the
-// network carries on through the other and no acknowledged write is lost.
+// network carries on through the other (a daemon given both moves to it, tunnels kept) and no
+// acknowledged write is lost.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -83,10 +84,13 @@ describe('pilot-rendezvous on PostgreSQL: two instances, one network', () => {
     const registryA = hostPort(a.announce.registry);
     const registryB = hostPort(b.announce.registry);
 
-    const daemon = (name: string, rdv: Started) =>
+    const daemon = (name: string, rdv: Started, fallback?: Started) =>
       startDaemon({
         home: join(dir, name),
-        registry: String(rdv.announce.registry),
+        // alpha knows both instances (`--registry a,b`): it moves to B when A dies.
+        registry: [rdv, ...(fallback === undefined ? [] : [fallback])]
+          .map((instance) => String(instance.announce.registry))
+          .join(','),
         beacon: String(rdv.announce.beacon),
         listen: '127.0.0.1:0',
         socket: join(dir, `${name}.sock`),
@@ -95,10 +99,11 @@ describe('pilot-rendezvous on PostgreSQL: two instances, one network', () => {
         heartbeat: 2000,
         logLevel: 'error',
       });
-    const alpha = await daemon('alpha', a);
+    const alpha = await daemon('alpha', a, b);
     daemons.push(alpha);
     const beta = await daemon('beta', b);
     daemons.push(beta);
+    const aliceId = alpha.nodeId;
     const da = await Driver.connect(alpha.socket);
     const db = await Driver.connect(beta.socket);
     drivers.push(da, db);
@@ -159,6 +164,17 @@ describe('pilot-rendezvous on PostgreSQL: two instances, one network', () => {
     for (const { nodeId, publicKey } of acknowledged)
       expect((await reader.lookup(nodeId)).publicKey).toBe(publicKey);
 
+    // alpha's registry died: it moves to B and registers there (same key, same node id).
+    await eventually(
+      async () => {
+        const info = alpha.info();
+        return info.registry_active === b.announce.registry && info.registry_ok === true ? true : undefined;
+      },
+      'alpha on instance B',
+      60_000,
+    );
+    expect((await da.resolveHostname('beta')).node_id).toBe(beta.nodeId);
+    expect(alpha.nodeId).toBe(aliceId);
     // The tunnel does not depend on the registry: alpha and beta still talk, and beta, on B, still
     // resolves alpha by name.
     expect(await echo(da, beta.nodeId, 'after the kill')).toBe('after the kill');

@@ -247,7 +247,9 @@ class PilotDaemon implements Daemon, IpcHandler {
     this.#trustStore = new TrustStore(join(this.home, 'trust.json'));
     const keyPins = new KeyPins(this.#trustStore, this.log, (event, data) => this.#emit(event, data));
     this.#keyPins = keyPins;
-    const registry = splitHostPort(o.registry, '--registry');
+    // `--registry a,b`: instances of one network (a shared database), the first preferred.
+    const [registry, ...fallbacks] = o.registry.split(',').map((entry) => splitHostPort(entry, '--registry'));
+    if (registry === undefined) throw daemonError(DaemonErrorCode.BAD_OPTION, '--registry is empty');
     const beacon =
       o.beacon === undefined || o.beacon === '' ? undefined : splitHostPort(o.beacon, '--beacon');
     const reflectors = classificationServers(beacon, o.reflectors ?? []);
@@ -260,6 +262,7 @@ class PilotDaemon implements Daemon, IpcHandler {
     const session = new RegistrySession({
       host: registry.host,
       port: registry.port,
+      fallbacks,
       identity,
       ...(o.registryTls === undefined ? {} : { tls: o.registryTls }),
       ...(o.registryFingerprint === undefined ? {} : { fingerprint: o.registryFingerprint }),
@@ -1203,6 +1206,7 @@ class PilotDaemon implements Daemon, IpcHandler {
       socket: this.socket,
       registry: this.options.registry,
       registry_ok: this.#session?.healthy === true,
+      registry_active: this.#session?.endpoint ?? '',
       keys_refused: this.#keyPins?.refused ?? 0,
       registry_tls: this.#session?.link?.mode === 'tls',
       registry_fingerprint: this.#session?.link?.fingerprint ?? '',

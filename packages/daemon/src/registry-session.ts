@@ -14,6 +14,12 @@ import type { Logger } from './logger.js';
 export interface RegistrySessionOptions {
   readonly host: string;
   readonly port: number;
+  /**
+   * Other registries of the same network (`--registry a,b,c`: instances sharing one database), tried
+   * in order when the current one cannot be reached; the session registers again on the one it
+   * moves to. Tunnels do not depend on the registry and are kept.
+   */
+  readonly fallbacks?: readonly { readonly host: string; readonly port: number }[];
   readonly identity: Identity;
   /** `--registry-tls`: true requires TLS, false asks for plaintext, undefined takes TLS when offered. */
   readonly tls?: boolean;
@@ -41,6 +47,8 @@ export class RegistrySession {
   readonly #options: RegistrySessionOptions;
   #client: DirectoryClient | undefined;
   #link: RegistryLink | undefined;
+  readonly #endpoints: readonly { readonly host: string; readonly port: number }[];
+  #current = 0;
   #nodeId = 0;
   #address = '';
   #timer: NodeJS.Timeout | undefined;
@@ -57,6 +65,13 @@ export class RegistrySession {
   constructor(options: RegistrySessionOptions) {
     this.#options = options;
     this.signer = signerFromIdentity(options.identity);
+    this.#endpoints = [{ host: options.host, port: options.port }, ...(options.fallbacks ?? [])];
+  }
+
+  /** The registry in use, `host:port`. */
+  get endpoint(): string {
+    const current = this.#endpoints[this.#current]!;
+    return `${current.host.includes(':') ? `[${current.host}]` : current.host}:${current.port}`;
   }
 
   get nodeId(): number {
@@ -82,38 +97,71 @@ export class RegistrySession {
 
   /** Connects and registers; rejects with DAEMON_REGISTRY_UNAVAILABLE when the registry cannot be reached. */
   async start(): Promise<RegisterResult> {
-    try {
-      const log = this.#options.log;
-      const link = await resolveRegistryLink({
-        host: this.#options.host,
-        port: this.#options.port,
-        ...(this.#options.tls === undefined ? {} : { tls: this.#options.tls }),
-        ...(this.#options.fingerprint === undefined ? {} : { fingerprint: this.#options.fingerprint }),
-        ...(this.#options.knownRegistries === undefined ? {} : { knownFile: this.#options.knownRegistries }),
-        onNotice: (message, fields) => log.warn(message, fields),
-      });
-      this.#link = link;
-      this.#client = await DirectoryClient.connect({
-        host: this.#options.host,
-        port: this.#options.port,
-        requestTimeoutMs: 8000,
-        reconnectAttempts: 3,
-        reconnectMaxDelayMs: 2000,
-        ...(link.tls === undefined ? {} : { tls: link.tls }),
-      });
-    } catch (error) {
-      // A certificate that is not the pinned one is not a registry that is down: say so plainly.
-      if ((error as { code?: unknown }).code === 'DIR_PIN_MISMATCH') throw error;
+    let failure: unknown;
+    for (let i = 0; i < this.#endpoints.length; i++) {
+      try {
+        await this.#connect(i);
+        failure = undefined;
+        break;
+      } catch (error) {
+        // A certificate that is not the pinned one is not a registry that is down: say so plainly.
+        if ((error as { code?: unknown }).code === 'DIR_PIN_MISMATCH') throw error;
+        failure ??= error;
+      }
+    }
+    if (failure !== undefined) {
       throw daemonError(
         DaemonErrorCode.REGISTRY_UNAVAILABLE,
-        `cannot reach the registry at ${this.#options.host}:${this.#options.port}: ${errorMessage(error)}`,
-        error,
+        `cannot reach the registry at ${this.#options.host}:${this.#options.port}: ${errorMessage(failure)}`,
+        failure,
       );
     }
     const result = await this.#register(false);
     this.#lastHeartbeat = Date.now();
     this.#schedule();
     return result;
+  }
+
+  /** Connects to registry `index` of the list (its TLS link resolved as for the first). */
+  async #connect(index: number): Promise<void> {
+    const endpoint = this.#endpoints[index]!;
+    const log = this.#options.log;
+    const link = await resolveRegistryLink({
+      host: endpoint.host,
+      port: endpoint.port,
+      ...(this.#options.tls === undefined ? {} : { tls: this.#options.tls }),
+      ...(this.#options.fingerprint === undefined ? {} : { fingerprint: this.#options.fingerprint }),
+      ...(this.#options.knownRegistries === undefined ? {} : { knownFile: this.#options.knownRegistries }),
+      onNotice: (message, fields) => log.warn(message, fields),
+    });
+    const client = await DirectoryClient.connect({
+      host: endpoint.host,
+      port: endpoint.port,
+      requestTimeoutMs: 8000,
+      reconnectAttempts: 3,
+      reconnectMaxDelayMs: 2000,
+      ...(link.tls === undefined ? {} : { tls: link.tls }),
+    });
+    this.#client?.close();
+    this.#client = client;
+    this.#link = link;
+    this.#current = index;
+  }
+
+  /** Moves to the next registry of the list that answers; false when none does (or there is one). */
+  async #failover(): Promise<boolean> {
+    for (let step = 1; step < this.#endpoints.length; step++) {
+      const index = (this.#current + step) % this.#endpoints.length;
+      try {
+        const from = this.endpoint;
+        await this.#connect(index);
+        this.#options.log.warn('registry unreachable: moved to the next one', { from, to: this.endpoint });
+        return true;
+      } catch {
+        // try the next one
+      }
+    }
+    return false;
   }
 
   /** Runs a registry call, marking the session for re-registration when the registry fails us. */
@@ -172,6 +220,8 @@ export class RegistrySession {
         if (!this.#needsRegister)
           this.#options.log.warn('registry request failed', { error: this.lastError });
         this.#needsRegister = true;
+        // Another registry of the network, if there is one: register there at the next tick.
+        if (isConnectionFailure(error) && this.#endpoints.length > 1 && !this.#closed) await this.#failover();
       }
     } finally {
       this.#ticking = false;

@@ -11,7 +11,8 @@ const PROGRAM = 'pilot-daemon';
 
 export const DAEMON_USAGE: string = `Usage: ${PROGRAM} [flags]
 
-  --registry host:port      registry (default 127.0.0.1:9000, or config.json "registry")
+  --registry host:port      registry (default 127.0.0.1:9000, or config.json "registry"); a,b,c:
+                            instances of one network, the next used when one fails
   --beacon host:port        beacon for endpoint discovery, punching and relay
   --reflector host:port     STUN server (or beacon:host:port) to classify the NAT; repeatable
   --listen host:port        UDP address to bind (default 0.0.0.0:0)

@@ -69,7 +69,13 @@ function asServerUser(
 }
 
 /** Starts a PostgreSQL server; resolves once it accepts connections. */
-export async function startPostgres(options: { readonly timeoutMs?: number } = {}): Promise<TestPostgres> {
+export async function startPostgres(
+  options: {
+    readonly timeoutMs?: number;
+    /** Server settings (`-c name=value`), e.g. `{ shared_buffers: '256MB' }` for a benchmark. */
+    readonly settings?: Readonly<Record<string, string>>;
+  } = {},
+): Promise<TestPostgres> {
   const bin = findPostgresBin();
   if (bin === undefined) throw new Error('PostgreSQL is not installed (apt-get install postgresql)');
   const user = serverUser();
@@ -94,17 +100,18 @@ export async function startPostgres(options: { readonly timeoutMs?: number } = {
     const stderr = (error as { stderr?: Buffer }).stderr?.toString() ?? '';
     throw new Error(`initdb failed: ${stderr || String(error)}`);
   }
+  const settings: Record<string, string> = {
+    listen_addresses: '',
+    max_connections: '60',
+    shared_buffers: '32MB',
+    ...options.settings,
+  };
   const [command, args] = asServerUser(user, join(bin, 'postgres'), [
     '-D',
     data,
     '-k',
     root,
-    '-c',
-    'listen_addresses=',
-    '-c',
-    'max_connections=60',
-    '-c',
-    'shared_buffers=32MB',
+    ...Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`]),
   ]);
   const child: ChildProcess = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'], cwd: root });
   let log = '';
