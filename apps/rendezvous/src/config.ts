@@ -20,6 +20,14 @@ export type RendezvousConfig = {
    * port, so that nodes can classify their NAT (easy/hard mapping) against two addresses. Off by default.
    */
   readonly stunAddr: ListenAddress | undefined;
+  /**
+   * `--beacon-peers`: the beacons of the other instances of this network (IP:port each). Beacons
+   * tell their peers which nodes they hold, and forward a relay for a node held by a peer to it, so
+   * two daemons on different instances can still be relayed.
+   */
+  readonly beaconPeers: readonly ListenAddress[];
+  /** How often the beacon tells its peers its nodes, ms (`--beacon-sync-ms`, default 10,000). */
+  readonly beaconSyncMs: number;
   /** How the beacon answers unverified sources that send short requests (see @pilot/nat). */
   readonly beaconAmplification: 'strict' | 'compatible';
   /** Where `GET /healthz` is served; undefined: no HTTP server. */
@@ -63,6 +71,14 @@ export const FLAGS: Readonly<Record<string, { readonly kind: FlagKind; readonly 
   'stun-addr': {
     kind: 'string',
     help: 'UDP address of a second beacon socket (discover + STUN), for NAT classification (default: off)',
+  },
+  'beacon-peers': {
+    kind: 'string',
+    help: 'beacons of the other instances of this network, ip:port,ip:port: relays reach nodes held by a peer',
+  },
+  'beacon-sync-ms': {
+    kind: 'string',
+    help: 'how often the beacon tells its peers its nodes, ms (default 10000)',
   },
   'beacon-amplification': {
     kind: 'string',
@@ -270,6 +286,16 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
       beaconAddrGiven: values.has('beacon-addr'),
       stunAddr:
         str('stun-addr') === undefined ? undefined : parseListenAddress(str('stun-addr') ?? '', 'stun-addr'),
+      beaconPeers: (str('beacon-peers') ?? '')
+        .split(',')
+        .filter((entry) => entry.trim() !== '')
+        .map((entry) => parseListenAddress(entry.trim(), 'beacon-peers')),
+      beaconSyncMs: (() => {
+        const ms = Number(str('beacon-sync-ms') ?? 10_000);
+        if (!Number.isInteger(ms) || ms < 100 || ms > 3_600_000)
+          badFlag('--beacon-sync-ms must be an integer between 100 and 3600000');
+        return ms;
+      })(),
       beaconAmplification: oneOf(
         str('beacon-amplification') ?? 'strict',
         { STRICT: 'strict', COMPATIBLE: 'compatible' } as const,

@@ -166,6 +166,13 @@ export async function startRendezvous(
             const record = opened.store.getNode(node);
             return record === undefined ? undefined : fromBase64(record.publicKey, 32, 'public_key');
           },
+          // The other instances' beacons: node tables synced, relays forwarded between them.
+          ...(config.beaconPeers.length === 0
+            ? {}
+            : {
+                peers: config.beaconPeers.map((peer) => ({ address: peer.host, port: peer.port })),
+                syncIntervalMs: config.beaconSyncMs,
+              }),
         },
       });
     } catch (error) {

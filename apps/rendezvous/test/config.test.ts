@@ -34,6 +34,8 @@ describe('command line', () => {
       beaconAddr: { host: '0.0.0.0', port: 9001 },
       beaconAddrGiven: false,
       stunAddr: undefined,
+      beaconPeers: [],
+      beaconSyncMs: 10_000,
       beaconAmplification: 'strict',
       http: undefined,
       store: join(homedir(), '.pilot', 'registry.db'),
