@@ -159,7 +159,12 @@ export class PilotNode {
     const info = await this.info();
     if (typeof info.registry !== 'string' || info.registry === '')
       throw new ToolFailure('unavailable', 'the daemon names no registry');
-    const parts = splitHostPort(info.registry);
+    // The registry the daemon talks to now (`--registry a,b` fails over), else the first it names.
+    const active =
+      typeof info.registry_active === 'string' && info.registry_active !== ''
+        ? info.registry_active
+        : undefined;
+    const parts = splitHostPort(active ?? info.registry.split(',')[0] ?? '');
     // The daemon's link settings: a TLS link it pinned stays TLS and pinned for us too.
     const fingerprint = typeof info.registry_fingerprint === 'string' ? info.registry_fingerprint : '';
     const tls = typeof info.registry_tls === 'boolean' ? info.registry_tls : undefined;
