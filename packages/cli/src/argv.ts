@@ -22,7 +22,7 @@ export const GLOBAL_FLAGS: Readonly<Record<string, FlagSpec>> = {
   json: { type: 'boolean', help: 'print {"status":"ok","data":…} on stdout, or the error as JSON on stderr' },
   socket: {
     type: 'string',
-    help: 'IPC socket of the daemon (default $PILOT_SOCKET, config "socket", /tmp/pilot.sock)',
+    help: 'IPC socket of the daemon (default $PILOT_SOCKET, config "socket", $PILOT_HOME/pilot.sock)',
   },
   help: { type: 'boolean', help: "show the command's usage" },
 };

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { Driver, type InfoJson } from '@pilot/daemon/driver';
 import { type Address, formatAddress } from '@pilot/wire';
@@ -108,6 +109,7 @@ export class Context {
     } catch {
       // A broken config reports itself when a command reads it.
     }
-    return '/tmp/pilot.sock';
+    // In PILOT_HOME (owner-only), where the daemon puts it by default; never /tmp.
+    return join(this.home, 'pilot.sock');
   }
 }

@@ -35,7 +35,7 @@ export interface DaemonOptions {
   reflectors?: string[];
   /** UDP host:port to bind; default 0.0.0.0:0. */
   listen?: string;
-  /** IPC socket path; default $PILOT_SOCKET, else config.json "socket", else /tmp/pilot.sock. */
+  /** IPC socket path; default $PILOT_SOCKET, else config.json "socket", else <home>/pilot.sock (owner-only directory). */
   socket: string;
   /** Identity file; default <home>/identity.json. */
   identity?: string;
@@ -312,7 +312,8 @@ export function parseDaemonArgs(argv: string[], env: NodeJS.ProcessEnv = process
     ...(options as Partial<DaemonOptions>),
     home,
     registry: (options.registry as string | undefined) ?? '127.0.0.1:9000',
-    socket: resolve((options.socket as string | undefined) ?? '/tmp/pilot.sock'),
+    // In PILOT_HOME (0700), not /tmp where another user could create it first.
+    socket: resolve((options.socket as string | undefined) ?? join(home, 'pilot.sock')),
   };
 }
 

@@ -16,7 +16,7 @@ export const DAEMON_USAGE: string = `Usage: ${PROGRAM} [flags]
   --beacon host:port        beacon for endpoint discovery, punching and relay
   --reflector host:port     STUN server (or beacon:host:port) to classify the NAT; repeatable
   --listen host:port        UDP address to bind (default 0.0.0.0:0)
-  --socket path             IPC socket (default $PILOT_SOCKET, else /tmp/pilot.sock)
+  --socket path             IPC socket (default $PILOT_SOCKET, else <home>/pilot.sock)
   --home dir                state directory (default $PILOT_HOME, else ~/.pilot)
   --identity path           identity file (default <home>/identity.json)
   --hostname name           hostname to register

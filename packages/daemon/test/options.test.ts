@@ -84,7 +84,11 @@ describe('parseDaemonArgs', () => {
     });
     expect(parseDaemonArgs(['--log-file='], { PILOT_HOME: home }).logFile).toBe(join(home, 'pilot.log'));
     const plain = parseDaemonArgs([], { PILOT_HOME: join(dir.path, 'empty') });
-    expect(plain).toMatchObject({ registry: '127.0.0.1:9000', socket: '/tmp/pilot.sock' });
+    // The socket lives in PILOT_HOME (0700), not in /tmp where another user could take the name first.
+    expect(plain).toMatchObject({
+      registry: '127.0.0.1:9000',
+      socket: join(dir.path, 'empty', 'pilot.sock'),
+    });
   });
 
   it('refuses unknown flags, missing values and bad values with DAEMON_BAD_OPTION', () => {

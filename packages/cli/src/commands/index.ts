@@ -27,7 +27,7 @@ export function manifest(commands: readonly Command[]): Record<string, unknown> 
     },
     environment: {
       PILOT_HOME: 'config.json, identity, inbox/, received/, pilot.log (default ~/.pilot)',
-      PILOT_SOCKET: 'the daemon\'s IPC socket (default: config "socket", else /tmp/pilot.sock)',
+      PILOT_SOCKET: 'the daemon\'s IPC socket (default: config "socket", else $PILOT_HOME/pilot.sock)',
       PILOT_REGISTRY: 'registry host:port for lookup/register/peers --search when nothing else names one',
     },
     global_flags: GLOBAL_FLAGS,

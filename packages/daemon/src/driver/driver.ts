@@ -1,3 +1,5 @@
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
 import {
   type Address,
   formatAddress,
@@ -21,13 +23,23 @@ import { type IncomingConnection, Listener } from './listener.js';
 import { type ConnectionLink, PilotConnection } from './pilot-connection.js';
 import { parseTarget } from './target.js';
 
-/** Where the reference and we look for the daemon when nothing else says. */
+/**
+ * The reference's default socket. Not ours: in /tmp any local user can create it first and pose as
+ * the daemon, so our default lives in PILOT_HOME (an owner-only directory); pass this path
+ * explicitly to reach a reference daemon that uses it.
+ */
 export const DEFAULT_SOCKET_PATH = '/tmp/pilot.sock';
 
-/** `$PILOT_SOCKET`, else /tmp/pilot.sock. */
+/** `$PILOT_HOME` (default ~/.pilot), the daemon's directory. */
+export function pilotHomeOf(env: NodeJS.ProcessEnv = process.env): string {
+  const home = env.PILOT_HOME;
+  return resolve(home !== undefined && home !== '' ? home : join(homedir(), '.pilot'));
+}
+
+/** `$PILOT_SOCKET`, else `pilot.sock` in `$PILOT_HOME` (default ~/.pilot). */
 export function defaultSocketPath(env: NodeJS.ProcessEnv = process.env): string {
   const fromEnv = env.PILOT_SOCKET;
-  return fromEnv !== undefined && fromEnv !== '' ? fromEnv : DEFAULT_SOCKET_PATH;
+  return fromEnv !== undefined && fromEnv !== '' ? fromEnv : join(pilotHomeOf(env), 'pilot.sock');
 }
 
 export interface DriverOptions {
@@ -143,7 +155,8 @@ export class Driver {
   }
 
   /**
-   * Connects to the daemon at `socketPath` (default `$PILOT_SOCKET`, else /tmp/pilot.sock).
+   * Connects to the daemon at `socketPath` (default `$PILOT_SOCKET`, else `$PILOT_HOME/pilot.sock`).
+   * A socket owned by another user (someone squatting the path) is refused before a byte is sent.
    * DRIVER_NOT_RUNNING when nobody listens there.
    */
   static async connect(

@@ -12,6 +12,8 @@ export const DriverErrorCode = {
   BAD_ARGUMENT: 'DRIVER_BAD_ARGUMENT',
   /** The caller's deadline passed before the daemon answered. */
   TIMEOUT: 'DRIVER_TIMEOUT',
+  /** The socket belongs to another user: not talked to. */
+  UNTRUSTED_SOCKET: 'DRIVER_UNTRUSTED_SOCKET',
 } as const;
 
 export type DriverErrorCode = (typeof DriverErrorCode)[keyof typeof DriverErrorCode];

@@ -4,6 +4,7 @@ export {
   Driver,
   type DriverOptions,
   defaultSocketPath,
+  pilotHomeOf,
   type RequestOptions,
 } from './driver.js';
 export {
@@ -23,6 +24,7 @@ export type {
   ResolvedHost,
   TrustedPeer,
 } from './info.js';
+export { checkSocketOwner } from './ipc-channel.js';
 export { type IncomingConnection, Listener } from './listener.js';
 export { type ConnectionInfo, PilotConnection, SEND_SLICE_BYTES } from './pilot-connection.js';
 export { parseTarget, type Target } from './target.js';

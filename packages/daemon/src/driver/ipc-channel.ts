@@ -1,3 +1,4 @@
+import { type Stats, statSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import {
   decodeIpcMessage,
@@ -64,6 +65,11 @@ export class IpcChannel {
   }
 
   static open(path: string, events: IpcChannelEvents): Promise<IpcChannel> {
+    try {
+      checkSocketOwner(path);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return new Promise((resolve, reject) => {
       // net.Socket hands these to its Duplex; @types/node's NetConnectOpts does not list them.
       const options = { path, readableHighWaterMark: SOCKET_BUFFER, writableHighWaterMark: SOCKET_BUFFER };
@@ -247,4 +253,27 @@ export class IpcChannel {
     this.#blockers.clear();
     this.#events.onClose(reason);
   }
+}
+
+/**
+ * The daemon's socket must be ours (or root's): a socket another local user made at that path —
+ * first to /tmp/pilot.sock, say — would read every request and answer as the daemon. Checked
+ * before connecting, so nothing is sent to it. An absent path is left to connect to report.
+ */
+export function checkSocketOwner(path: string): void {
+  const uid = process.getuid?.();
+  if (uid === undefined) return; // no owners to compare (Windows named pipes)
+  let stat: Stats;
+  try {
+    stat = statSync(path);
+  } catch {
+    return;
+  }
+  if (!stat.isSocket())
+    throw driverError(DriverErrorCode.NOT_RUNNING, `${path} is not a socket: no daemon listens there`);
+  if (stat.uid !== uid && stat.uid !== 0)
+    throw driverError(
+      DriverErrorCode.UNTRUSTED_SOCKET,
+      `refusing ${path}: it belongs to uid ${stat.uid}, not to you (uid ${uid}) — another user may be posing as the daemon. Use a socket in your PILOT_HOME (the default), or remove that one`,
+    );
 }

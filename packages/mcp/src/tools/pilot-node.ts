@@ -32,7 +32,7 @@ export const DEFAULT_TOOL_LIMITS: ToolLimits = {
 };
 
 export interface PilotNodeOptions {
-  /** The daemon's IPC socket (default $PILOT_SOCKET, else /tmp/pilot.sock). */
+  /** The daemon's IPC socket (default $PILOT_SOCKET, else $PILOT_HOME/pilot.sock). */
   readonly socketPath?: string;
   /** PILOT_HOME, where the identity, inbox/ and received/ are when the daemon does not say. */
   readonly home?: string;
