@@ -79,6 +79,29 @@ describe('trust', () => {
     expect(d.type).toBe('dialOk');
   });
 
+  it('approve without a request is a pre-approval: nothing revealed until the other side asks, then mutual', async () => {
+    const host = await startNode(rdv, dir.path, 'pre-host');
+    const guest = await startNode(rdv, dir.path, 'pre-guest');
+    daemons.push(host, guest);
+    const ch = await client(host);
+    const cg = await client(guest);
+    const pre = await ch.json({ type: 'handshake', request: { action: 'approve', node: guest.nodeId } });
+    expect(pre.status).toBe('pre-approved');
+    // The registry does not let the guest resolve the (private) host on the host's word alone.
+    const registry = await DirectoryClient.connect({ host: '127.0.0.1', port: rdv.server.port });
+    const guestSigner = signerFromIdentity(
+      decodeIdentityFile(readFileSync(join(dir.path, 'pre-guest', 'identity.json'), 'utf8')),
+    );
+    await expect(registry.resolve(guestSigner, guest.nodeId, host.nodeId)).rejects.toMatchObject({
+      code: 'DIR_RESOLVE_DENIED',
+    });
+    // The guest asks: the host, having pre-approved it, approves at once, and the pair resolves.
+    await cg.json({ type: 'handshake', request: { action: 'send', node: host.nodeId, justification: 'hi' } });
+    await eventually(async () => (await trusted(cg)).includes(host.nodeId), 20_000, 'guest trusted by host');
+    expect((await registry.resolve(guestSigner, guest.nodeId, host.nodeId)).realAddr).not.toBeNull();
+    registry.close();
+  });
+
   it('auto-approves with --trust-auto-approve, posts webhook events (retrying), and revokes', async () => {
     const open = await startNode(rdv, dir.path, 'open-door', { trustAutoApprove: true, webhook: hookUrl });
     const asker = await startNode(rdv, dir.path, 'asker');
