@@ -1,6 +1,6 @@
 import { MetricsRegistry } from '@pilot/metrics';
+import type { PeerInfo } from '@pilot/tunnel';
 import type { InfoJson } from './daemon.js';
-import type { PeerInfo } from './tunnel/types.js';
 
 const num = (value: unknown): number => (typeof value === 'number' && Number.isFinite(value) ? value : 0);
 

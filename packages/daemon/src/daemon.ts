@@ -7,6 +7,7 @@ import { type MetricsServer, startMetricsServer } from '@pilot/metrics';
 import type { ReflectorServer, UdpAddress } from '@pilot/nat';
 import { connectionStateName, type Datagram } from '@pilot/transport';
 import { type PilotStream, UdpTransport } from '@pilot/transport/node';
+import { type PeerInfo, TunnelManager } from '@pilot/tunnel';
 import {
   type Address,
   BROADCAST_NODE,
@@ -36,7 +37,6 @@ import type { ServiceContext, ServiceStream } from './services/service-context.j
 import { serveStdio } from './services/stdio.js';
 import { type HandshakeMessage, TrustManager } from './trust.js';
 import { TrustStore } from './trust-store.js';
-import { type PeerInfo, TunnelManager } from './tunnel/index.js';
 import { DAEMON_VERSION } from './version.js';
 import { WebhookSender } from './webhook.js';
 

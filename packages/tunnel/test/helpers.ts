@@ -18,12 +18,12 @@ import { Beacon, type UdpAddress } from '@pilot/nat';
 import { type PilotStream, UdpTransport } from '@pilot/transport/node';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import {
-  registryTunnelDirectory,
   type TunnelDirectory,
   type TunnelEvent,
   TunnelManager,
   type TunnelManagerOptions,
-} from '../../src/tunnel/index.js';
+} from '../src/index.js';
+import { registryTunnelDirectory } from './registry-directory.js';
 
 // node:net's Socket._destroy touches process.stderr, opening its pipe on first use: open it now,
 // before the leak check's baseline.

@@ -12,9 +12,9 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { generateIdentity } from '@pilot/crypto';
-import { DirectoryClient, signerFromIdentity } from '@pilot/directory';
+import { DirectoryClient, fromBase64, signerFromIdentity } from '@pilot/directory';
 import { UdpTransport } from '@pilot/transport/node';
-import { registryTunnelDirectory, TunnelManager } from './.build/index.js';
+import { TunnelManager } from './.build/index.js';
 
 const [host = '198.18.0.1', directTimeout = '2500', keepalive = '1000'] = process.argv.slice(2);
 const print = (record) => process.stdout.write(`${JSON.stringify(record)}\n`);
@@ -33,9 +33,32 @@ const identity = generateIdentity();
 const signer = signerFromIdentity(identity);
 const client = await DirectoryClient.connect({ host, port: 9000 });
 let nodeId = 0;
+
+/** `ip:port` as the registry writes it; undefined when malformed (the lab is IPv4 only). */
+function parseUdpAddress(text) {
+  const match = /^([^:]+):(\d+)$/.exec(text ?? '');
+  return match === null ? undefined : { address: match[1], port: Number(match[2]) };
+}
+
+/** The TunnelDirectory over the registry client (test/registry-directory.ts, in JS). */
+const directory = {
+  async publicKey(node) {
+    try {
+      return fromBase64((await client.lookup(node)).publicKey, 32, 'public_key');
+    } catch {
+      return undefined;
+    }
+  },
+  async resolve(node) {
+    const found = await client.resolve(signer, nodeId, node);
+    const endpoint = parseUdpAddress(found.realAddr);
+    const lanAddrs = found.lanAddrs.map(parseUdpAddress).filter((a) => a !== undefined);
+    return { ...(endpoint === undefined ? {} : { endpoint }), lanAddrs };
+  },
+};
 const manager = new TunnelManager({
   identity,
-  directory: registryTunnelDirectory(client, signer, () => nodeId),
+  directory,
   beacon: { address: host, port: 9001 },
   reflectors: [
     { protocol: 'beacon', address: host, port: 9001 },

@@ -1,6 +1,6 @@
 import { type DirectoryClient, type DirectorySigner, fromBase64 } from '@pilot/directory';
 import type { UdpAddress } from '@pilot/nat';
-import type { TunnelDirectory } from './types.js';
+import type { TunnelDirectory } from '../src/index.js';
 
 /** `ip:port` or `[ip6]:port` as the registry writes `real_addr` and `lan_addrs`; undefined when malformed. */
 export function parseUdpAddress(text: string): UdpAddress | undefined {
@@ -12,7 +12,8 @@ export function parseUdpAddress(text: string): UdpAddress | undefined {
 }
 
 /**
- * A `TunnelDirectory` over a registry client: keys from `lookup`, endpoints from a signed
+ * A `TunnelDirectory` over a registry client (tests: the daemon builds its own over its registry
+ * session): keys from `lookup`, endpoints from a signed
  * `resolve` as `requester()` (our node ID, which may change when we re-register). Lookup failures
  * read as "no key" (PILA is then refused), resolve failures propagate (ensureTunnel falls back to
  * the last endpoint it knew).

@@ -1,6 +1,5 @@
 export { TunnelErrorCode, tunnelError } from './errors.js';
 export { lanCandidates } from './lan.js';
-export { parseUdpAddress, registryTunnelDirectory } from './registry-directory.js';
 export { TunnelManager } from './tunnel-manager.js';
 export type {
   DualAddress,

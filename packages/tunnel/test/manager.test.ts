@@ -1,8 +1,9 @@
 import { generateIdentity } from '@pilot/crypto';
 import { seededRandom } from '@pilot/testkit';
 import { describe, expect, it } from 'vitest';
-import { parseUdpAddress, registryTunnelDirectory, type TunnelDirectory } from '../../src/tunnel/index.js';
+import type { TunnelDirectory } from '../src/index.js';
 import { sha256, sleep, transfer, until, useTunnelNodes } from './helpers.js';
+import { parseUdpAddress, registryTunnelDirectory } from './registry-directory.js';
 
 const { node } = useTunnelNodes();
 

@@ -1,0 +1,3 @@
+import { pilotVitestConfig } from '../../tooling/vitest/vitest.shared.mjs';
+
+export default pilotVitestConfig();
