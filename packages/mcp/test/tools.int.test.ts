@@ -486,6 +486,13 @@ describe('pilot-mcp tool server', () => {
     });
     expect(big.error).toBe('too_large');
     expect(big.message).toContain('65536');
+    // The node's identity never leaves through the tool (a prompt-injected agent would try).
+    const secret = await fails(alphaAgent, 'pilot_send_file', {
+      peer: 'tools-beta',
+      path: join(dir, 'alpha', 'identity.json'),
+    });
+    expect(secret.error).toBe('invalid_argument');
+    expect(secret.message).toContain('own files');
     expect(
       (await fails(alphaAgent, 'pilot_send_file', { peer: 'tools-beta', path: join(dir, 'missing') })).error,
     ).toBe('not_found');

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { open, readdir, readFile, stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { open, readdir, readFile, realpath, stat } from 'node:fs/promises';
+import { basename, join, sep } from 'node:path';
 import {
   DataExchangeType,
   encodeFilePayload,
@@ -182,6 +182,18 @@ const sendFile: PilotTool<{ peer: string; path: string; name?: string }> = {
       throw new ToolFailure('invalid_argument', `cannot send under the name "${as}" (no "..", "/" or "\\")`);
     const info = await stat(path);
     if (!info.isFile()) throw new ToolFailure('io_error', `${path} is not a regular file`);
+    // The node's own secrets (identity.json, trust.json…) must not leave it at an agent's word: a
+    // prompt-injected agent would hand its identity away. Only received/ may be passed on from home.
+    const home = await realpath(await node.home()).catch(() => undefined);
+    const real = await realpath(path);
+    if (home !== undefined && real.startsWith(home + sep) && !real.startsWith(join(home, 'received') + sep))
+      throw new ToolFailure(
+        'invalid_argument',
+        `refusing to send ${path}: it is one of the node's own files (${home})`,
+        {
+          hint: 'copy what you mean to share out of the Pilot home first',
+        },
+      );
     checkSize('the file', info.size, node.limits.maxFileBytes);
     const hash = createHash('sha256');
     const { address, acks } = await exchange(node, peer, fileFrames(path, as, info.size, hash), 120_000);
