@@ -53,6 +53,8 @@ const BY_PILOT_CODE: Readonly<Record<string, ToolErrorCode>> = {
   DRIVER_TIMEOUT: 'timeout',
   DRIVER_BAD_ARGUMENT: 'invalid_argument',
   DRIVER_BAD_REPLY: 'internal',
+  // Someone else's socket at the daemon's path: not ours to talk to.
+  DRIVER_UNTRUSTED_SOCKET: 'io_error',
   DIR_NOT_FOUND: 'not_found',
   DIR_RESOLVE_DENIED: 'not_trusted',
   DIR_FORBIDDEN: 'not_trusted',
