@@ -250,8 +250,11 @@ class PilotDaemon implements Daemon, IpcHandler {
     // `--registry a,b`: instances of one network (a shared database), the first preferred.
     const [registry, ...fallbacks] = o.registry.split(',').map((entry) => splitHostPort(entry, '--registry'));
     if (registry === undefined) throw daemonError(DaemonErrorCode.BAD_OPTION, '--registry is empty');
-    const beacon =
-      o.beacon === undefined || o.beacon === '' ? undefined : splitHostPort(o.beacon, '--beacon');
+    // `--beacon a,b`: the beacons of one network, the next used when one stops answering.
+    const [beacon, ...fallbackBeacons] =
+      o.beacon === undefined || o.beacon === ''
+        ? []
+        : o.beacon.split(',').map((entry) => splitHostPort(entry, '--beacon'));
     const reflectors = classificationServers(beacon, o.reflectors ?? []);
     if (reflectors === undefined && (o.reflectors?.length ?? 0) > 0)
       this.log.warn('one --reflector without --beacon cannot classify the NAT: give two');
@@ -297,6 +300,9 @@ class PilotDaemon implements Daemon, IpcHandler {
         },
       },
       ...(beacon === undefined ? {} : { beacon: { address: beacon.host, port: beacon.port } }),
+      ...(fallbackBeacons.length === 0
+        ? {}
+        : { fallbackBeacons: fallbackBeacons.map((b) => ({ address: b.host, port: b.port })) }),
       ...(reflectors === undefined ? {} : { reflectors }),
       encrypt: o.encrypt !== false,
       log: (level, message, fields) => this.log.log(level, message, fields),

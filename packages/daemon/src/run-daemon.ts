@@ -13,7 +13,7 @@ export const DAEMON_USAGE: string = `Usage: ${PROGRAM} [flags]
 
   --registry host:port      registry (default 127.0.0.1:9000, or config.json "registry"); a,b,c:
                             instances of one network, the next used when one fails
-  --beacon host:port        beacon for endpoint discovery, punching and relay
+  --beacon host:port        beacon for endpoint discovery, punching and relay; a,b: the next when one fails
   --reflector host:port     STUN server (or beacon:host:port) to classify the NAT; repeatable
   --listen host:port        UDP address to bind (default 0.0.0.0:0)
   --socket path             IPC socket (default $PILOT_SOCKET, else <home>/pilot.sock)

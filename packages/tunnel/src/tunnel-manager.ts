@@ -167,7 +167,10 @@ export class TunnelManager implements TunnelCodec {
   private readonly keepaliveMs: number;
   private readonly directTimeoutMs: number;
   private readonly directRetryMs: number;
-  private readonly beacon: UdpAddress | undefined;
+  private beacon: UdpAddress | undefined;
+  /** The beacon and its fallbacks; `beacon` is the one in use. */
+  private readonly beacons: readonly UdpAddress[];
+  private beaconIndex = 0;
   private readonly x25519: X25519KeyPair = generateX25519KeyPair();
   private readonly peerTable = new Map<number, Peer>();
   private readonly keyCache = new Map<number, { key: Uint8Array | undefined; at: number }>();
@@ -203,6 +206,8 @@ export class TunnelManager implements TunnelCodec {
     this.directRetryMs = options.directRetryMs ?? 20_000;
     this.mapping = options.natMapping;
     this.beacon = options.beacon === undefined ? undefined : natAddress(options.beacon);
+    this.beacons =
+      this.beacon === undefined ? [] : [this.beacon, ...(options.fallbackBeacons ?? []).map(natAddress)];
   }
 
   // ---- lifecycle ----
@@ -230,6 +235,12 @@ export class TunnelManager implements TunnelCodec {
       ? createAuthKeyExchange(this.options.identity, nodeId, this.x25519.publicKey)
       : undefined;
     for (const peer of this.peerTable.values()) peer.crypto?.setOurNode(nodeId);
+    this.startBeaconClient();
+  }
+
+  /** (Re)creates the beacon client for our node and the beacon in use, and discovers through it. */
+  private startBeaconClient(): void {
+    const nodeId = this.nodeId;
     this.offPunch?.();
     this.beaconClient?.close();
     this.beaconClient = undefined;
@@ -255,6 +266,19 @@ export class TunnelManager implements TunnelCodec {
     } catch (error) {
       this.count('discover_failed');
       this.log('debug', 'beacon discover failed', { error: String(error) });
+      // The beacon does not answer: the next one of the network, if there is one (tunnels are kept;
+      // relays and punches go through the new one from now on).
+      if (this.beacons.length > 1 && !this.closed && client === this.beaconClient) {
+        const from = this.beacon;
+        this.beaconIndex = (this.beaconIndex + 1) % this.beacons.length;
+        this.beacon = this.beacons[this.beaconIndex];
+        this.count('beacon_failover');
+        this.log('warn', 'beacon unreachable: moved to the next one', {
+          from: from === undefined ? '' : `${from.address}:${from.port}`,
+          to: this.beacon === undefined ? '' : `${this.beacon.address}:${this.beacon.port}`,
+        });
+        this.startBeaconClient();
+      }
       return undefined;
     }
   }

@@ -38,6 +38,11 @@ export interface TunnelManagerOptions {
   directory: TunnelDirectory;
   /** The beacon (punch requests, relay, keepalive discover). Without it only direct paths are tried. */
   beacon?: TunnelAddress | undefined;
+  /**
+   * More beacons of the same network (`--beacon a,b`: rendezvous instances whose beacons are
+   * peers), moved to in order when a discover to the one in use gets no answer.
+   */
+  fallbackBeacons?: readonly TunnelAddress[] | undefined;
   /** Default true (PILA + PILS); false sends and accepts PILT plaintext only. */
   encrypt?: boolean | undefined;
   /** Default 20 000 ms (well under the ~30 s UDP mapping lifetime of common NATs). */
