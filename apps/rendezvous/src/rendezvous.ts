@@ -232,10 +232,22 @@ export async function startRendezvous(
   // What /metrics shows: the registry's own counters (kept by the handler), and these gauges.
   const online = observer.metrics.gauge('pilot_registry_nodes_online', 'Registered nodes not yet expired.');
   const connections = observer.metrics.gauge('pilot_registry_connections', 'Open registry connections.');
+  const budgetRefusals = observer.metrics.counter(
+    'pilot_registry_budget_refusals_total',
+    "What the registry's budgets refused (rates, frame deadlines, registrations per IP, inboxes, …), by budget.",
+  );
+  const buffered = observer.metrics.gauge(
+    'pilot_registry_buffered_bytes',
+    'Bytes buffered for registry connections.',
+  );
   observer.metrics.collect(() => {
     if (closing !== undefined) return;
     online.set(store.liveNodes());
     connections.set(server.connections);
+    const { bufferedBytes, ...refusals } = server.stats();
+    buffered.set(bufferedBytes);
+    for (const [name, value] of Object.entries({ ...refusals, ...handler.limits.counters }))
+      if (typeof value === 'number') budgetRefusals.mirror(value, { budget: name });
   });
   if (beaconHandle !== undefined) observer.watchBeacon('beacon', () => beaconHandle?.status());
   if (stunHandle !== undefined) observer.watchBeacon('stun', () => stunHandle?.status());

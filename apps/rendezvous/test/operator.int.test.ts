@@ -85,6 +85,8 @@ describe('pilot-rendezvous operator pages', () => {
     expect(sampleValue(parsed, 'pilot_registry_request_duration_seconds_count', { type: 'lookup' })).toBe(2);
     expect(parsed.get('pilot_registry_request_duration_seconds')?.type).toBe('histogram');
     expect(sampleValue(parsed, 'pilot_registry_connections')).toBe(1);
+    expect(parsed.get('pilot_registry_budget_refusals_total')?.samples.length).toBeGreaterThan(0);
+    expect(parsed.get('pilot_registry_buffered_bytes')?.type).toBe('gauge');
     expect(sampleValue(parsed, 'pilot_beacon_relay_bytes_total')).toBe(0);
     expect(sampleValue(parsed, 'pilot_beacon_dropped_total', { reason: 'rate_limited' })).toBe(0);
     expect(parsed.get('pilot_beacon_nodes')?.type).toBe('gauge');
