@@ -2,7 +2,7 @@
 // man in the middle put in the registry's lookups) and sends a signed PILA key exchange as that
 // node's ID to the victim's UDP port, then answers whatever comes back with its PILA again.
 // Usage: node impostor.mjs <seed hex> <claimed node id> <victim host> <victim port>
-// Prints {"sent":N} after each PILA and {"heard":bytes,"magic":"…"} for each datagram received.
+// Prints {"port":N} (where it sends from), {"sent":N} after each PILA and {"heard":bytes,"magic":"…"} for each datagram received.
 import { createSocket } from 'node:dgram';
 import {
   createAuthKeyExchange,
@@ -27,6 +27,7 @@ socket.on('message', (message) => {
   );
 });
 socket.bind(0, '127.0.0.1', () => {
+  process.stdout.write(`${JSON.stringify({ port: socket.address().port })}\n`);
   send();
   const timer = setInterval(send, 300);
   process.on('SIGTERM', () => {
