@@ -79,7 +79,7 @@ export const RENDEZVOUS_BUDGETS: Readonly<Record<BudgetNameList, BudgetSpec>> = 
   'registry-max-connections-per-ip': { default: 64, help: 'registry connections per source IP' },
   'registry-frame-timeout-ms': { default: 10_000, help: 'a request frame must arrive whole within this' },
   'registry-max-buffered-bytes': {
-    default: 256 << 20,
+    default: 64 << 20,
     help: 'bytes of partial frames held over all connections',
   },
   'registry-idle-timeout-ms': { default: 300_000, help: 'a silent registry connection is closed after this' },

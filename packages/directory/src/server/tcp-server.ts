@@ -52,7 +52,7 @@ export type DirectoryServerOptions = {
    * slow client cannot hold a partial frame (up to maxFrameSize bytes) for the idle timeout. Default 10 s.
    */
   readonly frameTimeoutMs?: number;
-  /** Bytes held in partial frames over all connections; the connection that would pass it is closed. Default 256 MiB. */
+  /** Bytes held in partial frames over all connections; the connection that would pass it is closed. Default 64 MiB. */
   readonly maxBufferedBytes?: number;
   /** `register` requests per source IP (each may take a node ID). Default 10/s, burst 1000. */
   readonly registerRate?: RateLimit;
@@ -154,7 +154,7 @@ export function startDirectoryServer(options: DirectoryServerOptions): Promise<D
   const maxQueued = options.maxQueuedPerConnection ?? 32;
   const idleTimeout = options.idleTimeoutMs ?? 300_000;
   const frameTimeout = options.frameTimeoutMs ?? 10_000;
-  const maxBuffered = options.maxBufferedBytes ?? 256 << 20;
+  const maxBuffered = options.maxBufferedBytes ?? 64 << 20;
   const registers = new KeyedBuckets<string>(options.registerRate ?? { perSecond: 10, burst: 1000 });
   const stats: DirectoryServerStats = {
     connectionsRefused: 0,
