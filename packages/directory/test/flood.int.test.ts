@@ -16,6 +16,7 @@ type FloodResult = {
   attack: { opened: number; registered: number; created: number };
   server: {
     frameTimeouts: number;
+    bufferBudgetCloses: number;
     registerLimited: number;
     networkCreateLimited: number;
     bufferedBytes: number;
