@@ -109,7 +109,10 @@ async function run(mode) {
   );
   let attack;
   const attackDone = new Promise((resolve) =>
-    lines(attacker, (line) => resolve((attack = JSON.parse(line)))),
+    lines(attacker, (line) => {
+      attack = JSON.parse(line);
+      resolve(attack);
+    }),
   );
   const started = performance.now();
   let rssPeak = rssBefore;

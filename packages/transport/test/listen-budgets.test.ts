@@ -25,7 +25,7 @@ describe('listener budgets (a service for strangers, such as port 444)', () => {
     const client = open.find((c) => c.localPort === accepted.remotePort)!;
     client.write(new Uint8Array(1 << 20));
     pair.run(() => pair.now > 5_000);
-    const mss = 1200 - 34;
+    const mss = 1200 - 70;
     expect(server.readableBytes).toBeLessThanOrEqual(17 * mss);
     expect(client.stats().peerWindow).toBeLessThanOrEqual(16);
 
