@@ -49,6 +49,8 @@ export interface TrustManagerOptions {
 export class TrustManager {
   readonly #o: TrustManagerOptions;
   readonly #seen = new Map<string, number>();
+  /** When (unix seconds, our clock) each peer last asked us for trust: an older revoke from it is stale. */
+  readonly #askedAt = new Map<number, number>();
   #reaper: NodeJS.Timeout;
   rejectedMessages = 0;
 
@@ -335,6 +337,12 @@ export class TrustManager {
         this.#onReject(remoteNode, checked.reason ?? '');
         return;
       case 'handshake_revoke':
+        // The reference drops its tunnel and the registry pair before it sends its revoke, which
+        // then may reach us long after (through its relay), even after the peer asked us again.
+        if (checked.timestamp < (this.#askedAt.get(remoteNode) ?? 0)) {
+          this.#o.log.info('stale revoke ignored: the peer has asked for trust since', { peer: remoteNode });
+          return;
+        }
         await this.#onRevoke(remoteNode);
         return;
     }
@@ -347,6 +355,7 @@ export class TrustManager {
     via: 'direct' | 'registry',
   ): Promise<void> {
     const store = this.#o.store;
+    this.#askedAt.set(node, Math.floor(Date.now() / 1000));
     this.#o.emit('handshake.received', { peer: node, justification, via });
     if (store.isTrusted(node) || store.outgoing.has(node) || this.#o.autoApprove) {
       const why = store.isTrusted(node)
@@ -422,17 +431,20 @@ export class TrustManager {
   async onPoll(reply: Record<string, unknown>): Promise<void> {
     const requests = Array.isArray(reply.requests) ? reply.requests : [];
     const responses = Array.isArray(reply.responses) ? reply.responses : [];
-    for (const item of requests as Record<string, unknown>[]) {
-      const from = item?.from_node_id;
-      if (typeof from !== 'number') continue;
-      const justification = typeof item.justification === 'string' ? item.justification : '';
-      await this.#onRequest(from, justification, await this.#publicKeyOf(from), 'registry');
-    }
+    // Responses first: they answer our earlier requests. A peer that rejects ours and then asks us
+    // itself (both relayed, so both arrive in one poll) must not find our rejected request still
+    // outgoing, or its request would count as the other half of a mutual handshake and be trusted.
     for (const item of responses as Record<string, unknown>[]) {
       const from = item?.from_node_id;
       if (typeof from !== 'number') continue;
       if (item.accept === true) await this.#onAccept(from);
       else this.#onReject(from, 'rejected through the registry');
+    }
+    for (const item of requests as Record<string, unknown>[]) {
+      const from = item?.from_node_id;
+      if (typeof from !== 'number') continue;
+      const justification = typeof item.justification === 'string' ? item.justification : '';
+      await this.#onRequest(from, justification, await this.#publicKeyOf(from), 'registry');
     }
   }
 

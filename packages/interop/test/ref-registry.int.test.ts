@@ -1,0 +1,3 @@
+import { defineMatrix } from './support/matrix.js';
+
+defineMatrix('ref');
