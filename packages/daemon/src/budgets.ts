@@ -7,6 +7,9 @@
  * constants, listed here too for the one view.
  */
 export type DaemonBudgetName =
+  | 'lookup-rate'
+  | 'lookup-burst'
+  | 'lookup-in-flight'
   | 'handshake-window-segments'
   | 'handshake-streams-per-peer'
   | 'handshake-max-streams';
@@ -14,6 +17,13 @@ export type DaemonBudgetName =
 type BudgetSpec = { readonly default: number; readonly help: string };
 
 export const DAEMON_BUDGETS: Readonly<Record<DaemonBudgetName, BudgetSpec>> = {
+  // Registry key lookups caused by PILAs from nodes we have no key for (strangers can send those).
+  'lookup-rate': { default: 20, help: 'registry key lookups started per second for unknown senders' },
+  'lookup-burst': { default: 40, help: 'registry key lookups that may start at once' },
+  'lookup-in-flight': {
+    default: 2,
+    help: 'registry key lookups waiting at once (a heartbeat never waits behind more)',
+  },
   // Port 444 takes streams from any registered node (trust requests come from strangers by design).
   'handshake-window-segments': {
     default: 16,

@@ -27,6 +27,7 @@ import { loadOrCreateIdentity } from './identity-store.js';
 import { checkSocketFree, type IpcClient, type IpcHandler, type IpcReply, IpcServer } from './ipc-server.js';
 import { KeyPins } from './key-pins.js';
 import { createLogger, type Logger } from './logger.js';
+import { LookupBudget } from './lookup-budget.js';
 import { Mailbox } from './mailbox.js';
 import { type DaemonOptions, parseReflector, splitHostPort } from './options.js';
 import { RegistrySession } from './registry-session.js';
@@ -189,6 +190,7 @@ class PilotDaemon implements Daemon, IpcHandler {
   #networkPeers = new Set<number>();
   #networksAt = 0;
   readonly #budgets: DaemonBudgets;
+  #lookups: LookupBudget | undefined;
   readonly #stats = {
     bytesSent: 0,
     bytesRecv: 0,
@@ -279,12 +281,22 @@ class PilotDaemon implements Daemon, IpcHandler {
     });
     this.#session = session;
 
+    const lookups = new LookupBudget({
+      perSecond: this.#budgets['lookup-rate'],
+      burst: this.#budgets['lookup-burst'],
+      maxInFlight: this.#budgets['lookup-in-flight'],
+    });
+    this.#lookups = lookups;
     const tunnel = new TunnelManager({
       identity,
       directory: {
         publicKey: async (nodeId) => {
           try {
-            const info = await session.call((client) => client.lookup(nodeId));
+            // Strangers' PILAs cause these lookups: within a budget, except for pinned peers.
+            const info =
+              keyPins.pinned(nodeId) !== undefined
+                ? await session.call((client) => client.lookup(nodeId))
+                : await lookups.run(() => session.call((client) => client.lookup(nodeId)));
             // A trusted peer's PILA is checked against its pinned key, whatever the registry says.
             return new Uint8Array(Buffer.from(keyPins.check(nodeId, info, 'lookup'), 'base64'));
           } catch (error) {
@@ -1248,6 +1260,7 @@ class PilotDaemon implements Daemon, IpcHandler {
           not_admitted: counters?.notAdmitted ?? 0,
           receive_buffer_full: counters?.receiveBufferFull ?? 0,
           pila_throttled: this.#tunnel?.stats.pila_throttled ?? 0,
+          registry_lookups: this.#lookups?.refused ?? 0,
         },
       },
       transport: counters === undefined ? {} : { ...counters },

@@ -24,6 +24,8 @@ export const DaemonErrorCode = {
   /** The daemon is shutting down. */
   CLOSED: 'DAEMON_CLOSED',
   INTERNAL: 'DAEMON_INTERNAL',
+  /** A budget against floods was spent (budgets.ts): the work was refused, not queued. */
+  BUDGET_SPENT: 'DAEMON_BUDGET_SPENT',
 } as const;
 
 export type DaemonErrorCode = (typeof DaemonErrorCode)[keyof typeof DaemonErrorCode];
