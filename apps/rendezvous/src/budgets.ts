@@ -1,4 +1,4 @@
-import type { DirectoryServerOptions, RegistryOptions } from '@pilot/directory';
+import type { DirectoryServerOptions, RegistryOptions } from '@pilot/directory/server';
 import type { BeaconOptions } from '@pilot/nat';
 
 /**

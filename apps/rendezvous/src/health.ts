@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { DirectoryServerStats, RegistryLimitCounters } from '@pilot/directory';
+import type { DirectoryServerStats, RegistryLimitCounters } from '@pilot/directory/server';
 import type { BeaconStatus } from './beacon.js';
 import { formatHostPort } from './beacon.js';
 

@@ -6,7 +6,7 @@ import {
   type RegistryOptions,
   type Reply,
   type RequestOrigin,
-} from '@pilot/directory';
+} from '@pilot/directory/server';
 import { type Counter, type Histogram, MetricsRegistry } from '@pilot/metrics';
 import type { BeaconStatus } from './beacon.js';
 

@@ -1,12 +1,12 @@
 import { X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { fromBase64 } from '@pilot/directory/client';
 import {
   createSelfSignedCertificate,
   type DirectoryServer,
-  fromBase64,
   startDirectoryServer,
-} from '@pilot/directory';
+} from '@pilot/directory/server';
 import { type BeaconFactory, type BeaconHandle, formatHostPort } from './beacon.js';
 import { startBudgetLog } from './budget-log.js';
 import { beaconBudgetOptions, registryBudgetOptions, serverBudgetOptions } from './budgets.js';

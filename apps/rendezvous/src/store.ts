@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { type DirectoryStore, SqliteDirectoryStore } from '@pilot/directory';
+import type { DirectoryStore } from '@pilot/directory/server';
+import { SqliteDirectoryStore } from '@pilot/directory/sqlite';
 
 /** The directory's store as the program uses it: the store, a live-node count, and closing. */
 export type OpenedStore = {

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createSigner, DirectoryClient } from '@pilot/directory';
+import { createSigner, DirectoryClient } from '@pilot/directory/client';
 import { BeaconClient, encodeBindingRequest, stunBinding } from '@pilot/nat';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { exited, killAll, MAIN, type Program, startProgram } from './program.js';

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createSigner, DirectoryClient } from '@pilot/directory';
+import { createSigner, DirectoryClient } from '@pilot/directory/client';
 import { parsePrometheusText, sampleValue } from '@pilot/metrics';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { exited, killAll, type Program, startProgram } from './program.js';

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Daemon, startDaemon } from '@pilot/daemon';
 import { Driver } from '@pilot/daemon/driver';
-import { createSigner, DirectoryClient } from '@pilot/directory';
+import { createSigner, DirectoryClient } from '@pilot/directory/client';
 import { startPostgres, type TestPostgres } from '@pilot/testkit/postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exited, killAll, type Program, type Started, startProgram } from './program.js';

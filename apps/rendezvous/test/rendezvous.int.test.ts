@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createSigner, DirectoryClient } from '@pilot/directory';
+import { createSigner, DirectoryClient } from '@pilot/directory/client';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { exited, killAll, MAIN, type Program, startProgram } from './program.js';
 

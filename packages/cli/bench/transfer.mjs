@@ -14,7 +14,8 @@ import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { RegistryHandler, SqliteDirectoryStore, startDirectoryServer } from '@pilot/directory';
+import { RegistryHandler, startDirectoryServer } from '@pilot/directory/server';
+import { SqliteDirectoryStore } from '@pilot/directory/sqlite';
 import { Beacon } from '@pilot/nat';
 import { SealedCodec, UdpTransport } from '@pilot/transport/node';
 

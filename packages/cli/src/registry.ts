@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { DirectoryClient, resolveRegistryLink } from '@pilot/directory';
+import type { DirectoryClient } from '@pilot/directory/client';
 import { isPilotError } from '@pilot/wire';
 import type { Context } from './context.js';
 import { cliError } from './errors.js';
@@ -88,6 +88,8 @@ export async function registryClient(
   const env = context.io.env;
   const fingerprint = given.fingerprint ?? env.PILOT_REGISTRY_FINGERPRINT ?? target.daemon?.fingerprint;
   const tls = given.tls ?? envTls(env) ?? target.daemon?.tls;
+  // Loaded by the commands that talk to the registry only (it brings @pilot/crypto along).
+  const { DirectoryClient, resolveRegistryLink } = await import('@pilot/directory/client');
   try {
     const link = await resolveRegistryLink({
       ...parts,

@@ -3,12 +3,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  type DirectoryServer,
-  RegistryHandler,
-  SqliteDirectoryStore,
-  startDirectoryServer,
-} from '@pilot/directory';
+import { type DirectoryServer, RegistryHandler, startDirectoryServer } from '@pilot/directory/server';
+import { SqliteDirectoryStore } from '@pilot/directory/sqlite';
 import { Beacon } from '@pilot/nat';
 import { ok, pilotctl } from './pilotctl-process.js';
 

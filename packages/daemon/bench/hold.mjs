@@ -6,7 +6,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { RegistryHandler, SqliteDirectoryStore, startDirectoryServer } from '@pilot/directory';
+import { RegistryHandler, startDirectoryServer } from '@pilot/directory/server';
+import { SqliteDirectoryStore } from '@pilot/directory/sqlite';
 import { Beacon } from '@pilot/nat';
 
 const PEER = fileURLToPath(new URL('./peer.mjs', import.meta.url));

@@ -2,7 +2,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import type { Identity } from '@pilot/crypto';
-import { type RegisterOptions, type RegisterResult, toBase64 } from '@pilot/directory';
+import { type RegisterOptions, type RegisterResult, toBase64 } from '@pilot/directory/client';
 import { type MetricsServer, startMetricsServer } from '@pilot/metrics';
 import type { ReflectorServer, UdpAddress } from '@pilot/nat';
 import { connectionStateName, type Datagram } from '@pilot/transport';

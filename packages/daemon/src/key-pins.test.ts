@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Challenge, createSigner, type DirectorySigner, toBase64 } from '@pilot/directory';
+import { Challenge, createSigner, type DirectorySigner, toBase64 } from '@pilot/directory/client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { KeyPins, keyFingerprint } from './key-pins.js';
 import { createLogger } from './logger.js';

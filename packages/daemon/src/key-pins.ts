@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { rotationProofValid } from '@pilot/directory';
+import { rotationProofValid } from '@pilot/directory/client';
 import type { Logger } from './logger.js';
 import type { TrustStore } from './trust-store.js';
 

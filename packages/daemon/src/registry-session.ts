@@ -7,7 +7,7 @@ import {
   type RegistryLink,
   resolveRegistryLink,
   signerFromIdentity,
-} from '@pilot/directory';
+} from '@pilot/directory/client';
 import { DaemonErrorCode, daemonError, errorMessage } from './errors.js';
 import type { Logger } from './logger.js';
 

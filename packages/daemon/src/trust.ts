@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { type Identity, sign, verify } from '@pilot/crypto';
-import { type NodeInfo, toBase64 } from '@pilot/directory';
+import { type NodeInfo, toBase64 } from '@pilot/directory/client';
 import { DaemonErrorCode, daemonError, errorMessage } from './errors.js';
 import { type KeyPins, keyFingerprint } from './key-pins.js';
 import type { Logger } from './logger.js';

@@ -2,12 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  type DirectoryServer,
-  RegistryHandler,
-  SqliteDirectoryStore,
-  startDirectoryServer,
-} from '@pilot/directory';
+import { type DirectoryServer, RegistryHandler, startDirectoryServer } from '@pilot/directory/server';
+import { SqliteDirectoryStore } from '@pilot/directory/sqlite';
 import { Beacon } from '@pilot/nat';
 import { decodeIpcMessage, encodeIpcFrame, FrameDecoder, type IpcMessage } from '@pilot/wire';
 import { type Daemon, type DaemonOptions, startDaemon } from '../src/index.js';

@@ -1,6 +1,6 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { generateIdentity } from '@pilot/crypto';
-import { DirectoryClient, signerFromIdentity } from '@pilot/directory';
+import { DirectoryClient, signerFromIdentity } from '@pilot/directory/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Driver } from '../src/driver/index.js';
 import type { Daemon } from '../src/index.js';

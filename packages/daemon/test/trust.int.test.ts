@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { decodeIdentityFile } from '@pilot/crypto';
-import { DirectoryClient, signerFromIdentity } from '@pilot/directory';
+import { DirectoryClient, signerFromIdentity } from '@pilot/directory/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Daemon, IpcErrorCode } from '../src/index.js';
 import { address, eventually, IpcTestClient, startNode, TestRendezvous, tempDir } from './helpers.js';

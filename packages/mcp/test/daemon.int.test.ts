@@ -3,12 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Daemon, type DaemonOptions, startDaemon } from '@pilot/daemon';
 import { Driver } from '@pilot/daemon/driver';
-import {
-  type DirectoryServer,
-  RegistryHandler,
-  SqliteDirectoryStore,
-  startDirectoryServer,
-} from '@pilot/directory';
+import { type DirectoryServer, RegistryHandler, startDirectoryServer } from '@pilot/directory/server';
+import { SqliteDirectoryStore } from '@pilot/directory/sqlite';
 import { Beacon } from '@pilot/nat';
 import { isPilotError } from '@pilot/wire';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -5,15 +5,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateIdentity, type Identity } from '@pilot/crypto';
-import {
-  DirectoryClient,
-  type DirectoryServer,
-  type DirectorySigner,
-  RegistryHandler,
-  SqliteDirectoryStore,
-  signerFromIdentity,
-  startDirectoryServer,
-} from '@pilot/directory';
+import { DirectoryClient, type DirectorySigner, signerFromIdentity } from '@pilot/directory/client';
+import { type DirectoryServer, RegistryHandler, startDirectoryServer } from '@pilot/directory/server';
+import { SqliteDirectoryStore } from '@pilot/directory/sqlite';
 import { Beacon, type UdpAddress } from '@pilot/nat';
 import { type PilotStream, UdpTransport } from '@pilot/transport/node';
 import { afterAll, afterEach, beforeAll } from 'vitest';

@@ -1,4 +1,4 @@
-import { type DirectoryClient, type DirectorySigner, fromBase64 } from '@pilot/directory';
+import { type DirectoryClient, type DirectorySigner, fromBase64 } from '@pilot/directory/client';
 import type { UdpAddress } from '@pilot/nat';
 import type { TunnelDirectory } from '../src/index.js';
 

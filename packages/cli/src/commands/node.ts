@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { decodeIdentityFile } from '@pilot/crypto';
 import type { PeerJson } from '@pilot/daemon/driver';
-import { DirErrorCode, type DirectorySigner, signerFromIdentity } from '@pilot/directory';
+import type { DirectorySigner } from '@pilot/directory/client';
 import { isPilotError } from '@pilot/wire';
 import { type Command, DAEMON_ERRORS, PEER_ERRORS } from '../command.js';
 import type { Context } from '../context.js';
@@ -18,6 +17,11 @@ async function searchingAs(
 ): Promise<{ nodeId: number; signer: DirectorySigner } | undefined> {
   try {
     const { node_id: nodeId } = await context.info();
+    // Loaded here, not at start: only `peers --search` signs (crypto is ~40 modules).
+    const [{ decodeIdentityFile }, { signerFromIdentity }] = await Promise.all([
+      import('@pilot/crypto'),
+      import('@pilot/directory/client'),
+    ]);
     const identity = decodeIdentityFile(readFileSync(join(context.home, 'identity.json'), 'utf8'));
     return { nodeId, signer: signerFromIdentity(identity) };
   } catch {
@@ -212,6 +216,8 @@ const peers: Command = {
     const search = args.string('search');
     if (search !== undefined) {
       const client = await registryClient(context);
+      // Loaded already by registryClient: no cost to the cold start of the other commands.
+      const { DirErrorCode } = await import('@pilot/directory/client');
       try {
         const as = await searchingAs(context);
         const { results } = await client

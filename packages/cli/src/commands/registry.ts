@@ -1,7 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { decodeIdentityFile } from '@pilot/crypto';
-import { signerFromIdentity } from '@pilot/directory';
 import type { Args } from '../argv.js';
 import { type Command, DAEMON_ERRORS } from '../command.js';
 import { cliError, usageError } from '../errors.js';
@@ -89,6 +87,10 @@ const register: Command = {
         'start the daemon once (it creates the identity), or pass --identity',
       );
     }
+    const [{ decodeIdentityFile }, { signerFromIdentity }] = await Promise.all([
+      import('@pilot/crypto'),
+      import('@pilot/directory/client'),
+    ]);
     const identity = decodeIdentityFile(text);
     const client = await registryClient(context, args.string('registry'), linkFlags(args));
     try {

@@ -8,7 +8,7 @@ import {
   type DirectorySigner,
   resolveRegistryLink,
   signerFromIdentity,
-} from '@pilot/directory';
+} from '@pilot/directory/client';
 import { type Address, isPilotError } from '@pilot/wire';
 import { ToolFailure, toToolFailure } from './tool-error.js';
 

@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { generateIdentity } from '@pilot/crypto';
-import { DirectoryClient, fromBase64, signerFromIdentity } from '@pilot/directory';
+import { DirectoryClient, fromBase64, signerFromIdentity } from '@pilot/directory/client';
 import { UdpTransport } from '@pilot/transport/node';
 import { TunnelManager } from './.build/index.js';
 

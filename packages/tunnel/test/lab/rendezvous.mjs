@@ -4,7 +4,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RegistryHandler, SqliteDirectoryStore, startDirectoryServer } from '@pilot/directory';
+import { RegistryHandler, startDirectoryServer } from '@pilot/directory/server';
+import { SqliteDirectoryStore } from '@pilot/directory/sqlite';
 import { Beacon } from '@pilot/nat';
 
 const host = process.argv[2] ?? '198.18.0.1';
