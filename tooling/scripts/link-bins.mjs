@@ -19,7 +19,7 @@ import { delimiter, join } from 'node:path';
 const MARKER = '# written by pilot-ts tooling/scripts/link-bins.mjs';
 
 export const PROGRAMS = {
-  pilotctl: 'packages/cli/dist/bin.js',
+  pilotctl: 'packages/cli/dist/pilotctl.cjs',
   'pilot-daemon': 'apps/daemon/dist/main.js',
   'pilot-rendezvous': 'apps/rendezvous/dist/main.js',
   'pilot-mcp': 'packages/mcp/dist/tools/bin.js',

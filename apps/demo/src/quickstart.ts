@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 
 /** The repository root, seen from apps/demo/dist. */
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const PILOTCTL = join(ROOT, 'packages', 'cli', 'dist', 'bin.js');
+const PILOTCTL = join(ROOT, 'packages', 'cli', 'dist', 'pilotctl.cjs');
 const RENDEZVOUS = join(ROOT, 'apps', 'rendezvous', 'dist', 'main.js');
 
 export interface QuickstartOptions {

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 /** The built pilotctl (run `pnpm --filter @pilot/cli build` first). */
-export const PILOTCTL_BIN: string = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
+export const PILOTCTL_BIN: string = fileURLToPath(new URL('../dist/pilotctl.cjs', import.meta.url));
 
 export interface ProcessRun {
   readonly status: number | null;

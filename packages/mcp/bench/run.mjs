@@ -11,6 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const { values } = parseArgs({
+  // `pnpm bench -- --natlab` passes the `--` along.
+  args: process.argv.slice(2).filter((arg) => arg !== '--'),
   options: {
     natlab: { type: 'boolean', default: false },
     daemons: { type: 'boolean', default: false },

@@ -45,7 +45,11 @@ export function findNativeCrc32(scope: object = globalThis): NativeCrc32 | undef
 // zlib's CRC is about 2.5x the table loop on a 1.2 kB datagram here, but a call costs more than
 // the loop on a few dozen bytes (a packet header): below this length the table stays.
 const NATIVE_MIN_BYTES = 128;
-const nativeCrc32 = findNativeCrc32();
+/**
+ * Looked up on the first long run, not at load: loading node:zlib is several ms of the cold start of
+ * every program that imports @pilot/wire (pilotctl among them) and checksums nothing long.
+ */
+let nativeCrc32: NativeCrc32 | undefined | null = null;
 
 /**
  * Advances a running CRC register (the inverted form: start from ~0, finish with ~) over
@@ -53,9 +57,10 @@ const nativeCrc32 = findNativeCrc32();
  * with no concatenation. Long runs go to node:zlib where it exists.
  */
 export function crc32Update(crc: number, bytes: Uint8Array, start: number, end: number): number {
-  if (nativeCrc32 !== undefined && end - start >= NATIVE_MIN_BYTES) {
+  if (end - start >= NATIVE_MIN_BYTES) {
+    if (nativeCrc32 === null) nativeCrc32 = findNativeCrc32();
     // zlib continues from a finished CRC value; the register is its complement.
-    return ~nativeCrc32(bytes.subarray(start, end), ~crc >>> 0);
+    if (nativeCrc32 !== undefined) return ~nativeCrc32(bytes.subarray(start, end), ~crc >>> 0);
   }
   return crc32UpdateTable(crc, bytes, start, end);
 }

@@ -12,7 +12,26 @@ export class PilotError extends Error {
     this.name = 'PilotError';
     this.code = code;
   }
+
+  /**
+   * `x instanceof PilotError` holds for the PilotErrors of every copy of this package in the process
+   * (a bundled program such as pilotctl inlines one, the packages it loads later bring another).
+   * Subclasses keep the ordinary prototype check.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the class `instanceof` asks about (a subclass).
+    if (this !== PilotError) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return (
+      typeof value === 'object' &&
+      value !== null &&
+      (value as { [PILOT_ERROR]?: unknown })[PILOT_ERROR] === true
+    );
+  }
 }
+
+/** The brand that every copy of PilotError puts on its prototype (a registered symbol: one per process). */
+const PILOT_ERROR: unique symbol = Symbol.for('@pilot/wire:PilotError') as typeof PILOT_ERROR;
+Object.defineProperty(PilotError.prototype, PILOT_ERROR, { value: true });
 
 /** True when `value` is a PilotError, optionally with the given code. */
 export function isPilotError(value: unknown, code?: string): value is PilotError {

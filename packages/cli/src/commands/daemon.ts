@@ -1,10 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Driver, type InfoJson } from '@pilot/daemon/driver';
 import { isPilotError } from '@pilot/wire';
 import type { FlagSpec, FlagType } from '../argv.js';
+import { pilotctlBin } from '../bin-path.js';
 import type { Command } from '../command.js';
 import { DAEMON_ERRORS } from '../command.js';
 import { CliError, cliError, hintFor } from '../errors.js';
@@ -137,10 +137,13 @@ const start: Command = {
     // The daemon outlives us: it must not think it has a parent's IPC channel.
     const { NODE_CHANNEL_FD: _fd, NODE_CHANNEL_SERIALIZATION_MODE: _mode, ...env } = context.io.env;
     const log = join(context.home, 'pilot.log');
+    // node:child_process (and the dgram it loads) only for the command that spawns: the cold start of
+    // every other command is part of pilotctl's interface (bench/cold-start.mjs).
+    const { spawn } = await import('node:child_process');
     const logFd = openSync(log, 'a', 0o600);
     let child: ChildProcess;
     try {
-      const bin = fileURLToPath(new URL('../bin.js', import.meta.url));
+      const bin = pilotctlBin();
       child = spawn(process.execPath, [bin, '_daemon-run', ...argv], {
         detached: true,
         stdio: ['ignore', logFd, logFd],

@@ -1,8 +1,12 @@
-import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isPilotError } from '@pilot/wire';
 import type { Command } from '../command.js';
 import type { Context } from '../context.js';
+
+/** node:fs/promises, loaded by these commands only (pilotctl's cold start). */
+function fsp(): Promise<typeof import('node:fs/promises')> {
+  return import('node:fs/promises');
+}
 
 /** The daemon's home (Info `home`) when one answers, else PILOT_HOME. */
 async function daemonHome(context: Context): Promise<string> {
@@ -17,7 +21,7 @@ async function daemonHome(context: Context): Promise<string> {
 
 async function entries(dir: string): Promise<string[]> {
   try {
-    return (await readdir(dir)).filter((name) => !name.startsWith('.')).sort();
+    return (await (await fsp()).readdir(dir)).filter((name) => !name.startsWith('.')).sort();
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw error;
@@ -37,7 +41,7 @@ const inbox: Command = {
     const messages: Array<Record<string, unknown>> = [];
     for (const name of await entries(dir)) {
       const path = join(dir, name);
-      const text = await readFile(path, 'utf8');
+      const text = await (await fsp()).readFile(path, 'utf8');
       let content: unknown;
       try {
         content = JSON.parse(text);
@@ -50,7 +54,8 @@ const inbox: Command = {
       });
     }
     if (args.bool('clear'))
-      for (const message of messages) await rm(join(dir, String(message.file)), { force: true });
+      for (const message of messages)
+        await (await fsp()).rm(join(dir, String(message.file)), { force: true });
     return {
       data: { dir, messages, count: messages.length, cleared: args.bool('clear') },
       human:
@@ -77,10 +82,10 @@ const received: Command = {
     const files: Array<{ name: string; path: string; bytes: number; modified: string }> = [];
     for (const name of await entries(dir)) {
       const path = join(dir, name);
-      const info = await stat(path);
+      const info = await (await fsp()).stat(path);
       if (info.isFile()) files.push({ name, path, bytes: info.size, modified: info.mtime.toISOString() });
     }
-    if (args.bool('clear')) for (const file of files) await rm(file.path, { force: true });
+    if (args.bool('clear')) for (const file of files) await (await fsp()).rm(file.path, { force: true });
     return {
       data: { dir, files, count: files.length, cleared: args.bool('clear') },
       human:

@@ -1,14 +1,5 @@
-import { spawn } from 'node:child_process';
 import { Duplex } from 'node:stream';
-import {
-  connectMcp,
-  DEFAULT_MCP_PORT,
-  DuplexTransport,
-  McpErrorCode,
-  type McpLog,
-  mcpToolTags,
-  serveMcp,
-} from '@pilot/mcp';
+import type { McpLog } from '@pilot/mcp';
 import { isPilotError } from '@pilot/wire';
 import type { Command } from '../command.js';
 import { PEER_ERRORS } from '../command.js';
@@ -19,6 +10,17 @@ function noteLog(note: (text: string) => void, verbose: boolean): McpLog {
     if (level === 'debug' && !verbose) return;
     note(`mcp ${level}: ${message}${fields === undefined ? '' : ` ${JSON.stringify(fields)}`}`);
   };
+}
+
+/**
+ * `DEFAULT_MCP_PORT` of @pilot/mcp, written here so that other commands start without loading
+ * @pilot/mcp (the MCP SDK and zod: about a hundred modules). `test/cold-start.test.ts` checks it.
+ */
+export const MCP_PORT = 1010;
+
+/** @pilot/mcp, loaded when an mcp command runs. */
+function loadMcp(): Promise<typeof import('@pilot/mcp')> {
+  return import('@pilot/mcp');
 }
 
 /** The MCP protocol revision pilotctl announces when it lists a server's tools. */
@@ -34,6 +36,7 @@ async function listServerTools(
   args: readonly string[],
   env: NodeJS.ProcessEnv,
 ): Promise<string[]> {
+  const [{ DuplexTransport }, { spawn }] = await Promise.all([loadMcp(), import('node:child_process')]);
   const child = spawn(command, args, { env, stdio: ['pipe', 'pipe', 'ignore'] });
   const { stdin, stdout } = child;
   // A server that exits at once makes our first write fail with EPIPE: the exit explains it better.
@@ -109,7 +112,7 @@ const serve: Command = {
   summary:
     'serve a stdio MCP server to trusted peers on a virtual port: pilotctl mcp serve [--port p] -- <command…>',
   flags: {
-    port: { type: 'number', help: 'virtual port', default: String(DEFAULT_MCP_PORT) },
+    port: { type: 'number', help: 'virtual port', default: String(MCP_PORT) },
     shared: { type: 'boolean', help: 'one server process for every session (default: one per session)' },
     tags: { type: 'string', help: 'comma-separated capability tags to publish (with "mcp")' },
     'publish-tools': {
@@ -126,7 +129,8 @@ const serve: Command = {
       throw usageError(
         'mcp serve needs the server command after --, e.g. pilotctl mcp serve -- npx my-mcp-server',
       );
-    const port = args.number('port', DEFAULT_MCP_PORT, { min: 1, max: 65_535 });
+    const port = args.number('port', MCP_PORT, { min: 1, max: 65_535 });
+    const { mcpToolTags, serveMcp } = await loadMcp();
     const driver = await context.driver();
     const tags = args.string('tags');
     const publishTools = args.bool('publish-tools');
@@ -177,12 +181,13 @@ const connect: Command = {
   name: 'mcp connect',
   summary: "bridge this process's stdio to a peer's MCP server (use it as the command of a local MCP client)",
   args: [{ name: 'target', help: 'address, node ID or hostname' }],
-  flags: { port: { type: 'number', help: 'virtual port', default: String(DEFAULT_MCP_PORT) } },
+  flags: { port: { type: 'number', help: 'virtual port', default: String(MCP_PORT) } },
   fields: ['target', 'port'],
   errors: PEER_ERRORS,
   async run(context, args) {
     const target = args.need('target');
-    const port = args.number('port', DEFAULT_MCP_PORT, { min: 1, max: 65_535 });
+    const port = args.number('port', MCP_PORT, { min: 1, max: 65_535 });
+    const { connectMcp, McpErrorCode } = await loadMcp();
     const driver = await context.driver();
     try {
       await connectMcp({

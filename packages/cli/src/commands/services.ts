@@ -1,5 +1,3 @@
-import { createHash } from 'node:crypto';
-import { open, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { Duplex } from 'node:stream';
 import {
@@ -129,6 +127,11 @@ const sendFile: Command = {
     if (Buffer.byteLength(name) > FILE_NAME_MAX_BYTES || name === '' || /\.\.|[/\\\0]/.test(name)) {
       throw usageError(`cannot send under the name "${name}" (at most 255 bytes, no "..", "/" or "\\")`);
     }
+    // Loaded by this command only (node:crypto is a large part of a cold start).
+    const [{ createHash }, { open, stat }] = await Promise.all([
+      import('node:crypto'),
+      import('node:fs/promises'),
+    ]);
     const info = await stat(path).catch((error: NodeJS.ErrnoException) => {
       throw cliError(
         error.code === 'ENOENT' ? 'not_found' : 'io_error',
