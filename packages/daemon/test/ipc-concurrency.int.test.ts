@@ -1,7 +1,7 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { generateIdentity } from '@pilot/crypto';
 import { DirectoryClient, signerFromIdentity } from '@pilot/directory/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Driver } from '../src/driver/index.js';
 import type { Daemon } from '../src/index.js';
 import { IpcTestClient, startNode, TestRendezvous, tempDir } from './helpers.js';
@@ -18,8 +18,13 @@ let alpha: Daemon;
 let beta: Daemon;
 let silent: UdpSocket | undefined;
 let registry: DirectoryClient | undefined;
-/** A node in the registry whose endpoint is a UDP socket that drops everything. */
+/**
+ * A node in the registry whose endpoint is a UDP socket that drops everything: a fresh one for each
+ * test, since the daemon remembers a peer it just failed to reach and then fails at once.
+ */
 let ghost = { network: 0, node: 0 };
+let ghostName = '';
+let ghosts = 0;
 const clients: IpcTestClient[] = [];
 const drivers: Driver[] = [];
 
@@ -30,16 +35,20 @@ beforeAll(async () => {
   const socket = createSocket('udp4');
   silent = socket;
   await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-  const client = await DirectoryClient.connect({ host: '127.0.0.1', port: rdv.server.port });
-  registry = client;
-  const signer = signerFromIdentity(generateIdentity());
-  const registered = await client.register(signer, {
-    listenAddr: `127.0.0.1:${socket.address().port}`,
-    hostname: 'ghost',
-  });
-  await client.setVisibility(signer, registered.nodeId, true);
-  ghost = { network: 0, node: registered.nodeId };
+  registry = await DirectoryClient.connect({ host: '127.0.0.1', port: rdv.server.port });
 }, 60_000);
+
+beforeEach(async () => {
+  if (registry === undefined || silent === undefined) throw new Error('no registry');
+  const signer = signerFromIdentity(generateIdentity());
+  ghostName = `ghost-${++ghosts}`;
+  const registered = await registry.register(signer, {
+    listenAddr: `127.0.0.1:${silent.address().port}`,
+    hostname: ghostName,
+  });
+  await registry.setVisibility(signer, registered.nodeId, true);
+  ghost = { network: 0, node: registered.nodeId };
+}, 30_000);
 
 afterAll(async () => {
   await Promise.all(clients.map((c) => c.close()));
@@ -95,7 +104,7 @@ describe('IPC requests on one connection are served concurrently', () => {
     settled.push('info');
     expect(info.node_id).toBe(alpha.nodeId);
     expect(settled).toEqual(['info']);
-    const ghostly = await driver.resolveHostname('ghost');
+    const ghostly = await driver.resolveHostname(ghostName);
     expect(ghostly.node_id).toBe(ghost.node);
     await expect(dial).rejects.toMatchObject({ code: expect.stringMatching(/^DAEMON_/) });
     await dialDone;
