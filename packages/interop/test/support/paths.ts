@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 
 /** The repository root (this file is packages/interop/test/support/paths.ts). */
 export const ROOT: string = fileURLToPath(new URL('../../../../', import.meta.url));
-export const PILOTCTL_MAIN: string = join(ROOT, 'packages/cli/dist/bin.js');
+export const PILOTCTL_MAIN: string = join(ROOT, 'packages/cli/dist/pilotctl.cjs');
 export const DAEMON_MAIN: string = join(ROOT, 'apps/daemon/dist/main.js');
 export const RENDEZVOUS_MAIN: string = join(ROOT, 'apps/rendezvous/dist/main.js');
 
