@@ -5,8 +5,8 @@
 //   BENCH_REPEATS  runs of each kind, interleaved (default 3); the table shows medians
 //   BENCH_ONLY     e.g. "transport,send-file" (kinds: transport, transport-echo, bench, send-file)
 //   BENCH_PROF     a directory: --cpu-prof of both daemons
-// The daemons' RSS is sampled every 100 ms during each transfer; the peak is printed (a 1 GiB
-// send-file: BENCH_MIB=1024 BENCH_ONLY=send-file BENCH_REPEATS=1).
+// The daemons' RSS is sampled every 100 ms during each transfer; the peak is printed, and the peak of
+// each quarter of the transfer (a 1 GiB send-file: BENCH_MIB=1024 BENCH_ONLY=send-file BENCH_REPEATS=1).
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
@@ -76,23 +76,28 @@ class Child {
   }
 }
 
-/** Samples the children's RSS every 100 ms until stopped; resolves to the peaks, MiB. */
+/**
+ * Samples the children's RSS every 100 ms until stopped; resolves to the peaks (MiB) over the whole
+ * transfer and over each quarter of it (a leak keeps growing from quarter to quarter; a bounded
+ * buffer does not).
+ */
 function watchRss(children) {
-  const peaks = children.map(() => 0);
+  const samples = [];
   let running = true;
   const loop = (async () => {
     while (running) {
       const stats = await Promise.all(children.map((c) => c.stat()));
-      stats.forEach((s, i) => {
-        peaks[i] = Math.max(peaks[i], s.rssMiB);
-      });
+      samples.push(stats.map((s) => s.rssMiB));
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   })();
   return async () => {
     running = false;
     await loop;
-    return peaks;
+    const peak = (list) => children.map((_, i) => Math.max(0, ...list.map((sample) => sample[i])));
+    const quarter = (q) =>
+      samples.slice(Math.floor((samples.length * q) / 4), Math.ceil((samples.length * (q + 1)) / 4));
+    return { all: peak(samples), quarters: [0, 1, 2, 3].map((q) => peak(quarter(q))) };
   };
 }
 
@@ -196,7 +201,8 @@ async function measured(nodes, body) {
     rate: SIZE / MiB / seconds,
     cpu: after.map((s, i) => (s.cpuMs - before[i].cpuMs) / SIZE_MIB),
     rssBefore: before.map((s) => s.rssMiB),
-    rssPeak: peaks,
+    rssPeak: peaks.all,
+    rssQuarters: peaks.quarters,
   };
 }
 
@@ -239,7 +245,7 @@ console.log(
   `\n@pilot/cli bench: ${SIZE_MIB} MiB per transfer, median of ${REPEATS}, two daemons on loopback`,
 );
 console.log(
-  '| | MiB/s (MB/s) | every run, MiB/s | ratio to the transport (one way) | ratio to the transport echo | CPU ms/MiB daemon A / B | daemon RSS MiB A / B: before → peak |',
+  '| | MiB/s (MB/s) | every run, MiB/s | ratio to the transport (one way) | ratio to the transport echo | CPU ms/MiB daemon A / B | daemon RSS MiB A / B: before → peak (peak of each quarter) |',
 );
 console.log('| --- | --- | --- | --- | --- | --- | --- |');
 for (const name of only) {
@@ -247,15 +253,16 @@ for (const name of only) {
   const every = runs[name].map((r) => fmt(r.rate)).join(' / ');
   const core = name.startsWith('transport');
   const cpu = core ? '' : `${fmt(med(name, (r) => r.cpu[0]))} / ${fmt(med(name, (r) => r.cpu[1]))}`;
-  const rss = core
-    ? ''
-    : `${fmt(
-        med(name, (r) => r.rssBefore[0]),
-        0,
-      )} → ${fmt(Math.max(...runs[name].map((r) => r.rssPeak[0])), 0)} / ${fmt(
-        med(name, (r) => r.rssBefore[1]),
-        0,
-      )} → ${fmt(Math.max(...runs[name].map((r) => r.rssPeak[1])), 0)}`;
+  // The last run's peaks by quarter of the transfer, e.g. "65 → 170 (150 160 165 170)".
+  const rssOf = (i) =>
+    `${fmt(
+      med(name, (r) => r.rssBefore[i]),
+      0,
+    )} → ${fmt(Math.max(...runs[name].map((r) => r.rssPeak[i])), 0)} (${runs[name]
+      .at(-1)
+      .rssQuarters.map((q) => fmt(q[i], 0))
+      .join(' ')})`;
+  const rss = core ? '' : `${rssOf(0)} / ${rssOf(1)}`;
   const what =
     {
       transport: 'transport core, one SealedCodec stream',
