@@ -12,7 +12,8 @@ export type DaemonBudgetName =
   | 'lookup-in-flight'
   | 'handshake-window-segments'
   | 'handshake-streams-per-peer'
-  | 'handshake-max-streams';
+  | 'handshake-max-streams'
+  | 'log-interval-ms';
 
 type BudgetSpec = { readonly default: number; readonly help: string };
 
@@ -31,6 +32,7 @@ export const DAEMON_BUDGETS: Readonly<Record<DaemonBudgetName, BudgetSpec>> = {
   },
   'handshake-streams-per-peer': { default: 4, help: 'port-444 streams open at once from one node' },
   'handshake-max-streams': { default: 256, help: 'port-444 streams open at once in all' },
+  'log-interval-ms': { default: 10_000, help: 'at most one "budget hit" log line per this interval' },
 };
 
 /**

@@ -18,6 +18,7 @@ import {
   isPilotError,
   WellKnownPort,
 } from '@pilot/wire';
+import { startBudgetLog } from './budget-log.js';
 import { type DaemonBudgets, resolveDaemonBudgets } from './budgets.js';
 import { type ConnectionEntry, ConnectionTable } from './connection-table.js';
 import { daemonMetrics } from './daemon-metrics.js';
@@ -185,6 +186,7 @@ class PilotDaemon implements Daemon, IpcHandler {
   #closing: Promise<void> | undefined;
   #sweeper: NodeJS.Timeout | undefined;
   #networkTimer: NodeJS.Timeout | undefined;
+  #stopBudgetLog: (() => void) | undefined;
   /** Non-backbone networks this node belongs to, and their members (they may reach us, reference §5.1). */
   #networks: number[] = [];
   #networkPeers = new Set<number>();
@@ -400,6 +402,9 @@ class PilotDaemon implements Daemon, IpcHandler {
     await this.#refreshNetworks();
     this.#networkTimer = setInterval(() => void this.#refreshNetworks(), 60_000);
     this.#networkTimer.unref();
+    this.#stopBudgetLog = startBudgetLog(this.log, this.#budgets['log-interval-ms'], () =>
+      this.#budgetRefusals(),
+    );
     this.#ipc = await IpcServer.listen(this.socket, this, this.log);
     if (o.metrics !== undefined) {
       // Opt-in, loopback unless a host is named: the figures are this node's alone.
@@ -1164,6 +1169,20 @@ class PilotDaemon implements Daemon, IpcHandler {
     };
   }
 
+  /** What the budgets refused since the start (info's budgets.refused, and the budget log). */
+  #budgetRefusals(): Record<string, number> {
+    const counters = this.#transport?.endpoint.counters;
+    return {
+      handshake_streams_per_peer: counters?.synPerSourceRefused ?? 0,
+      streams_over_port_or_total: counters?.synRefused ?? 0,
+      syn_rate_limited: counters?.synRateLimited ?? 0,
+      not_admitted: counters?.notAdmitted ?? 0,
+      receive_buffer_full: counters?.receiveBufferFull ?? 0,
+      pila_throttled: this.#tunnel?.stats.pila_throttled ?? 0,
+      registry_lookups: this.#lookups?.refused ?? 0,
+    };
+  }
+
   info(): InfoJson {
     const peers: PeerInfo[] = this.#tunnel?.peers() ?? [];
     const counters = this.#transport?.endpoint.counters;
@@ -1253,15 +1272,7 @@ class PilotDaemon implements Daemon, IpcHandler {
       budgets: {
         limits: { ...this.#budgets },
         // What the budgets refused since the start (each a drop; everyone else was still served).
-        refused: {
-          handshake_streams_per_peer: counters?.synPerSourceRefused ?? 0,
-          streams_over_port_or_total: counters?.synRefused ?? 0,
-          syn_rate_limited: counters?.synRateLimited ?? 0,
-          not_admitted: counters?.notAdmitted ?? 0,
-          receive_buffer_full: counters?.receiveBufferFull ?? 0,
-          pila_throttled: this.#tunnel?.stats.pila_throttled ?? 0,
-          registry_lookups: this.#lookups?.refused ?? 0,
-        },
+        refused: this.#budgetRefusals(),
       },
       transport: counters === undefined ? {} : { ...counters },
       tunnel: this.#tunnel === undefined ? {} : { ...this.#tunnel.stats },
@@ -1284,6 +1295,7 @@ class PilotDaemon implements Daemon, IpcHandler {
     this.log.info('shutting down');
     clearInterval(this.#sweeper);
     clearInterval(this.#networkTimer);
+    this.#stopBudgetLog?.();
     this.#session?.suspend();
     await this.#ipc?.close().catch(() => {});
     await this.#metrics?.close();
