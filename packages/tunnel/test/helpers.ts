@@ -51,6 +51,8 @@ export class Rendezvous {
       sourceRate: { perSecond: 100_000, burst: 100_000 },
       relayPacketRate: { perSecond: 100_000, burst: 100_000 },
       relayByteRate: { perSecond: 256 * MiB, burst: 256 * MiB },
+      relaySourcePacketRate: { perSecond: 100_000, burst: 100_000 },
+      relaySourceByteRate: { perSecond: 256 * MiB, burst: 256 * MiB },
     });
     return new Rendezvous(beacon, server, store, dir);
   }
