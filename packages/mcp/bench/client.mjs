@@ -25,10 +25,10 @@ const { values } = parseArgs({
     // Pause before each fresh-stream round: the server admits a burst of 64 SYNs per source, then 10/s,
     // so a round starts like an agent's first 50 calls (a full bucket), not 1 s after the previous 50.
     'syn-refill-ms': { type: 'string', default: '6500' },
-    // Driver connections to the agent's daemon, dials spread over them round robin. The daemon answers
-    // one IPC connection's requests in order (replies carry no id), so a Dial waits for the previous
-    // one's SYN-ACK: with one driver, 50 fresh dials take 50 round trips. 50 = one per call, as 50
-    // `pilotctl mcp connect` processes would have.
+    // Driver connections to the agent's daemon, dials spread over them round robin. One Driver opens
+    // further IPC connections by itself when a Dial would wait behind another (the daemon must answer
+    // one connection's Dials in order: replies carry no id), so 1 is the normal case; 50 = one per
+    // call, as 50 `pilotctl mcp connect` processes would have.
     drivers: { type: 'string', default: '1' },
   },
 });
