@@ -1,4 +1,7 @@
+import { execFile } from 'node:child_process';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { generateIdentity } from '@pilot/crypto';
 import { DirectoryClient, signerFromIdentity } from '@pilot/directory/client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -8,6 +11,29 @@ import { IpcTestClient, startNode, TestRendezvous, tempDir } from './helpers.js'
 
 // The worker's stderr pipe is opened lazily: open it before the leak check's baseline.
 void process.stderr;
+
+// The reference's Go pilotctl (built by ../shared/reference/build.sh; the interop suite builds it in CI).
+const REFERENCE_PILOTCTL = join(process.env.PILOT_REF_DIR ?? '/tmp/pilot-reference', 'bin', 'pilotctl');
+
+/** Runs the reference pilotctl against `socket`; resolves with its parsed `--json` output. */
+function referencePilotctl(socket: string, args: readonly string[]): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      REFERENCE_PILOTCTL,
+      ['--json', ...args],
+      { env: { ...process.env, PILOT_SOCKET: socket }, timeout: 30_000 },
+      (error, stdout, stderr) => {
+        try {
+          resolve(JSON.parse(stdout) as Record<string, unknown>);
+        } catch {
+          reject(
+            new Error(`reference pilotctl ${args.join(' ')}: ${error?.message ?? ''} ${stdout} ${stderr}`),
+          );
+        }
+      },
+    );
+  });
+}
 
 // A Dial to a node that never answers stays in flight for the whole dial timeout.
 const DIAL_TIMEOUT_MS = 4000;
@@ -136,4 +162,29 @@ describe('IPC requests on one connection are served concurrently', () => {
     // Still one driver: its info and its datagrams work as before.
     expect((await driver.info()).node_id).toBe(alpha.nodeId);
   }, 60_000);
+
+  it.skipIf(!existsSync(REFERENCE_PILOTCTL))(
+    "the reference's pilotctl works against the concurrent daemon (info, find, connect to echo) while another client's Dial hangs",
+    async () => {
+      const c = await IpcTestClient.connect(alpha.socket);
+      clients.push(c);
+      c.send({ type: 'dial', address: ghost, port: 7 });
+      expect(await referencePilotctl(alpha.socket, ['info'])).toMatchObject({
+        status: 'ok',
+        data: { node_id: alpha.nodeId },
+      });
+      expect(await referencePilotctl(alpha.socket, ['find', 'beta'])).toMatchObject({
+        status: 'ok',
+        data: { node_id: beta.nodeId },
+      });
+      expect(
+        await referencePilotctl(alpha.socket, ['connect', 'beta', '7', '--message', 'hello']),
+      ).toMatchObject({
+        status: 'ok',
+        data: { response: 'hello' },
+      });
+      expect((await c.next((m) => m.type === 'error' || m.type === 'dialOk', 30_000)).type).toBe('error');
+    },
+    60_000,
+  );
 });
