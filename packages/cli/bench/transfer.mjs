@@ -167,6 +167,7 @@ async function transportStream(mode) {
   const stream = await transport.connect(B, 1000);
   stream.on('error', () => {});
   const chunk = new Uint8Array(64 * 1024).fill(7);
+  const cpuBefore = [process.cpuUsage(), (await peer.stat()).cpuMs];
   const start = performance.now();
   let received = 0;
   const done =
@@ -184,9 +185,12 @@ async function transportStream(mode) {
   stream.end();
   await done;
   const seconds = (performance.now() - start) / 1000;
+  const used = process.cpuUsage(cpuBefore[0]);
+  const cpu = [(used.user + used.system) / 1000, (await peer.stat()).cpuMs - cpuBefore[1]];
   await transport.close();
   await peer.stop();
-  return { rate: SIZE / MiB / seconds };
+  // The two ends' CPU per MiB, beside the daemons' (sender: this process; receiver: the child).
+  return { rate: SIZE / MiB / seconds, cpu: cpu.map((ms) => ms / SIZE_MIB) };
 }
 
 async function measured(nodes, body) {
@@ -252,7 +256,8 @@ for (const name of only) {
   const rate = med(name, (r) => r.rate);
   const every = runs[name].map((r) => fmt(r.rate)).join(' / ');
   const core = name.startsWith('transport');
-  const cpu = core ? '' : `${fmt(med(name, (r) => r.cpu[0]))} / ${fmt(med(name, (r) => r.cpu[1]))}`;
+  const cpuOf = `${fmt(med(name, (r) => r.cpu[0]))} / ${fmt(med(name, (r) => r.cpu[1]))}`;
+  const cpu = core ? `(sender / receiver ${cpuOf})` : cpuOf;
   // The last run's peaks by quarter of the transfer, e.g. "65 → 170 (150 160 165 170)".
   const rssOf = (i) =>
     `${fmt(
