@@ -5,7 +5,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DAEMON_MAIN, PILOTCTL_MAIN, RENDEZVOUS_MAIN } from './paths.js';
-import { eventually, freePort, run, spawnLogged, stopChild } from './processes.js';
+import { eventually, freePort, run, sleep, spawnLogged, stopChild } from './processes.js';
 
 /** Which implementation: pilot-ts or the reference (Go). */
 export type Impl = 'ts' | 'ref';
@@ -247,16 +247,17 @@ export class PilotNode {
             log,
           );
     const child = this.#child;
-    const info = await eventually(
-      `${this.label} answering info`,
-      async () => {
-        if (child.exitCode !== null)
-          throw new Error(`exited with ${child.exitCode}:\n${this.log().slice(-2000)}`);
-        const r = await this.ctl(['info'], 10_000);
-        return r.ok && typeof r.data.node_id === 'number' && r.data.node_id > 0 ? r.data : undefined;
-      },
-      45_000,
-    );
+    // Until it answers info; a daemon that exits (a refused pin, a bad flag) fails at once.
+    const deadline = Date.now() + 45_000;
+    let info: CtlResult['data'] | undefined;
+    while (info === undefined) {
+      if (child.exitCode !== null)
+        throw new Error(`${this.label} exited with ${child.exitCode}:\n${this.log().slice(-2000)}`);
+      if (Date.now() > deadline) throw new Error(`${this.label} did not answer info within 45 s`);
+      const r = await this.ctl(['info'], 10_000);
+      if (r.ok && typeof r.data.node_id === 'number' && r.data.node_id > 0) info = r.data;
+      else await sleep(300);
+    }
     this.nodeId = info.node_id as number;
     this.address = info.address as string;
   }
@@ -272,42 +273,8 @@ export class PilotNode {
   }
 
   /** Runs this node's own pilotctl with `--json`. */
-  async ctl(args: readonly string[], timeoutMs = 60_000): Promise<CtlResult> {
-    const result =
-      this.impl === 'ts'
-        ? await run(
-            process.execPath,
-            [PILOTCTL_MAIN, '--json', ...args],
-            {
-              HOME: this.home,
-              PILOT_HOME: this.home,
-              PILOT_SOCKET: this.socket,
-              PILOT_REGISTRY: this.cluster.registry,
-            },
-            timeoutMs,
-          )
-        : await run(
-            join(this.cluster.refBin, 'pilotctl'),
-            ['--json', ...args],
-            {
-              HOME: this.home,
-              PILOT_SOCKET: this.socket,
-              // Its registry commands dial the registry themselves; the default is the public one.
-              PILOT_REGISTRY: this.cluster.registry,
-            },
-            timeoutMs,
-          );
-    const out = parseJson(result.stdout);
-    const err = parseJson(result.stderr);
-    const ok = result.status === 0 && out?.status === 'ok';
-    return {
-      ok,
-      exit: result.status,
-      data: (out?.data as Record<string, unknown> | undefined) ?? {},
-      error: ok ? undefined : ((err ?? out ?? { message: result.stderr.slice(-500) }) as CtlResult['error']),
-      stdout: result.stdout,
-      stderr: result.stderr,
-    };
+  ctl(args: readonly string[], timeoutMs = 60_000): Promise<CtlResult> {
+    return runCtl(this.impl, this.cluster.refBin, this, this.cluster.registry, args, timeoutMs);
   }
 
   /** Like ctl, but throws with the CLI's error when the command fails. */
@@ -319,6 +286,43 @@ export class PilotNode {
       );
     return r.data;
   }
+}
+
+/** Runs the pilotctl of `impl` for the daemon at `where.socket` (home `where.home`), with `--json`. */
+export async function runCtl(
+  impl: Impl,
+  refBin: string,
+  where: { readonly home: string; readonly socket: string },
+  registry: string,
+  args: readonly string[],
+  timeoutMs = 60_000,
+): Promise<CtlResult> {
+  const result =
+    impl === 'ts'
+      ? await run(
+          process.execPath,
+          [PILOTCTL_MAIN, '--json', ...args],
+          { HOME: where.home, PILOT_HOME: where.home, PILOT_SOCKET: where.socket, PILOT_REGISTRY: registry },
+          timeoutMs,
+        )
+      : await run(
+          join(refBin, 'pilotctl'),
+          ['--json', ...args],
+          // Its registry commands dial the registry themselves; the default is the public one.
+          { HOME: where.home, PILOT_SOCKET: where.socket, PILOT_REGISTRY: registry },
+          timeoutMs,
+        );
+  const out = parseJson(result.stdout);
+  const err = parseJson(result.stderr);
+  const ok = result.status === 0 && out?.status === 'ok';
+  return {
+    ok,
+    exit: result.status,
+    data: (out?.data as Record<string, unknown> | undefined) ?? {},
+    error: ok ? undefined : ((err ?? out ?? { message: result.stderr.slice(-500) }) as CtlResult['error']),
+    stdout: result.stdout,
+    stderr: result.stderr,
+  };
 }
 
 export function tempDir(prefix: string): string {
