@@ -17,7 +17,7 @@ function splitHostPort(text: string): { host: string; port: number } | undefined
 type LinkSettings = { readonly tls?: boolean; readonly fingerprint?: string };
 
 /**
- * Where the registry is: `--registry`, else what the running daemon uses (Info `registry`), else
+ * Where the registry is: `--registry`, else what the running daemon uses (Info `registry_active`), else
  * config.json, else $PILOT_REGISTRY.
  */
 export async function registryAddress(context: Context, flag?: string): Promise<string> {
@@ -31,11 +31,19 @@ async function registryTarget(
   let daemon: { address: string; link: LinkSettings } | undefined;
   try {
     const info = await context.info();
-    if (typeof info.registry === 'string' && info.registry !== '') {
+    // A daemon started with `--registry a,b` reports the list in `registry` and the one it is on
+    // now in `registry_active`: a single address is what a registry client can dial.
+    const active =
+      typeof info.registry_active === 'string' && info.registry_active !== ''
+        ? info.registry_active
+        : typeof info.registry === 'string'
+          ? (info.registry.split(',')[0] ?? '').trim()
+          : '';
+    if (active !== '') {
       // The daemon's link settings: a TLS link it pinned stays TLS and pinned for us too.
       const fingerprint = typeof info.registry_fingerprint === 'string' ? info.registry_fingerprint : '';
       daemon = {
-        address: info.registry,
+        address: active,
         link:
           info.registry_tls === true
             ? { tls: true, ...(fingerprint === '' ? {} : { fingerprint }) }
