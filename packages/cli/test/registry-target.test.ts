@@ -9,7 +9,10 @@ function contextWith(info: Record<string, unknown>): Context {
 
 describe('the registry pilotctl dials', () => {
   it('is the one a failing-over daemon is on now, not its whole --registry list', async () => {
-    const context = contextWith({ registry: '127.0.0.1:9000,127.0.0.1:9100', registry_active: '127.0.0.1:9100' });
+    const context = contextWith({
+      registry: '127.0.0.1:9000,127.0.0.1:9100',
+      registry_active: '127.0.0.1:9100',
+    });
     expect(await registryAddress(context)).toBe('127.0.0.1:9100');
   });
 
