@@ -1,3 +1,4 @@
+export { watchCounterGrowth } from './counter-growth.js';
 export { MetricsErrorCode, metricsError } from './errors.js';
 export {
   escapeHelp,
