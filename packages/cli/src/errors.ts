@@ -125,6 +125,9 @@ const IO_ERRNOS = new Set([
   'EMFILE',
 ]);
 
+const REMOTE_HINT =
+  'the registry (another implementation, such as the reference) refused without saying why; its own log may say more';
+
 /** Any failure as the CliError pilotctl reports. */
 export function toCliError(error: unknown): CliError {
   if (error instanceof CliError) return error;
@@ -135,7 +138,10 @@ export function toCliError(error: unknown): CliError {
     if (code === undefined && error.code.startsWith('DIR_'))
       code = fromMessage(error.message) ?? 'unavailable';
     code ??= fromMessage(error.message) ?? 'internal';
-    const hint = HINTS[code];
+    // A registry of another implementation (the reference hides every error behind "request
+    // failed") refused: not a bug of ours, and nothing more to say than where to look.
+    const remote = error.code === 'DIR_REMOTE' || error.message.includes('[DIR_REMOTE]');
+    const hint = remote ? REMOTE_HINT : HINTS[code];
     return new CliError(code, error.message, hint === undefined ? { cause: error } : { hint, cause: error });
   }
   const errno = (error as NodeJS.ErrnoException | undefined)?.code;

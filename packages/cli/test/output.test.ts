@@ -49,6 +49,10 @@ describe('errors', () => {
       expect(Object.keys(CLI_ERROR_CODES)).toContain(failure.cliCode);
     }
     expect(toCliError(new PilotError('DRIVER_NOT_RUNNING', 'x')).hint).toMatch(/daemon start/);
+    // A reference registry's bare "request failed", as the daemon passes it on: not called a bug.
+    const remote = toCliError(new PilotError('DAEMON_INTERNAL', 'request failed [DIR_REMOTE]'));
+    expect(remote.hint).toMatch(/another implementation/);
+    expect(remote.hint).not.toMatch(/bug/);
   });
 });
 
