@@ -82,7 +82,7 @@ export const FLAGS: Readonly<Record<string, { readonly kind: FlagKind; readonly 
   },
   'beacon-amplification': {
     kind: 'string',
-    help: 'strict | compatible: answer short reference/bare-STUN requests within a byte budget (default strict)',
+    help: 'compatible | strict: answer short reference/bare-STUN requests within a byte budget, or never send more than a request had (default compatible)',
   },
   http: { kind: 'string', help: 'TCP address of the health endpoint GET /healthz (default: off)' },
   store: {
@@ -297,7 +297,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
         return ms;
       })(),
       beaconAmplification: oneOf(
-        str('beacon-amplification') ?? 'strict',
+        str('beacon-amplification') ?? 'compatible',
         { STRICT: 'strict', COMPATIBLE: 'compatible' } as const,
         'beacon-amplification',
       ),

@@ -129,6 +129,41 @@ describe('pilot-rendezvous: registry + beacon', () => {
     await expect(DirectoryClient.connect({ host: registry.address, port: registry.port })).rejects.toThrow();
   });
 
+  it("answers a reference daemon's bare 5-byte discover by default; --beacon-amplification strict does not", async () => {
+    // The reference sends Discover as [0x01][u32 node] and waits 5 s for the 8-byte reply; without
+    // it, it registers its local address (behind a NAT, one nobody can reach).
+    const discover = Uint8Array.of(0x01, 0, 0, 0x1e, 0x61);
+    const replyTo = async (args: string[]): Promise<Uint8Array | undefined> => {
+      const started = await start([
+        '--registry-addr',
+        '127.0.0.1:0',
+        '--beacon-addr',
+        '127.0.0.1:0',
+        '--store',
+        ':memory:',
+        ...args,
+      ]);
+      const beacon = hostPort(started.announce.beacon);
+      const socket = await udp();
+      const reply = new Promise<Uint8Array | undefined>((resolve) => {
+        const timer = setTimeout(() => resolve(undefined), 1500);
+        socket.once('message', (bytes: Buffer) => {
+          clearTimeout(timer);
+          resolve(new Uint8Array(bytes));
+        });
+      });
+      socket.send(discover, beacon.port, beacon.address);
+      const got = await reply;
+      started.child.kill('SIGTERM');
+      await exited(started.child);
+      return got;
+    };
+    const answered = await replyTo([]);
+    expect(answered?.length).toBe(8);
+    expect(Array.from(answered?.subarray(0, 6) ?? [])).toEqual([0x02, 4, 127, 0, 0, 1]);
+    expect(await replyTo(['--beacon-amplification', 'strict'])).toBeUndefined();
+  });
+
   it('serves a second reflector with --stun-addr: both ports report the same mapping', async () => {
     const started = await start([
       '--registry-addr',

@@ -36,7 +36,7 @@ describe('command line', () => {
       stunAddr: undefined,
       beaconPeers: [],
       beaconSyncMs: 10_000,
-      beaconAmplification: 'strict',
+      beaconAmplification: 'compatible',
       http: undefined,
       store: join(homedir(), '.pilot', 'registry.db'),
       tls: {
@@ -87,11 +87,11 @@ describe('command line', () => {
 
   it('reads the beacon and health flags', () => {
     expect(
-      run(['--beacon-addr', '127.0.0.1:9101', '--beacon-amplification=compatible', '--http', ':8080']),
+      run(['--beacon-addr', '127.0.0.1:9101', '--beacon-amplification=strict', '--http', ':8080']),
     ).toMatchObject({
       beaconAddr: { host: '127.0.0.1', port: 9101 },
       beaconAddrGiven: true,
-      beaconAmplification: 'compatible',
+      beaconAmplification: 'strict',
       http: { host: '0.0.0.0', port: 8080 },
     });
     expect(run(['--stun-addr', '127.0.0.1:9102']).stunAddr).toEqual({ host: '127.0.0.1', port: 9102 });
