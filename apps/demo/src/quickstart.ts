@@ -6,10 +6,10 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type Envelope, pilotctlJson } from './pilotctl-json.js';
 
 /** The repository root, seen from apps/demo/dist. */
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const PILOTCTL = join(ROOT, 'packages', 'cli', 'dist', 'pilotctl.cjs');
 const RENDEZVOUS = join(ROOT, 'apps', 'rendezvous', 'dist', 'main.js');
 
 export interface QuickstartOptions {
@@ -29,10 +29,6 @@ export interface QuickstartResult {
   readonly file: { readonly bytes: number; readonly sha256: string; readonly arrivedIntact: boolean };
 }
 
-type Envelope =
-  | { readonly status: 'ok'; readonly data: Record<string, unknown> }
-  | { readonly status: 'error'; readonly code: string; readonly message: string };
-
 /** A free port on loopback, for TCP or UDP (released before the program that uses it binds it). */
 async function freePort(kind: 'tcp' | 'udp'): Promise<number> {
   if (kind === 'tcp') {
@@ -51,29 +47,7 @@ async function freePort(kind: 'tcp' | 'udp'): Promise<number> {
 
 /** Runs `pilotctl --json …` for one agent and returns its envelope. */
 function pilotctl(home: string, socket: string, args: readonly string[]): Promise<Envelope> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [PILOTCTL, '--json', ...args], {
-      env: { ...process.env, PILOT_HOME: home, PILOT_SOCKET: socket },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      out += chunk;
-    });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      err += chunk;
-    });
-    child.on('error', fail);
-    child.on('close', () => {
-      const text = (out.trim() || err.trim()).split('\n').pop() ?? '';
-      try {
-        done(JSON.parse(text) as Envelope);
-      } catch {
-        fail(new Error(`pilotctl ${args.join(' ')} printed no JSON envelope: ${out}${err}`));
-      }
-    });
-  });
+  return pilotctlJson({ PILOT_HOME: home, PILOT_SOCKET: socket }, args);
 }
 
 async function ok(home: string, socket: string, args: readonly string[]): Promise<Record<string, unknown>> {

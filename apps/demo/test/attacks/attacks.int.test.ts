@@ -10,15 +10,11 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { identityFromSeed } from '@pilot/crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Envelope, pilotctlJson } from '../../src/pilotctl-json.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..', '..', '..', '..');
-const PILOTCTL = join(ROOT, 'packages', 'cli', 'dist', 'bin.js');
 const RENDEZVOUS = join(ROOT, 'apps', 'rendezvous', 'dist', 'main.js');
-
-type Envelope =
-  | { readonly status: 'ok'; readonly data: Record<string, unknown> }
-  | { readonly status: 'error'; readonly code: string; readonly message: string };
 
 const dir = mkdtempSync(join(tmpdir(), 'pilot-attacks-'));
 const children: ChildProcess[] = [];
@@ -71,29 +67,7 @@ function pilotctl(
   args: readonly string[],
   env: Record<string, string> = {},
 ): Promise<Envelope> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [PILOTCTL, '--json', ...args], {
-      env: { ...process.env, PILOT_HOME: home, PILOT_SOCKET: join(home, 'pilot.sock'), ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      out += chunk;
-    });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      err += chunk;
-    });
-    child.on('error', fail);
-    child.on('close', () => {
-      const text = (out.trim() || err.trim()).split('\n').pop() ?? '';
-      try {
-        done(JSON.parse(text) as Envelope);
-      } catch {
-        fail(new Error(`pilotctl ${args.join(' ')} printed no JSON envelope: ${out}${err}`));
-      }
-    });
-  });
+  return pilotctlJson({ PILOT_HOME: home, PILOT_SOCKET: join(home, 'pilot.sock'), ...env }, args);
 }
 
 async function ok(home: string, args: readonly string[]): Promise<Record<string, unknown>> {
