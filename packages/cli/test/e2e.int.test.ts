@@ -377,10 +377,15 @@ describe('pilotctl against real daemons and a real rendezvous', () => {
           client.stdin?.write(
             `${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'e2e', version: '1' } } })}\n`,
           );
+          // The timer is cleared whichever side wins: left pending, it outlived the file's tests
+          // and failed the leak check whenever this was among the last 5 s of the run.
+          let timer: NodeJS.Timeout | undefined;
           const first = await Promise.race([
             lines.next(),
-            new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 5000)),
-          ]);
+            new Promise<undefined>((resolve) => {
+              timer = setTimeout(() => resolve(undefined), 5000);
+            }),
+          ]).finally(() => clearTimeout(timer));
           client.stdin?.end();
           client.kill('SIGTERM');
           await once(client, 'close');
