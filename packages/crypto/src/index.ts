@@ -4,6 +4,17 @@ export {
   verifyAuthKeyExchange,
 } from './auth-key-exchange.js';
 export type { Aead, BackendName, BackendOptions, CryptoBackend } from './backend.js';
+export {
+  type EphemeralHandshake,
+  type EphemeralKey,
+  ensureOurEphemeral,
+  type HandshakeStep,
+  markPaired,
+  newEphemeralHandshake,
+  type PeerEphemeral,
+  receiveEphemeral,
+  startRekey,
+} from './ephemeral-handshake.js';
 export { CryptoErrorCode } from './errors.js';
 export {
   createVerifier,
@@ -35,8 +46,17 @@ export {
   NonceSequence,
   type NonceSequenceOptions,
 } from './nonce-sequence.js';
+export { appendPilaExtension, type VerifiedPilaExtension, verifyPilaExtension } from './pila-extension.js';
 export { REPLAY_WINDOW_SIZE, ReplayWindow } from './replay-window.js';
 export { availableBackends, cryptoBackend, getCryptoBackend } from './select-backend.js';
+export {
+  deriveSessionKeys,
+  SESSION_KEY_INFO,
+  SESSION_TRANSCRIPT_LABEL,
+  type SessionKeyInput,
+  type SessionKeys,
+  wipeSessionKeys,
+} from './session-keys.js';
 export {
   createTunnelOpener,
   type OpenedFrame,

@@ -119,6 +119,26 @@ export {
   TaskFrameType,
 } from './service-frame.js';
 export {
+  type DecodedPilaExtension,
+  decodeCapabilities,
+  decodePilaExtension,
+  encodeCapabilities,
+  encodePilaExtensionTail,
+  PILA_EXTENSION_BODY_SIZE,
+  PILA_EXTENSION_HEAD_SIZE,
+  PILA_EXTENSION_LABEL,
+  PILA_EXTENSION_MAGIC,
+  PILA_EXTENSION_MAX_BODY,
+  PILA_EXTENSION_SIGNATURE_SIZE,
+  PILA_EXTENSION_SIZE,
+  PILA_EXTENSION_VERSION,
+  type PilaExtension,
+  pilaExtensionSignedBytes,
+  TUNNEL_CAPABILITY_BITS,
+  TunnelCapability,
+  type TunnelCapabilityName,
+} from './tunnel-extension.js';
+export {
   AUTH_KEY_EXCHANGE_SIZE,
   AUTH_SIGNED_SIZE,
   type AuthKeyExchangeFrame,
