@@ -10,6 +10,9 @@ import { isPostgresUrl } from './store.js';
 /** A listening address: `host:port`, `:port` (every IPv4 interface) or `[v6]:port`. */
 export type ListenAddress = { readonly host: string; readonly port: number };
 
+/** A peer beacon, and the key its sync is authenticated with (`--beacon-sync-keys`), if any. */
+export type BeaconPeerConfig = ListenAddress & { readonly key?: Uint8Array };
+
 export type RendezvousConfig = {
   readonly registryAddr: ListenAddress;
   readonly beaconAddr: ListenAddress;
@@ -23,9 +26,11 @@ export type RendezvousConfig = {
   /**
    * `--beacon-peers`: the beacons of the other instances of this network (IP:port each). Beacons
    * tell their peers which nodes they hold, and forward a relay for a node held by a peer to it, so
-   * two daemons on different instances can still be relayed.
+   * two daemons on different instances can still be relayed. A peer given a key in
+   * `--beacon-sync-keys` authenticates its sync (HMAC, replay-protected); one without a key is
+   * believed by source address, which can be spoofed (reference beacons).
    */
-  readonly beaconPeers: readonly ListenAddress[];
+  readonly beaconPeers: readonly BeaconPeerConfig[];
   /** How often the beacon tells its peers its nodes, ms (`--beacon-sync-ms`, default 10,000). */
   readonly beaconSyncMs: number;
   /** How the beacon answers unverified sources that send short requests (see @pilot/nat). */
@@ -75,6 +80,10 @@ export const FLAGS: Readonly<Record<string, { readonly kind: FlagKind; readonly 
   'beacon-peers': {
     kind: 'string',
     help: 'beacons of the other instances of this network, ip:port,ip:port: relays reach nodes held by a peer',
+  },
+  'beacon-sync-keys': {
+    kind: 'string',
+    help: 'file of "ip:port hexkey" lines ("*" for every peer): the key each peer beacon shares with this one; its sync must carry a valid HMAC (default: none, sync believed by source address)',
   },
   'beacon-sync-ms': {
     kind: 'string',
@@ -286,10 +295,13 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
       beaconAddrGiven: values.has('beacon-addr'),
       stunAddr:
         str('stun-addr') === undefined ? undefined : parseListenAddress(str('stun-addr') ?? '', 'stun-addr'),
-      beaconPeers: (str('beacon-peers') ?? '')
-        .split(',')
-        .filter((entry) => entry.trim() !== '')
-        .map((entry) => parseListenAddress(entry.trim(), 'beacon-peers')),
+      beaconPeers: withSyncKeys(
+        (str('beacon-peers') ?? '')
+          .split(',')
+          .filter((entry) => entry.trim() !== '')
+          .map((entry) => parseListenAddress(entry.trim(), 'beacon-peers')),
+        str('beacon-sync-keys'),
+      ),
       beaconSyncMs: (() => {
         const ms = Number(str('beacon-sync-ms') ?? 10_000);
         if (!Number.isInteger(ms) || ms < 100 || ms > 3_600_000)
@@ -320,6 +332,56 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
       ) as unknown as RendezvousBudgets,
     },
   };
+}
+
+/** Shortest sync key (bytes), as @pilot/nat requires. */
+const SYNC_KEY_MIN_BYTES = 16;
+
+/**
+ * The peers with their sync keys from `file` (`--beacon-sync-keys`): one `ip:port hexkey` line per
+ * peer, or `* hexkey` for every peer without a line of its own; `#` starts a comment. A line naming
+ * an address that is not in `--beacon-peers` is refused (a typo would otherwise leave that peer
+ * unauthenticated).
+ */
+export function withSyncKeys(
+  peers: readonly ListenAddress[],
+  file: string | undefined,
+): readonly BeaconPeerConfig[] {
+  if (file === undefined) return peers;
+  const path = resolve(expandHome(file));
+  const fail = (message: string, cause?: unknown): never => {
+    throw rendezvousError(RendezvousErrorCode.BAD_CONFIG, `--beacon-sync-keys ${path}: ${message}`, cause);
+  };
+  let text = '';
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    fail(`cannot read it (${(error as NodeJS.ErrnoException).code ?? String(error)})`, error);
+  }
+  if (peers.length === 0) fail('given without --beacon-peers');
+  const keys = new Map<string, Uint8Array>();
+  for (const [index, raw] of text.split('\n').entries()) {
+    const line = raw.replace(/#.*/, '').trim();
+    if (line === '') continue;
+    const [who, hex, extra] = line.split(/\s+/);
+    if (who === undefined || hex === undefined || extra !== undefined)
+      fail(`line ${index + 1}: expected "ip:port hexkey" or "* hexkey"`);
+    if (!/^(?:[0-9a-fA-F]{2})+$/.test(hex ?? '') || (hex ?? '').length < 2 * SYNC_KEY_MIN_BYTES)
+      fail(`line ${index + 1}: the key must be hex, at least ${SYNC_KEY_MIN_BYTES} bytes`);
+    let id = '*';
+    if (who !== '*') {
+      const address = parseListenAddress(who ?? '', 'beacon-sync-keys');
+      id = `${address.host}|${address.port}`;
+      if (!peers.some((peer) => `${peer.host}|${peer.port}` === id))
+        fail(`line ${index + 1}: ${who} is not one of --beacon-peers`);
+    }
+    if (keys.has(id)) fail(`line ${index + 1}: ${who} has a key already`);
+    keys.set(id, new Uint8Array(Buffer.from(hex ?? '', 'hex')));
+  }
+  return peers.map((peer) => {
+    const key = keys.get(`${peer.host}|${peer.port}`) ?? keys.get('*');
+    return key === undefined ? peer : { ...peer, key };
+  });
 }
 
 /** Whether an error is one of the configuration errors (exit status 2). */

@@ -152,6 +152,16 @@ export async function startRendezvous(
   }
 
   let beaconHandle: BeaconHandle | undefined;
+  const unkeyed = config.beaconPeers.filter((peer) => peer.key === undefined);
+  if (beacon !== undefined && unkeyed.length > 0)
+    logger.log(
+      'warn',
+      'peer beacons without a sync key: their sync is believed by source address, which can be spoofed',
+      {
+        peers: unkeyed.map((peer) => formatHostPort(peer.host, peer.port)).join(','),
+        fix: '--beacon-sync-keys',
+      },
+    );
   if (beacon !== undefined) {
     try {
       beaconHandle = await beacon({
@@ -170,7 +180,11 @@ export async function startRendezvous(
           ...(config.beaconPeers.length === 0
             ? {}
             : {
-                peers: config.beaconPeers.map((peer) => ({ address: peer.host, port: peer.port })),
+                peers: config.beaconPeers.map((peer) => ({
+                  address: peer.host,
+                  port: peer.port,
+                  ...(peer.key === undefined ? {} : { key: peer.key }),
+                })),
                 syncIntervalMs: config.beaconSyncMs,
               }),
         },

@@ -167,6 +167,48 @@ describe('command line', () => {
   });
 });
 
+describe('--beacon-sync-keys', () => {
+  const keyA = 'ab'.repeat(32);
+  const keyAll = 'cd'.repeat(16);
+  const file = (name: string, text: string): string => {
+    const path = join(dir, name);
+    writeFileSync(path, text);
+    return path;
+  };
+  const peers = ['--beacon-peers', '10.0.0.1:9001,10.0.0.2:9001'];
+
+  it('gives each peer its key, "*" the others', () => {
+    const keys = file('keys', `# comment\n10.0.0.1:9001 ${keyA}\n\n*   ${keyAll}  # all others\n`);
+    const config = run([...peers, '--beacon-sync-keys', keys]);
+    expect(config.beaconPeers).toEqual([
+      { host: '10.0.0.1', port: 9001, key: new Uint8Array(Buffer.from(keyA, 'hex')) },
+      { host: '10.0.0.2', port: 9001, key: new Uint8Array(Buffer.from(keyAll, 'hex')) },
+    ]);
+    // Without "*", a peer not listed stays unkeyed (a reference beacon).
+    const one = run([...peers, '--beacon-sync-keys', file('one', `10.0.0.2:9001 ${keyA}\n`)]);
+    expect(one.beaconPeers[0]).toEqual({ host: '10.0.0.1', port: 9001 });
+  });
+
+  it('refuses short or non-hex keys, unknown peers, duplicates, a missing file, keys without peers', () => {
+    for (const text of [
+      `10.0.0.1:9001 ${'ab'.repeat(15)}`,
+      `10.0.0.1:9001 ${'zz'.repeat(16)}`,
+      `10.0.0.9:9001 ${keyA}`,
+      `* ${keyA}\n* ${keyA}`,
+      `10.0.0.1:9001`,
+      `10.0.0.1:9001 ${keyA} extra`,
+    ]) {
+      expect(codeOf([...peers, '--beacon-sync-keys', file('bad', text)]), text).toBe(
+        RendezvousErrorCode.BAD_CONFIG,
+      );
+    }
+    expect(codeOf([...peers, '--beacon-sync-keys', join(dir, 'absent')])).toBe(
+      RendezvousErrorCode.BAD_CONFIG,
+    );
+    expect(codeOf(['--beacon-sync-keys', file('ok', `* ${keyA}`)])).toBe(RendezvousErrorCode.BAD_CONFIG);
+  });
+});
+
 describe('logger', () => {
   it('writes text or JSON lines at or above its level', () => {
     const lines: string[] = [];

@@ -3,6 +3,7 @@ export {
   type AmplificationPolicy,
   Beacon,
   type BeaconOptions,
+  type BeaconPeer,
   type BeaconStats,
   type RateOptions,
 } from './beacon/server.js';
@@ -82,6 +83,19 @@ export {
   unknownAttributesAttribute,
   xorMappedAddressAttribute,
 } from './stun/message.js';
+export {
+  checkSyncAuth,
+  decodeSyncAuth,
+  encodeSyncAuth,
+  newSyncInstance,
+  SYNC_AUTH_SIZE,
+  SYNC_AUTH_VERSION,
+  SYNC_KEY_MIN_SIZE,
+  SYNC_SEQUENCE_PER_MS,
+  type SyncAuth,
+  SyncSequence,
+  syncSequenceMs,
+} from './sync-auth.js';
 export {
   checkUdpAddress,
   formatUdpAddress,

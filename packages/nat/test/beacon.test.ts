@@ -53,6 +53,7 @@ function handledTotal(stats: BeaconStats): number {
     stats.droppedGarbage +
     stats.droppedSpoofed +
     stats.droppedUnknownPeer +
+    stats.droppedBadSync +
     stats.droppedRateLimited +
     stats.droppedRelayLimited +
     stats.droppedStunUnsupported +

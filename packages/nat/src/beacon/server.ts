@@ -1,4 +1,5 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { ReplayWindow } from '@pilot/crypto';
 import { type BeaconMessage, encodeBeaconMessage, isPilotError } from '@pilot/wire';
 import { decodeBeaconRequest } from '../beacon-request.js';
 import { checkDiscoverProof, type DiscoverProof } from '../discover-proof.js';
@@ -17,6 +18,15 @@ import {
   unknownAttributesAttribute,
   xorMappedAddressAttribute,
 } from '../stun/message.js';
+import {
+  checkSyncAuth,
+  encodeSyncAuth,
+  newSyncInstance,
+  SYNC_KEY_MIN_SIZE,
+  type SyncAuth,
+  SyncSequence,
+  syncSequenceMs,
+} from '../sync-auth.js';
 import {
   checkUdpAddress,
   sameUdpAddress,
@@ -38,6 +48,13 @@ import {
  */
 export type AmplificationPolicy = 'strict' | 'compatible';
 
+/**
+ * A peer beacon. With `key` (shared with that peer, at least 16 bytes) the sync sent to it carries an
+ * HMAC tail and the sync from it must carry a valid, fresh one (sync-auth.ts); without a key (a
+ * reference beacon) its sync is accepted by source address, which can be spoofed.
+ */
+export type BeaconPeer = UdpAddress & { readonly key?: Uint8Array };
+
 export interface RateOptions {
   readonly perSecond: number;
   readonly burst: number;
@@ -52,7 +69,9 @@ export interface BeaconOptions {
   /** This beacon's ID in sync messages. Default 0. */
   readonly beaconId?: number;
   /** Peer beacons (IP literals): sync is sent to and accepted from these only. */
-  readonly peers?: readonly UdpAddress[];
+  readonly peers?: readonly BeaconPeer[];
+  /** Accepted distance between an authenticated sync's clock and ours. Default 60 s. */
+  readonly syncWindowMs?: number;
   /** Sync period in ms. Default 10 s. */
   readonly syncIntervalMs?: number;
   /** How long a recorded node endpoint lives without a refresh. Default 10 min. */
@@ -132,6 +151,13 @@ export interface BeaconStats {
   droppedUnknownNode: number;
   /** Sync from an address that is not a configured peer. */
   droppedUnknownPeer: number;
+  /**
+   * Sync from a keyed peer's address without a valid authentication tail: missing, wrong tag, stale,
+   * replayed, or our own sync reflected back.
+   */
+  droppedBadSync: number;
+  /** Sync accepted from a peer configured without a key (by source address only). */
+  syncUnauthenticated: number;
   /** Over the per-source or global rate. */
   droppedRateLimited: number;
   /** Over a node's relay packet or byte rate. */
@@ -193,6 +219,8 @@ function freshStats(): BeaconStats {
     droppedSpoofed: 0,
     droppedUnknownNode: 0,
     droppedUnknownPeer: 0,
+    droppedBadSync: 0,
+    syncUnauthenticated: 0,
     droppedRateLimited: 0,
     droppedRelayLimited: 0,
     droppedAmplification: 0,
@@ -233,6 +261,11 @@ export class Beacon {
   readonly #software: StunAttribute | undefined;
   readonly #timers: NodeJS.Timeout[] = [];
   readonly #address: UdpAddress;
+  /** This beacon's ID in sync tails (reflection check) and the sequence of the tails it sends. */
+  readonly #syncInstance = newSyncInstance();
+  readonly #syncSequence = new SyncSequence();
+  /** Per keyed peer (by address): the sequences already accepted. */
+  readonly #syncWindows = new Map<string, ReplayWindow>();
   #closed: Promise<void> | undefined;
 
   private constructor(socket: Socket, options: BeaconOptions) {
@@ -271,11 +304,18 @@ export class Beacon {
     this.#excess = new TokenBucket(excess, excess, now);
     const software = options.software ?? 'pilot-ts beacon';
     this.#software = software === '' ? undefined : softwareAttribute(software);
-    for (const peer of options.peers ?? []) checkUdpAddress(peer);
   }
 
   /** Binds the socket and starts the reaper and (with peers) the sync timer. */
   static async start(options: BeaconOptions = {}): Promise<Beacon> {
+    // Checked before binding: a refused configuration leaves no socket behind.
+    for (const peer of options.peers ?? []) {
+      checkUdpAddress(peer);
+      if (peer.key !== undefined && peer.key.length < SYNC_KEY_MIN_SIZE)
+        throw new RangeError(
+          `peer beacon ${peer.address}:${peer.port}: sync key must be at least ${SYNC_KEY_MIN_SIZE} bytes`,
+        );
+    }
     const type = options.type ?? 'udp4';
     const socket = createSocket({ type, reuseAddr: false });
     await new Promise<void>((resolve, reject) => {
@@ -318,6 +358,12 @@ export class Beacon {
     return entry !== undefined && entry.expires > this.#now() ? entry.endpoint : undefined;
   }
 
+  /** The peer beacon a node was last synced from, if it is recorded and not expired. */
+  lookupRemote(node: number): UdpAddress | undefined {
+    const entry = this.#remote.get(node);
+    return entry !== undefined && entry.expires > this.#now() ? entry.beacon : undefined;
+  }
+
   /** Number of recorded nodes (expired ones included until the next reap). */
   get nodeCount(): number {
     return this.#nodes.size;
@@ -352,8 +398,9 @@ export class Beacon {
     }
     let message: BeaconMessage;
     let proof: DiscoverProof | undefined;
+    let syncAuth: { readonly auth: SyncAuth; readonly signed: Uint8Array } | undefined;
     try {
-      ({ message, proof } = decodeBeaconRequest(bytes));
+      ({ message, proof, syncAuth } = decodeBeaconRequest(bytes));
     } catch (error) {
       if (!isPilotError(error)) throw error;
       stats.droppedGarbage++;
@@ -371,7 +418,7 @@ export class Beacon {
         this.#relay(message, bytes, source, now);
         return;
       case 'sync':
-        this.#sync(message.nodes, source, now);
+        this.#sync(message.nodes, source, now, syncAuth);
         return;
       default:
         // Replies, commands and deliveries only travel from a beacon to a node.
@@ -580,10 +627,20 @@ export class Beacon {
     stats.droppedUnknownNode++;
   }
 
-  #sync(nodes: readonly number[], source: UdpAddress, now: number): void {
+  #sync(
+    nodes: readonly number[],
+    source: UdpAddress,
+    now: number,
+    syncAuth: { readonly auth: SyncAuth; readonly signed: Uint8Array } | undefined,
+  ): void {
     const peer = (this.#options.peers ?? []).find((candidate) => sameUdpAddress(candidate, source));
     if (peer === undefined) {
       this.#stats.droppedUnknownPeer++;
+      return;
+    }
+    if (peer.key === undefined) this.#stats.syncUnauthenticated++;
+    else if (!this.#syncAuthentic(peer, peer.key, syncAuth, now)) {
+      this.#stats.droppedBadSync++;
       return;
     }
     this.#stats.syncReceived++;
@@ -597,6 +654,30 @@ export class Beacon {
     }
   }
 
+  /** Whether a keyed peer's sync carries a valid tail never accepted before; records it if so. */
+  #syncAuthentic(
+    peer: BeaconPeer,
+    key: Uint8Array,
+    syncAuth: { readonly auth: SyncAuth; readonly signed: Uint8Array } | undefined,
+    now: number,
+  ): boolean {
+    if (syncAuth === undefined) return false;
+    const { auth, signed } = syncAuth;
+    // Our own datagram sent back to us: same key both ways, so the tag alone would pass.
+    if (auth.instance.every((byte, i) => byte === this.#syncInstance[i])) return false;
+    if (Math.abs(syncSequenceMs(auth.sequence) - now) > (this.#options.syncWindowMs ?? 60_000)) return false;
+    const id = `${peer.address}|${peer.port}`;
+    let window = this.#syncWindows.get(id);
+    if (window?.check(auth.sequence) === false) return false;
+    // The tag last: the cheap refusals above cost no HMAC, and the window is marked only after it.
+    if (!checkSyncAuth(key, signed, auth)) return false;
+    if (window === undefined) {
+      window = new ReplayWindow();
+      this.#syncWindows.set(id, window);
+    }
+    return window.mark(auth.sequence);
+  }
+
   #sendSync(): void {
     const now = this.#now();
     const nodes: number[] = [];
@@ -605,7 +686,15 @@ export class Beacon {
     for (let i = 0; i === 0 || i < nodes.length; i += SYNC_CHUNK) {
       const bytes = encodeBeaconMessage({ type: 'sync', beaconId, nodes: nodes.slice(i, i + SYNC_CHUNK) });
       for (const peer of this.#options.peers ?? []) {
-        this.#send(bytes, peer);
+        if (peer.key === undefined) this.#send(bytes, peer);
+        else {
+          const sequence = this.#syncSequence.next(now);
+          const tail = encodeSyncAuth(peer.key, bytes, this.#syncInstance, sequence);
+          const signed = new Uint8Array(bytes.length + tail.length);
+          signed.set(bytes);
+          signed.set(tail, bytes.length);
+          this.#send(signed, peer);
+        }
         this.#stats.syncSent++;
       }
     }
