@@ -38,6 +38,16 @@ export { type EndpointOptions, type ResolvedOptions, resolveOptions } from './co
 export { SynLimiter, type SynLimiterOptions } from './core/syn-limiter.js';
 export { TokenBucket } from './core/token-bucket.js';
 export { TransportErrorCode, transportError } from './errors.js';
+export {
+  MAX_PROBES,
+  type PathMtuOptions,
+  PathMtuProber,
+  type PathMtuState,
+  type PathMtuStats,
+  PROBE_TIMEOUT,
+  RAISE_INTERVAL,
+  SEARCH_GRANULARITY,
+} from './path/path-mtu.js';
 export { InsertResult, ReassemblyBuffer } from './receive/reassembly-buffer.js';
 export { RttEstimator, type RttEstimatorOptions } from './recovery/rtt-estimator.js';
 export { type AckResult, type LossResult, SentPacketTracker } from './recovery/sent-packet-tracker.js';

@@ -12,12 +12,20 @@ export class Pacer {
   private last = Number.NaN;
   private rate = Number.POSITIVE_INFINITY;
   private burst: number;
-  private readonly minimumBurst: number;
+  private minimumBurst: number;
+  private readonly burstSegments: number;
 
   constructor(mss: number, burstSegments = 10) {
+    this.burstSegments = burstSegments;
     this.minimumBurst = mss * burstSegments;
     this.burst = this.minimumBurst;
     this.tokens = this.burst;
+  }
+
+  /** The segment size changed (path MTU discovery): the burst allowance counts segments. */
+  setMss(mss: number): void {
+    this.minimumBurst = mss * this.burstSegments;
+    this.burst = Math.max(this.burst, this.minimumBurst);
   }
 
   /** Bytes per millisecond; Infinity disables pacing. */

@@ -50,6 +50,10 @@ export interface ConnectionHost {
   established(connection: Connection): boolean;
   /** The connection reached CLOSED and can be forgotten. */
   closed(connection: Connection): void;
+  /** Largest segment payload for a peer now (path MTU discovery raises it above `options.mss`). */
+  pathMss(peer: Address): number;
+  /** A retransmission timeout: path MTU discovery reads it as a possible black hole. */
+  retransmissionTimeout(connection: Connection): void;
 }
 
 export interface ConnectionIdentity {
@@ -98,6 +102,8 @@ export class Connection {
 
   private peerWindow = 1;
   private peerMaxSegment = 0;
+  /** Largest payload of a segment we send: the endpoint's MSS, or more where the path was probed. */
+  private mss: number;
   private lastAdvertised = 0;
   private dupAcks = 0;
 
@@ -151,8 +157,9 @@ export class Connection {
     this.iss = this.options.random() >>> 0;
     this.sndUna = this.iss;
     this.sndNxt = seqAdd(this.iss, 1);
+    this.mss = host.pathMss(identity.peer);
     this.cc = this.options.congestionController(this.options.mss);
-    this.pacer = new Pacer(this.options.mss, this.options.pacingBurst);
+    this.pacer = new Pacer(this.mss, this.options.pacingBurst);
     this.lastReceived = now;
     this.lastActivity = now;
     this.keepaliveDeadline = now + this.options.keepaliveInterval;
@@ -173,6 +180,23 @@ export class Connection {
    */
   limitReceiveWindow(segments: number): void {
     if (this.rcv === undefined) this.receiveSegments = Math.max(2, Math.min(this.receiveSegments, segments));
+  }
+
+  /**
+   * The path's datagram size changed. Smaller: segments already cut that might be retransmitted are
+   * cut again, or they would be lost forever on a path that no longer carries them.
+   */
+  setMss(mss: number): void {
+    if (mss === this.mss) return;
+    if (mss < this.mss) this.tracker.resegment(mss);
+    this.mss = mss;
+    this.pacer.setMss(mss);
+    this.host.wake(this);
+  }
+
+  /** Largest segment payload this connection sends now. */
+  get segmentSize(): number {
+    return this.mss;
   }
 
   acceptSyn(syn: Packet): void {
@@ -573,7 +597,7 @@ export class Connection {
   }
 
   private pollData(now: number): Packet | undefined {
-    const mss = this.options.mss;
+    const mss = this.mss;
     const lost = this.tracker.firstLost();
     if (lost !== undefined) {
       const length = segmentLength(lost);
@@ -885,6 +909,7 @@ export class Connection {
     this.tlpDeadline = NONE;
     this.lossDeadline = NONE;
     this.rtoDeadline = now + this.rtt.rto();
+    if (this.mss > this.options.mss) this.host.retransmissionTimeout(this);
     return true;
   }
 

@@ -43,6 +43,8 @@ export interface TransportCounters {
   duplicateDatagrams: number;
   /** Datagrams dropped before sending because the queue was full. */
   datagramQueueDrops: number;
+  /** Path MTU probes sent (padded pings; see probePathMtu). */
+  pathProbesSent: number;
 }
 
 export function createCounters(): TransportCounters {
@@ -71,5 +73,6 @@ export function createCounters(): TransportCounters {
     datagramsReceived: 0,
     duplicateDatagrams: 0,
     datagramQueueDrops: 0,
+    pathProbesSent: 0,
   };
 }

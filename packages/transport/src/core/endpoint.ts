@@ -1,6 +1,13 @@
 import { isPilotError, WireErrorCode } from '@pilot/wire';
-import { DATAGRAM_QUEUE_LIMIT, EPHEMERAL_PORT_MAX, EPHEMERAL_PORT_MIN } from '../constants.js';
+import {
+  DATAGRAM_QUEUE_LIMIT,
+  EPHEMERAL_PORT_MAX,
+  EPHEMERAL_PORT_MIN,
+  TUNNEL_OVERHEAD,
+} from '../constants.js';
 import { TransportErrorCode, transportError } from '../errors.js';
+import { PathMtuProber, type PathMtuStats } from '../path/path-mtu.js';
+import { encodeProbePayload, isProbePayload, PROBE_ANSWER_BYTES } from '../path/probe-packet.js';
 import {
   type Address,
   decodePacket,
@@ -19,6 +26,16 @@ import type { TransportEvent } from './events.js';
 import { type EndpointOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { SynLimiter } from './syn-limiter.js';
 import { TokenBucket } from './token-bucket.js';
+
+/** Largest datagram path MTU discovery tries: a UDP payload over IPv4 is at most 65,507 bytes. */
+const MAX_DATAGRAM_CEILING = 65_507;
+
+interface PathProbe {
+  readonly peer: Address;
+  readonly prober: PathMtuProber;
+  /** Sequence number of the probe in flight (its answer carries it + 1). */
+  probeSeq: number;
+}
 
 /** One packet to put on the wire, already encoded (34-byte header + payload). */
 export interface Transmit {
@@ -103,6 +120,9 @@ export class Endpoint {
   private readonly host: ConnectionHost;
   /** The connection the last stream packet went to (never a CLOSED one: onClosed forgets it). */
   private lastConnection: Connection | undefined;
+  /** Path MTU discovery, per peer node, only for the peers the caller enabled it for. */
+  private readonly paths = new Map<number, PathProbe>();
+  private readonly probesDue = new Set<PathProbe>();
 
   constructor(options: EndpointOptions) {
     this.resolved = resolveOptions(options);
@@ -124,7 +144,118 @@ export class Endpoint {
       sendControl: (packet) => this.control.push({ destination: packet.dst, bytes: encodePacket(packet) }),
       established: (connection) => this.onEstablished(connection),
       closed: (connection) => this.onClosed(connection),
+      pathMss: (peer) => {
+        const path = this.paths.get(peer.node);
+        return path === undefined ? this.resolved.mss : path.prober.size - TUNNEL_OVERHEAD;
+      },
+      retransmissionTimeout: (connection) => {
+        const path = this.paths.get(connection.peer.node);
+        if (path === undefined) return;
+        if (path.prober.onRetransmissionTimeout()) this.pathSizeChanged(path);
+        if (path.prober.wantsProbe) this.probesDue.add(path);
+      },
     };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Path MTU discovery (RFC 8899): only between peers known to take larger datagrams.
+
+  /**
+   * Starts datagram path MTU discovery towards a peer node, up to `ceiling` bytes per datagram
+   * (tunnel frame included). Until a probe of a larger size is answered, nothing changes: packets
+   * keep `maxDatagramSize`. Call it only for peers that answer probes in kind (pilot-ts peers that
+   * negotiated it); the caller picks the ceiling from what it knows of the path (loopback, LAN,
+   * Internet). Calling it again with another ceiling restarts the search; a ceiling at or below
+   * `maxDatagramSize` stops it.
+   */
+  probePathMtu(peer: Address, ceiling: number, options: { probeTimeout?: number } = {}): void {
+    const base = this.resolved.mss + TUNNEL_OVERHEAD;
+    const limit = Math.min(Math.floor(ceiling), MAX_DATAGRAM_CEILING);
+    const existing = this.paths.get(peer.node);
+    if (existing !== undefined && existing.prober.ceiling === Math.max(base, limit)) return;
+    this.stopPathMtu(peer);
+    if (!(limit > base)) return;
+    const path: PathProbe = {
+      peer,
+      prober: new PathMtuProber({
+        base,
+        ceiling: limit,
+        ...(options.probeTimeout === undefined ? {} : { probeTimeout: options.probeTimeout }),
+      }),
+      probeSeq: 0,
+    };
+    this.paths.set(peer.node, path);
+    this.probesDue.add(path);
+  }
+
+  /** Stops path MTU discovery towards a node (its path moved, or it is gone): back to the base size. */
+  stopPathMtu(peer: Address): void {
+    const path = this.paths.get(peer.node);
+    if (path === undefined) return;
+    this.paths.delete(peer.node);
+    this.probesDue.delete(path);
+    if (path.prober.size !== this.resolved.mss + TUNNEL_OVERHEAD) this.applyMss(peer.node, this.resolved.mss);
+  }
+
+  /** The datagram size used towards a node now (tunnel frame included). */
+  pathMtu(peer: Address): number {
+    return this.paths.get(peer.node)?.prober.size ?? this.resolved.mss + TUNNEL_OVERHEAD;
+  }
+
+  /** Path MTU discovery's state towards a node, when it runs. */
+  pathMtuInfo(
+    peer: Address,
+  ): { size: number; state: string; ceiling: number; stats: Readonly<PathMtuStats> } | undefined {
+    const path = this.paths.get(peer.node);
+    if (path === undefined) return undefined;
+    const prober = path.prober;
+    return { size: prober.size, state: prober.state, ceiling: prober.ceiling, stats: prober.stats };
+  }
+
+  private pathSizeChanged(path: PathProbe): void {
+    this.applyMss(path.peer.node, path.prober.size - TUNNEL_OVERHEAD);
+  }
+
+  private applyMss(node: number, mss: number): void {
+    for (const connection of this.connections.values())
+      if (connection.peer.node === node) connection.setMss(mss);
+  }
+
+  private pollProbes(now: number, sink: TransmitSink, max: number): number {
+    let count = 0;
+    for (const path of this.probesDue) {
+      if (count >= max) break;
+      this.probesDue.delete(path);
+      const size = path.prober.pollProbe(now);
+      if (size === 0) continue;
+      path.probeSeq = this.options.random() >>> 0;
+      const packet: Packet = {
+        version: PROTOCOL_VERSION,
+        flags: 0,
+        protocol: Protocol.CONTROL,
+        src: this.options.localAddress,
+        dst: path.peer,
+        srcPort: 0,
+        dstPort: 0,
+        seq: path.probeSeq,
+        ack: 0,
+        window: 0,
+        payload: encodeProbePayload(size - TUNNEL_OVERHEAD, size),
+      };
+      this.counters.pathProbesSent++;
+      sink.transmit({ destination: path.peer, bytes: encodePacket(packet) });
+      count++;
+    }
+    return count;
+  }
+
+  /** An answer to a ping: ours if it answers the probe in flight to that node. */
+  private onProbeAnswer(packet: Packet, now: number): void {
+    const path = this.paths.get(packet.src.node);
+    if (path === undefined || path.prober.probeSize === 0) return;
+    if (packet.ack !== seqAdd(path.probeSeq, 1) || !isProbePayload(packet.payload)) return;
+    if (path.prober.onProbeAnswered(path.prober.probeSize, now)) this.pathSizeChanged(path);
+    if (path.prober.wantsProbe) this.probesDue.add(path);
   }
 
   get localAddress(): Address {
@@ -300,7 +431,7 @@ export class Endpoint {
         this.onDatagram(packet);
         return;
       case Protocol.CONTROL:
-        this.onControl(packet);
+        this.onControl(packet, now);
         return;
       default:
         this.counters.malformed++;
@@ -330,6 +461,7 @@ export class Endpoint {
       sink.transmit(this.control.shift()!);
       count++;
     }
+    if (this.probesDue.size > 0) count += this.pollProbes(now, sink, max - count);
     while (this.datagramHead < this.datagrams.length && count < max) {
       sink.transmit(this.datagrams[this.datagramHead]!);
       this.datagramHead++;
@@ -366,7 +498,12 @@ export class Endpoint {
 
   /** True when `poll` may return something without new input or a timeout. */
   get wantsPoll(): boolean {
-    return this.control.length > 0 || this.datagramHead < this.datagrams.length || this.active.size > 0;
+    return (
+      this.control.length > 0 ||
+      this.datagramHead < this.datagrams.length ||
+      this.active.size > 0 ||
+      this.probesDue.size > 0
+    );
   }
 
   /** The earliest time `onTimeout` has work, or undefined. */
@@ -374,6 +511,10 @@ export class Endpoint {
     let next = Number.POSITIVE_INFINITY;
     for (const connection of this.connections.values()) {
       const deadline = connection.nextTimeout();
+      if (deadline < next) next = deadline;
+    }
+    for (const path of this.paths.values()) {
+      const deadline = path.prober.nextTimeout();
       if (deadline < next) next = deadline;
     }
     return next === Number.POSITIVE_INFINITY ? undefined : next;
@@ -385,6 +526,13 @@ export class Endpoint {
         connection.onTimeout(now);
         this.active.add(connection);
       }
+    }
+    for (const path of this.paths.values()) {
+      if (path.prober.nextTimeout() > now) continue;
+      const before = path.prober.size;
+      path.prober.onTimeout(now);
+      if (path.prober.size !== before) this.pathSizeChanged(path);
+      if (path.prober.wantsProbe) this.probesDue.add(path);
     }
   }
 
@@ -565,8 +713,17 @@ export class Endpoint {
   }
 
   /** Ping (reference §6.10): a control packet to port 0 is echoed with ACK, ack = seq + 1. */
-  private onControl(packet: Packet): void {
-    if (packet.dstPort !== 0 || (packet.flags & PacketFlag.ACK) !== 0) return;
+  private onControl(packet: Packet, now: number): void {
+    if (packet.dstPort !== 0) return;
+    if ((packet.flags & PacketFlag.ACK) !== 0) {
+      if (packet.srcPort === 0) this.onProbeAnswer(packet, now);
+      return;
+    }
+    // A path MTU probe (padded ping) is answered with its first bytes only: the answer confirms
+    // the size without sending as much back (and never more than was received).
+    const payload = isProbePayload(packet.payload)
+      ? packet.payload.subarray(0, PROBE_ANSWER_BYTES)
+      : packet.payload;
     const reply: Packet = {
       version: PROTOCOL_VERSION,
       flags: PacketFlag.ACK,
@@ -578,7 +735,7 @@ export class Endpoint {
       seq: packet.seq,
       ack: seqAdd(packet.seq, 1),
       window: 0,
-      payload: packet.payload,
+      payload,
     };
     this.control.push({ destination: packet.src, bytes: encodePacket(reply) });
   }

@@ -165,6 +165,17 @@ export class UdpTransport extends EventEmitter {
     this.schedule();
   }
 
+  /**
+   * Path MTU discovery towards a node (RFC 8899, see `Endpoint.probePathMtu`): larger datagrams,
+   * up to `ceiling` bytes, once a probe of that size is answered. Only for peers known to answer
+   * probes; a ceiling at or below `maxDatagramSize` stops it.
+   */
+  probePathMtu(address: Address, ceiling: number, options: { probeTimeout?: number } = {}): void {
+    if (this.closing) return;
+    this.endpoint.probePathMtu(address, ceiling, options);
+    this.schedule();
+  }
+
   removePeer(address: Address): void {
     this.peers.delete(address.node);
     this.lastDestination = undefined;

@@ -298,6 +298,41 @@ export class SentPacketTracker {
     return segment;
   }
 
+  /**
+   * Cuts every segment not yet SACKed into pieces of at most `maxBytes`, for a path whose datagram
+   * size went down (a black hole found by path MTU discovery): a retransmission of the old size
+   * would be lost again forever. The pieces keep the segment's state (lost, in flight, stamps).
+   */
+  resegment(maxBytes: number): void {
+    let needed = false;
+    for (let i = this.head; i < this.segments.length; i++) {
+      const segment = this.segments[i]!;
+      if (!segment.sacked && segment.data.length > maxBytes) {
+        needed = true;
+        break;
+      }
+    }
+    if (!needed) return;
+    const out: SentSegment[] = [];
+    for (let i = this.head; i < this.segments.length; i++) {
+      const segment = this.segments[i]!;
+      if (segment.sacked || segment.data.length <= maxBytes) {
+        out.push(segment);
+        continue;
+      }
+      for (let offset = 0; offset < segment.data.length; offset += maxBytes) {
+        if (offset > 0 && segment.lost) this.lostCount++;
+        out.push({
+          ...segment,
+          seq: seqAdd(segment.seq, offset),
+          data: segment.data.subarray(offset, Math.min(segment.data.length, offset + maxBytes)),
+        });
+      }
+    }
+    this.segments = out;
+    this.head = 0;
+  }
+
   /** After a retransmission timeout everything not SACKed is presumed lost (RFC 6675 §5.1). */
   markAllLost(): number {
     let count = 0;
