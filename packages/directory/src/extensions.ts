@@ -22,6 +22,12 @@ export const RegistryExtension = {
    * nobody on the path can change them under a valid signature.
    */
   SIGNED_VALUES: 'signed-values',
+  /**
+   * `register` takes `tunnel_capabilities` (the names a pilot-ts daemon's tunnel supports beyond the
+   * spec, covered by the register signature) and `lookup` shows them, so a peer knows before its
+   * first PILA whether it may append the PILX extension (a reference peer never gets one).
+   */
+  TUNNEL_CAPABILITIES: 'tunnel-capabilities',
 } as const;
 export type RegistryExtension = (typeof RegistryExtension)[keyof typeof RegistryExtension];
 

@@ -73,7 +73,15 @@ export function freshSignedText(challenge: string, timestamp: number, nonce: str
  * only the operation and the IDs; these are what a man in the middle would otherwise rewrite.
  */
 export const SIGNED_VALUE_FIELDS: Readonly<Record<string, readonly string[]>> = {
-  register: ['listen_addr', 'owner', 'email', 'hostname', 'lan_addrs', 'rotation_proof'],
+  register: [
+    'listen_addr',
+    'owner',
+    'email',
+    'hostname',
+    'lan_addrs',
+    'rotation_proof',
+    'tunnel_capabilities',
+  ],
   set_hostname: ['hostname'],
   set_tags: ['tags'],
   set_visibility: ['public'],

@@ -40,6 +40,8 @@ export type RegisterOptions = {
   readonly hostname?: string;
   readonly lanAddrs?: readonly string[];
   readonly version?: string;
+  /** Our tunnel's capabilities beyond the spec; sent only to a registry advertising `tunnel-capabilities`. */
+  readonly tunnelCapabilities?: readonly string[];
 };
 
 export type RegisterResult = {
@@ -61,6 +63,8 @@ export type NodeInfo = {
   readonly realAddr?: string;
   /** The last key rotation: the key before, and its signature over `rotate:<id>:<new key>` (check it with `rotationProofValid`). */
   readonly rotation?: { readonly previousKey: string; readonly proof: string };
+  /** What the node's tunnel supports beyond the spec (our registry's `tunnel-capabilities`); absent elsewhere. */
+  readonly tunnelCapabilities?: readonly string[];
 };
 
 export type FindHit = {
@@ -300,6 +304,11 @@ export class DirectoryClient {
           ...(options.hostname === undefined ? {} : { hostname: options.hostname }),
           ...(options.lanAddrs === undefined ? {} : { lan_addrs: options.lanAddrs }),
           ...(options.version === undefined ? {} : { version: options.version }),
+          ...(options.tunnelCapabilities === undefined ||
+          !signed ||
+          !this.supports(RegistryExtension.TUNNEL_CAPABILITIES)
+            ? {}
+            : { tunnel_capabilities: [...options.tunnelCapabilities] }),
         };
         return signed ? this.#signed(signer, Challenge.register(publicKey), body) : body;
       };
@@ -344,6 +353,9 @@ export class DirectoryClient {
       ...(typeof reply.real_addr === 'string' ? { realAddr: reply.real_addr } : {}),
       ...(typeof reply.previous_public_key === 'string' && typeof reply.rotation_proof === 'string'
         ? { rotation: { previousKey: reply.previous_public_key, proof: reply.rotation_proof } }
+        : {}),
+      ...(Array.isArray(reply.tunnel_capabilities)
+        ? { tunnelCapabilities: strings(reply.tunnel_capabilities).slice(0, 16) }
         : {}),
     };
   }

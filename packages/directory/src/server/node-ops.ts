@@ -54,6 +54,8 @@ export function nodeView(ctx: OpContext, node: NodeRecord): Reply {
     view.rotation_proof = node.rotationProof;
   }
   if (node.version !== null) view.version = node.version;
+  const capabilities = ctx.tunnelCapabilities.get(node.nodeId);
+  if (capabilities !== undefined) view.tunnel_capabilities = capabilities;
   if (node.public) {
     const addr = realAddr(node);
     if (addr !== null) view.real_addr = addr;
@@ -71,6 +73,7 @@ const register: Operation = (ctx, request, origin) => {
   const hostname = optionalStr(request, 'hostname', 63);
   const lanAddrs = strArray(request, 'lan_addrs', 16, 300).map((addr) => checkEndpoint(addr, 'lan_addrs'));
   const version = optionalStr(request, 'version', 64) ?? null;
+  const tunnelCapabilities = strArray(request, 'tunnel_capabilities', 16, 32);
   const observedAddr =
     origin.remoteAddress === undefined
       ? null
@@ -157,6 +160,12 @@ const register: Operation = (ctx, request, origin) => {
       if (node === undefined) throw dirError(DirErrorCode.FULL, 'registry full');
     }
   }
+
+  // Believed only under a signature (ours cover the values): unsigned, someone on the path could add
+  // capabilities that make peers send a reference node bytes it would never get from a reference peer.
+  if (proof !== undefined && tunnelCapabilities.length > 0)
+    ctx.tunnelCapabilities.set(node.nodeId, tunnelCapabilities);
+  else ctx.tunnelCapabilities.delete(node.nodeId);
 
   const reply: Reply = {
     type: 'register_ok',

@@ -32,6 +32,11 @@ export type OpContext = {
   readonly now: number;
   /** The protocol extensions this registry advertises (in register_ok and beacon_list_ok). */
   readonly extensions: readonly string[];
+  /**
+   * What each node's tunnel supports beyond the spec, as its last signed `register` said: soft state
+   * kept in memory like a beacon's endpoints (every daemon registers again when it reconnects).
+   */
+  readonly tunnelCapabilities: Map<number, readonly string[]>;
   /** The node if it exists and has been heard from within the TTL; else DIR_NOT_FOUND. */
   liveNode(nodeId: number, what?: string): NodeRecord;
   isLive(node: NodeRecord): boolean;

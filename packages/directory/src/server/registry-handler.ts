@@ -54,6 +54,8 @@ export class RegistryHandler {
   readonly options: ResolvedRegistryOptions;
   /** What `register_ok` and `beacon_list_ok` advertise: every extension this configuration offers. */
   readonly extensions: readonly string[];
+  /** Per node, the tunnel capabilities of its last signed `register` (see OpContext). */
+  readonly tunnelCapabilities: Map<number, readonly string[]> = new Map();
   /** The budgets' refusal counters live here (limits.counters). */
   readonly limits: RegistryLimits;
   readonly #auth: Authenticator;
@@ -79,6 +81,7 @@ export class RegistryHandler {
       RegistryExtension.FIND,
       RegistryExtension.SIGNED_LIST_NODES,
       RegistryExtension.SIGNED_VALUES,
+      RegistryExtension.TUNNEL_CAPABILITIES,
       ...(this.options.networkCreation === 'any-node' ? [RegistryExtension.SIGNED_CREATE_NETWORK] : []),
     ];
   }
@@ -144,6 +147,7 @@ export class RegistryHandler {
       limits: this.limits,
       now,
       extensions: this.extensions,
+      tunnelCapabilities: this.tunnelCapabilities,
       isLive,
       liveNode(nodeId: number, what = 'node'): NodeRecord {
         const node = store.getNode(nodeId);
