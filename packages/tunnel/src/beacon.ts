@@ -1,0 +1,89 @@
+import { BeaconClient, type UdpAddress } from '@pilot/nat';
+import { dualAddress, natAddress } from './addresses.js';
+import type { TunnelContext } from './context.js';
+import type { DualAddress } from './types.js';
+
+/**
+ * The beacon in use and its fallbacks, and the beacon client on the tunnel socket: discovers (our
+ * reflexive endpoint, and our registration for relay), punch requests, punch commands, failover.
+ */
+export class BeaconLink {
+  /** The beacon in use (relay and punch requests go through it). */
+  address: UdpAddress | undefined;
+  /** The beacon and its fallbacks; `address` is the one in use. */
+  private readonly addresses: readonly UdpAddress[];
+  private index = 0;
+  private client: BeaconClient | undefined;
+  private offPunch: (() => void) | undefined;
+  private ownEndpoint: DualAddress | undefined;
+
+  constructor(private readonly ctx: TunnelContext) {
+    const { beacon, fallbackBeacons } = ctx.options;
+    this.address = beacon === undefined ? undefined : natAddress(beacon);
+    this.addresses =
+      this.address === undefined ? [] : [this.address, ...(fallbackBeacons ?? []).map(natAddress)];
+  }
+
+  /** (Re)creates the beacon client for our node and the beacon in use, and discovers through it. */
+  start(): void {
+    const ctx = this.ctx;
+    const nodeId = ctx.nodeId;
+    this.offPunch?.();
+    this.client?.close();
+    this.client = undefined;
+    if (ctx.transport !== undefined && this.address !== undefined && !ctx.closed) {
+      // With our identity, our discovers prove who we are: a beacon then lets no one else move our relay.
+      this.client = new BeaconClient(ctx.transport.socket, {
+        node: nodeId,
+        beacon: this.address,
+        identity: ctx.options.identity,
+      });
+      this.offPunch = this.client.onPunchCommand((target) => ctx.punching.onPunchCommand(target));
+      if (nodeId !== 0) void this.discover();
+    }
+  }
+
+  /** Our reflexive endpoint as the beacon sees the tunnel socket (also registers us with the beacon). */
+  async discover(): Promise<DualAddress | undefined> {
+    const ctx = this.ctx;
+    const client = this.client;
+    if (client === undefined) return undefined;
+    try {
+      this.ownEndpoint = dualAddress(await client.discover());
+      return this.ownEndpoint;
+    } catch (error) {
+      ctx.count('discover_failed');
+      ctx.log('debug', 'beacon discover failed', { error: String(error) });
+      // The beacon does not answer: the next one of the network, if there is one (tunnels are kept;
+      // relays and punches go through the new one from now on).
+      if (this.addresses.length > 1 && !ctx.closed && client === this.client) {
+        const from = this.address;
+        this.index = (this.index + 1) % this.addresses.length;
+        this.address = this.addresses[this.index];
+        ctx.count('beacon_failover');
+        ctx.log('warn', 'beacon unreachable: moved to the next one', {
+          from: from === undefined ? '' : `${from.address}:${from.port}`,
+          to: this.address === undefined ? '' : `${this.address.address}:${this.address.port}`,
+        });
+        this.start();
+      }
+      return undefined;
+    }
+  }
+
+  /** Our reflexive endpoint from the last successful discover. */
+  get endpoint(): DualAddress | undefined {
+    return this.ownEndpoint;
+  }
+
+  /** Asks the beacon to have the node punch towards us (and tells us where to punch). */
+  requestPunch(nodeId: number): void {
+    this.client?.requestPunch(nodeId);
+  }
+
+  close(): void {
+    this.offPunch?.();
+    this.client?.close();
+    this.client = undefined;
+  }
+}

@@ -1,0 +1,163 @@
+import { performance } from 'node:perf_hooks';
+import { generateX25519KeyPair, type X25519KeyPair } from '@pilot/crypto';
+import { formatUdpAddress, type NatMapping, type UdpAddress } from '@pilot/nat';
+import type { UdpTransport } from '@pilot/transport/node';
+import { toEndpoint } from './addresses.js';
+import { BeaconLink } from './beacon.js';
+import { KeyCache } from './key-cache.js';
+import { KeyExchange } from './key-exchange.js';
+import { Liveness } from './liveness.js';
+import { Paths } from './paths.js';
+import { createPeer, hasPath, type Peer } from './peer.js';
+import { Punching } from './punching.js';
+import { Relay } from './relay.js';
+import { Sealing } from './sealing.js';
+import { TunnelSetup } from './setup.js';
+import type {
+  PeerInfo,
+  TunnelDirectory,
+  TunnelEvent,
+  TunnelLogLevel,
+  TunnelManagerOptions,
+} from './types.js';
+
+/**
+ * What the parts of the tunnel share: the options, the node → path table (`peerTable`), our node and
+ * X25519 key, the transport we are attached to, the timers to clear at close, counters, events and
+ * logging, and the parts themselves (each part reaches the others through here).
+ */
+export class TunnelContext {
+  readonly stats: Record<string, number> = {};
+  readonly options: TunnelManagerOptions;
+  readonly directory: TunnelDirectory;
+  readonly encrypt: boolean;
+  readonly keepaliveMs: number;
+  readonly directTimeoutMs: number;
+  readonly directRetryMs: number;
+  readonly x25519: X25519KeyPair = generateX25519KeyPair();
+  readonly peerTable: Map<number, Peer> = new Map();
+  /** One-shot timers and birthday aborts of any part, cleared at close. */
+  readonly timers: Set<NodeJS.Timeout> = new Set();
+  readonly aborts: Set<AbortController> = new Set();
+  transport: UdpTransport | undefined;
+  nodeId = 0;
+  mapping: NatMapping | undefined;
+  closed = false;
+
+  readonly keyCache: KeyCache;
+  readonly keys: KeyExchange;
+  readonly sealing: Sealing;
+  readonly paths: Paths;
+  readonly relay: Relay;
+  readonly beacon: BeaconLink;
+  readonly punching: Punching;
+  readonly liveness: Liveness;
+  readonly setup: TunnelSetup;
+
+  constructor(options: TunnelManagerOptions) {
+    this.options = options;
+    this.directory = options.directory;
+    this.encrypt = options.encrypt ?? true;
+    this.keepaliveMs = options.keepaliveMs ?? 20_000;
+    this.directTimeoutMs = options.directTimeoutMs ?? 6000;
+    this.directRetryMs = options.directRetryMs ?? 20_000;
+    this.mapping = options.natMapping;
+    this.keyCache = new KeyCache(this.directory, (level, message, fields) =>
+      this.log(level, message, fields),
+    );
+    this.keys = new KeyExchange(this);
+    this.sealing = new Sealing(this);
+    this.paths = new Paths(this);
+    this.relay = new Relay(this);
+    this.beacon = new BeaconLink(this);
+    this.punching = new Punching(this);
+    this.liveness = new Liveness(this);
+    this.setup = new TunnelSetup(this);
+  }
+
+  // ---- the node → path table ----
+
+  peerOf(nodeId: number): Peer {
+    let peer = this.peerTable.get(nodeId);
+    if (peer === undefined) {
+      peer = createPeer(nodeId);
+      this.peerTable.set(nodeId, peer);
+    }
+    return peer;
+  }
+
+  ready(peer: Peer): boolean {
+    if (!hasPath(peer)) return false;
+    return !this.encrypt || (peer.crypto !== undefined && peer.authenticated);
+  }
+
+  settle(peer: Peer): void {
+    if (!this.ready(peer) || peer.waiters.length === 0) return;
+    const waiters = peer.waiters;
+    peer.waiters = [];
+    const info = this.info(peer);
+    for (const waiter of waiters) waiter.resolve(info);
+  }
+
+  failWaiters(peer: Peer, error: Error): void {
+    const waiters = peer.waiters;
+    peer.waiters = [];
+    for (const waiter of waiters) waiter.reject(error);
+  }
+
+  info(peer: Peer): PeerInfo {
+    const beacon = this.beacon.address;
+    const endpoint =
+      peer.relay && beacon !== undefined
+        ? formatUdpAddress(beacon)
+        : peer.endpoint !== undefined
+          ? formatUdpAddress(peer.endpoint)
+          : '';
+    return {
+      node_id: peer.nodeId,
+      endpoint,
+      encrypted: this.encrypt && peer.crypto !== undefined,
+      authenticated: peer.authenticated,
+      relay: peer.relay,
+      ...(peer.setupMs === undefined ? {} : { setup_ms: Math.round(peer.setupMs * 10) / 10 }),
+      last_seen_ms: Number.isFinite(peer.lastSeenAt) ? Math.round(performance.now() - peer.lastSeenAt) : -1,
+      bytes_sent: peer.bytesSent,
+      bytes_recv: peer.bytesRecv,
+    };
+  }
+
+  // ---- the socket ----
+
+  /** Sends a frame from the tunnel socket (the transport's). */
+  sendRawTo(frame: Uint8Array, to: UdpAddress): void {
+    if (this.closed || this.transport === undefined) return;
+    try {
+      this.transport.sendRaw(frame, toEndpoint(to));
+    } catch (error) {
+      this.log('debug', 'send failed', { to: formatUdpAddress(to), error: String(error) });
+    }
+  }
+
+  // ---- counters, events, logging ----
+
+  count(name: string, by = 1): void {
+    this.stats[name] = (this.stats[name] ?? 0) + by;
+  }
+
+  drop(reason: string): void {
+    this.count(`drop_${reason}`);
+    this.count('dropped');
+  }
+
+  emit(event: TunnelEvent): void {
+    try {
+      this.options.onEvent?.(event);
+    } catch (error) {
+      this.log('warn', 'tunnel event listener threw', { error: String(error) });
+    }
+  }
+
+  log(level: TunnelLogLevel, message: string, fields?: Record<string, unknown>): void {
+    this.options.log?.(level, message, fields);
+  }
+}

@@ -1,0 +1,281 @@
+import { performance } from 'node:perf_hooks';
+import {
+  CryptoErrorCode,
+  createAuthKeyExchange,
+  type VerifiedAuthKeyExchange,
+  verifyAuthKeyExchange,
+} from '@pilot/crypto';
+import { sameUdpAddress } from '@pilot/nat';
+import { AUTH_KEY_EXCHANGE_SIZE, isPilotError, TunnelMagic } from '@pilot/wire';
+import { bytesEqual, readU32 } from './bytes.js';
+import type { TunnelContext } from './context.js';
+import type { Peer, Via } from './peer.js';
+import { PeerCrypto } from './peer-crypto.js';
+
+/** Reference §14: reply PILAs at most once a second per peer, and ignore a duplicate within 250 ms. */
+const PILA_REPLY_INTERVAL_MS = 1000;
+const PILA_DEBOUNCE_MS = 250;
+const KEY_REQUEST_TABLE_LIMIT = 1024;
+/**
+ * PILAs sent in answer to frames from unverified sources (a PILK, a PILS we cannot open) are larger
+ * than what caused them, so they are capped overall as well as per node: at most this many a second.
+ */
+const UNSOLICITED_PILA_PER_SECOND = 50;
+
+/**
+ * The key exchange: our signed PILA and our PILK (a "send me your PILA" request), verifying a
+ * peer's PILA against the registry's key, keying (and re-keying) a peer, and the throttles on
+ * PILAs sent in reply.
+ */
+export class KeyExchange {
+  private pila: Uint8Array | undefined;
+  /** When we last asked a node for its key or answered its key request (bounded; nodes need no entry). */
+  private readonly keyRequestAt = new Map<number, number>();
+  private unsolicitedWindow = 0;
+  private unsolicitedCount = 0;
+
+  constructor(private readonly ctx: TunnelContext) {}
+
+  /** Our node changed: a new PILA (none in plaintext mode). */
+  resetPila(): void {
+    const ctx = this.ctx;
+    this.pila = ctx.encrypt
+      ? createAuthKeyExchange(ctx.options.identity, ctx.nodeId, ctx.x25519.publicKey)
+      : undefined;
+  }
+
+  pilaFrame(): Uint8Array {
+    const ctx = this.ctx;
+    if (this.pila === undefined)
+      this.pila = createAuthKeyExchange(ctx.options.identity, ctx.nodeId, ctx.x25519.publicKey);
+    return this.pila;
+  }
+
+  pilkFrame(): Uint8Array {
+    const pilk = new Uint8Array(40);
+    const view = new DataView(pilk.buffer);
+    view.setUint32(0, TunnelMagic.KEY_EXCHANGE);
+    view.setUint32(4, this.ctx.nodeId);
+    pilk.set(this.ctx.x25519.publicKey, 8);
+    return pilk;
+  }
+
+  onPilk(frame: Uint8Array, via: Via): void {
+    const ctx = this.ctx;
+    if (frame.length < 40) {
+      ctx.drop('truncated');
+      return;
+    }
+    const sender = readU32(frame, 4);
+    // We always have an identity: an unauthenticated key is refused and answered with our PILA
+    // (the newest upstream uses exactly this as a "send me your key" request).
+    ctx.drop('pilk_refused');
+    if (!ctx.encrypt || sender === ctx.nodeId) return;
+    this.replyKeyRequest(sender, via);
+  }
+
+  onPila(frame: Uint8Array, via: Via): void {
+    const ctx = this.ctx;
+    if (!ctx.encrypt) {
+      ctx.drop('pila_plaintext_mode');
+      return;
+    }
+    if (frame.length < AUTH_KEY_EXCHANGE_SIZE) {
+      ctx.drop('truncated');
+      return;
+    }
+    const sender = readU32(frame, 4);
+    if (sender === ctx.nodeId || sender === 0) {
+      ctx.drop('pila_bad_sender');
+      return;
+    }
+    const known = ctx.peerTable.get(sender);
+    const now = performance.now();
+    if (
+      known?.lastPilaFrame !== undefined &&
+      now - known.lastPilaAt < PILA_DEBOUNCE_MS &&
+      bytesEqual(known.lastPilaFrame, frame.subarray(0, AUTH_KEY_EXCHANGE_SIZE))
+    ) {
+      ctx.count('pila_debounced');
+      return;
+    }
+    const copy = Uint8Array.from(frame.subarray(0, AUTH_KEY_EXCHANGE_SIZE));
+    this.verifyPila(sender, copy).then(
+      (verified) => {
+        if (verified !== undefined && !ctx.closed) this.acceptPila(verified, copy, via);
+      },
+      (error: unknown) => ctx.log('warn', 'PILA handling failed', { node_id: sender, error: String(error) }),
+    );
+  }
+
+  private async verifyPila(sender: number, frame: Uint8Array): Promise<VerifiedAuthKeyExchange | undefined> {
+    const ctx = this.ctx;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const key = await ctx.keyCache.get(sender, attempt > 0);
+      if (key === undefined) {
+        ctx.drop('pila_unknown_node');
+        return undefined;
+      }
+      try {
+        return verifyAuthKeyExchange(frame, key);
+      } catch (error) {
+        if (isPilotError(error, CryptoErrorCode.KEY_MISMATCH) && attempt === 0) continue;
+        const peer = ctx.peerTable.get(sender);
+        if (isPilotError(error, CryptoErrorCode.KEY_MISMATCH)) {
+          ctx.drop('pila_bad_key');
+          if (peer !== undefined) peer.badKey = true;
+          ctx.emit({ type: 'security.bad_key', node_id: sender });
+        } else if (isPilotError(error, CryptoErrorCode.BAD_SIGNATURE)) {
+          ctx.drop('pila_bad_signature');
+          ctx.emit({ type: 'security.bad_signature', node_id: sender });
+        } else if (isPilotError(error)) {
+          ctx.drop('pila_malformed');
+        } else {
+          throw error;
+        }
+        return undefined;
+      }
+    }
+    return undefined;
+  }
+
+  private acceptPila(verified: VerifiedAuthKeyExchange, frame: Uint8Array, via: Via): void {
+    const ctx = this.ctx;
+    const peer = ctx.peerOf(verified.senderNode);
+    peer.lastPilaFrame = frame;
+    peer.lastPilaAt = performance.now();
+    const hadState = peer.crypto !== undefined;
+    const changed =
+      hadState && !bytesEqual(peer.crypto?.peerX25519 ?? new Uint8Array(0), verified.x25519PublicKey);
+    let fresh = false;
+    if (!hadState || changed) {
+      try {
+        peer.crypto = new PeerCrypto(
+          ctx.x25519.privateKey,
+          verified.x25519PublicKey,
+          ctx.nodeId,
+          peer.nodeId,
+        );
+      } catch (error) {
+        if (!isPilotError(error)) throw error;
+        ctx.drop('pila_bad_x25519');
+        return;
+      }
+      peer.authenticated = true;
+      fresh = true;
+      ctx.count(changed ? 'rekeyed' : 'keyed');
+    }
+    ctx.count('pila_accepted');
+    const wasRelay = peer.relay;
+    const viaSocket = via.kind === 'side' ? via.socket : undefined;
+    const fromElsewhere =
+      !fresh &&
+      via.kind !== 'relay' &&
+      !peer.relay &&
+      (peer.endpoint === undefined || !sameUdpAddress(peer.endpoint, via.from) || peer.side !== viaSocket);
+    // A PILA under a new key proves a new session and may set the path; the same key again (which
+    // anyone could replay) only takes a relayed tunnel back to a direct one.
+    ctx.paths.authenticatedFrom(peer, via, fresh);
+    const upgraded = wasRelay && !peer.relay;
+    if (fresh) {
+      ctx.emit({
+        type: changed ? 'tunnel.rekeyed' : 'tunnel.established',
+        node_id: peer.nodeId,
+        relay: peer.relay,
+      });
+      ctx.log('info', changed ? 'peer re-keyed' : 'tunnel keys set', {
+        node_id: peer.nodeId,
+        relay: peer.relay,
+      });
+    }
+    if (fresh || upgraded) this.sendPila(peer, true);
+    else if (fromElsewhere) {
+      // The peer is trying a new path (its mapping changed, a punch or birthday socket): answer
+      // there, so that it gets an authenticated frame on that path. Our own path moves only when
+      // its PILS arrives from there.
+      const now = performance.now();
+      if (now - peer.lastPilaSentAt >= PILA_REPLY_INTERVAL_MS) {
+        peer.lastPilaSentAt = now;
+        ctx.count('pila_sent');
+        ctx.paths.sendVia(peer.nodeId, via, this.pilaFrame());
+      } else {
+        ctx.count('pila_throttled');
+      }
+    }
+    ctx.sealing.flush(peer);
+    ctx.settle(peer);
+  }
+
+  /**
+   * Sends our PILA by the peer's path. Replies are throttled (reference §14: at most one a second);
+   * a throttled reply is sent when the interval ends rather than lost.
+   */
+  sendPila(peer: Peer, reply: boolean): void {
+    const ctx = this.ctx;
+    if (!ctx.encrypt || (peer.endpoint === undefined && !peer.relay)) return;
+    const now = performance.now();
+    const wait = peer.lastPilaSentAt + PILA_REPLY_INTERVAL_MS - now;
+    if (wait > 0) {
+      if (reply && peer.pilaReplyTimer === undefined) {
+        peer.pilaReplyTimer = setTimeout(() => {
+          peer.pilaReplyTimer = undefined;
+          if (!ctx.closed) this.sendPila(peer, true);
+        }, wait);
+        peer.pilaReplyTimer.unref();
+      }
+      ctx.count('pila_throttled');
+      return;
+    }
+    peer.lastPilaSentAt = now;
+    ctx.count('pila_sent');
+    ctx.paths.sendFrame(peer, this.pilaFrame());
+    if (peer.crypto === undefined) ctx.paths.sendFrame(peer, this.pilkFrame());
+  }
+
+  /** A frame we could not open from a node: ask for its PILA with a PILK (throttled), via the same path. */
+  requestKey(sender: number, via: Via): void {
+    const ctx = this.ctx;
+    const now = performance.now();
+    if (!this.mayAnswer(sender, now)) return;
+    ctx.count('key_requests');
+    const pilk = this.pilkFrame();
+    // The PILK says "send me your PILA"; our own PILA goes along so the peer can re-key if it lost ours.
+    for (const frame of [this.pilaFrame(), pilk]) ctx.paths.sendVia(sender, via, frame);
+  }
+
+  private replyKeyRequest(sender: number, via: Via): void {
+    const ctx = this.ctx;
+    const now = performance.now();
+    if (!this.mayAnswer(sender, now)) {
+      ctx.count('pila_throttled');
+      return;
+    }
+    ctx.count('pila_sent');
+    ctx.paths.sendVia(sender, via, this.pilaFrame());
+  }
+
+  /** Key requests and answers to them: one a second per node, UNSOLICITED_PILA_PER_SECOND overall. */
+  private mayAnswer(node: number, now: number): boolean {
+    const last = this.keyRequestAt.get(node);
+    if (last !== undefined && now - last < PILA_REPLY_INTERVAL_MS) return false;
+    if (!this.unsolicitedAllowed(now)) return false;
+    this.keyRequestAt.delete(node);
+    this.keyRequestAt.set(node, now);
+    if (this.keyRequestAt.size > KEY_REQUEST_TABLE_LIMIT) {
+      const oldest = this.keyRequestAt.keys().next().value;
+      if (oldest !== undefined) this.keyRequestAt.delete(oldest);
+    }
+    return true;
+  }
+
+  private unsolicitedAllowed(now: number): boolean {
+    const second = Math.floor(now / 1000);
+    if (second !== this.unsolicitedWindow) {
+      this.unsolicitedWindow = second;
+      this.unsolicitedCount = 0;
+    }
+    if (this.unsolicitedCount >= UNSOLICITED_PILA_PER_SECOND) return false;
+    this.unsolicitedCount++;
+    return true;
+  }
+}

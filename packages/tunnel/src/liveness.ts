@@ -1,0 +1,123 @@
+import { performance } from 'node:perf_hooks';
+import { PUNCH_FRAME } from '@pilot/nat';
+import type { TunnelContext } from './context.js';
+import { hasPath, type Peer } from './peer.js';
+
+/** How often paths are checked for silence. */
+const LIVENESS_CHECK_MS = 1000;
+/** A peer we keep sending to that has said nothing authenticated for this long has lost its path. */
+const SILENT_WHILE_SENDING_MS = 3000;
+/** How long a silent path's PILK probe waits for the peer's PILA before punching again. */
+const PROBE_WAIT_MS = 1000;
+/** Recoveries of one silent path before we stop trying (the peer is probably gone). */
+const MAX_RECOVERIES = 3;
+
+/**
+ * Keeping paths alive: the keepalive, liveness and relay-upgrade timers, keepalives (a beacon
+ * discover and a sealed empty frame per peer), and the recovery of a path that went silent.
+ */
+export class Liveness {
+  private keepaliveTimer: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private livenessTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly ctx: TunnelContext) {}
+
+  start(): void {
+    const ctx = this.ctx;
+    this.keepaliveTimer = setInterval(() => this.keepalive(), ctx.keepaliveMs);
+    this.keepaliveTimer.unref();
+    this.livenessTimer = setInterval(() => this.checkLiveness(), LIVENESS_CHECK_MS);
+    this.livenessTimer.unref();
+    if (ctx.beacon.address !== undefined) {
+      this.retryTimer = setInterval(() => ctx.relay.retryDirect(), ctx.directRetryMs);
+      this.retryTimer.unref();
+    }
+  }
+
+  stop(): void {
+    clearInterval(this.keepaliveTimer);
+    clearInterval(this.retryTimer);
+    clearInterval(this.livenessTimer);
+  }
+
+  /**
+   * A path that went silent (our NAT or the peer's changed its mapping, a router forgot it) is
+   * searched for again: re-classify our NAT (its mode may have changed), punch through the beacon
+   * (birthday probing included), and relay if nothing authenticated comes back within
+   * directTimeoutMs; the relayed tunnel then upgrades to a direct one as usual.
+   */
+  private checkLiveness(): void {
+    const ctx = this.ctx;
+    if (ctx.closed || !ctx.encrypt) return;
+    const now = performance.now();
+    for (const peer of ctx.peerTable.values()) {
+      if (peer.crypto === undefined || !hasPath(peer) || !Number.isFinite(peer.lastSeenAt)) continue;
+      const silent = now - peer.lastSeenAt;
+      if (peer.recoveringSince !== undefined) {
+        if (
+          now - peer.recoveringSince >= ctx.directTimeoutMs &&
+          !peer.relay &&
+          ctx.beacon.address !== undefined
+        ) {
+          ctx.log('info', 'silent path not recovered directly, relaying', { node_id: peer.nodeId });
+          ctx.relay.activate(peer);
+          ctx.keys.sendPila(peer, false);
+        }
+        if (now - peer.recoveringSince < ctx.directTimeoutMs * 2) continue;
+        peer.recoveringSince = undefined;
+      }
+      const sending = now - peer.lastSentAt < 1500 && peer.lastSentAt > peer.lastSeenAt;
+      const stale = (sending && silent > SILENT_WHILE_SENDING_MS) || silent > ctx.keepaliveMs * 2.5;
+      if (!stale || peer.recoveries >= MAX_RECOVERIES) continue;
+      peer.recoveries++;
+      peer.recoveringSince = now;
+      ctx.count('path_lost');
+      ctx.emit({ type: 'tunnel.path_lost', node_id: peer.nodeId, silent_ms: Math.round(silent) });
+      ctx.log('info', 'path silent, searching again', {
+        node_id: peer.nodeId,
+        silent_ms: Math.round(silent),
+      });
+      void this.recover(peer);
+    }
+  }
+
+  private async recover(peer: Peer): Promise<void> {
+    const ctx = this.ctx;
+    const started = performance.now();
+    // First a PILK, which asks the peer for its PILA: a healthy path answers at once
+    // (authenticated), so a peer that was merely quiet is not taken for lost.
+    ctx.paths.sendFrame(peer, ctx.keys.pilkFrame());
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        ctx.timers.delete(timer);
+        resolve();
+      }, PROBE_WAIT_MS);
+      ctx.timers.add(timer);
+    });
+    if (ctx.closed || peer.lastSeenAt >= started) return;
+    if (ctx.options.reflectors !== undefined) await ctx.punching.classify();
+    if (ctx.closed) return;
+    ctx.count('path_repunch');
+    ctx.beacon.requestPunch(peer.nodeId);
+    ctx.paths.sendFrame(peer, ctx.keys.pilkFrame());
+  }
+
+  /** Keepalives: discover to the beacon (its mapping), and a sealed empty frame to every keyed peer. */
+  keepalive(): void {
+    const ctx = this.ctx;
+    if (ctx.closed) return;
+    void ctx.beacon.discover();
+    for (const peer of ctx.peerTable.values()) {
+      if (!hasPath(peer)) continue;
+      ctx.count('keepalives_sent');
+      if (peer.crypto !== undefined && peer.authenticated) {
+        // An empty sealed frame is authenticated and replay-protected, so it moves the tunnel when
+        // our NAT mapping changed; a reference peer drops it as an empty packet.
+        ctx.paths.sendFrame(peer, peer.crypto.seal(new Uint8Array(0)));
+      } else if (!peer.relay) {
+        ctx.paths.sendFrame(peer, PUNCH_FRAME);
+      }
+    }
+  }
+}

@@ -1,0 +1,81 @@
+import type { Socket } from 'node:dgram';
+import type { UdpAddress } from '@pilot/nat';
+import type { PeerCrypto } from './peer-crypto.js';
+import type { PeerInfo } from './types.js';
+
+/** How a frame reached us: the tunnel socket, the beacon's relay, or a birthday socket. */
+export type Via =
+  | { readonly kind: 'direct'; readonly from: UdpAddress }
+  | { readonly kind: 'relay' }
+  | SideVia;
+export interface SideVia {
+  readonly kind: 'side';
+  readonly from: UdpAddress;
+  readonly socket: Socket;
+}
+
+/** An `ensureTunnel` caller waiting for the peer's keys. */
+export interface Waiter {
+  readonly resolve: (info: PeerInfo) => void;
+  readonly reject: (error: Error) => void;
+}
+
+/** One entry of the node → path table: the path, the keys and the book-keeping of one peer. */
+export interface Peer {
+  readonly nodeId: number;
+  endpoint: UdpAddress | undefined;
+  /** The birthday socket this peer is reached through (hard side of birthday probing), if any. */
+  side: Socket | undefined;
+  relay: boolean;
+  crypto: PeerCrypto | undefined;
+  authenticated: boolean;
+  queue: Uint8Array[];
+  lastPilaSentAt: number;
+  pilaReplyTimer: NodeJS.Timeout | undefined;
+  lastPilaFrame: Uint8Array | undefined;
+  lastPilaAt: number;
+  lastSeenAt: number;
+  lastDirectAt: number;
+  lastSentAt: number;
+  lastReplayEventAt: number;
+  /** When the current recovery of a silent path started, and how many there were since the last frame. */
+  recoveringSince: number | undefined;
+  recoveries: number;
+  setupStart: number | undefined;
+  setupMs: number | undefined;
+  bytesSent: number;
+  bytesRecv: number;
+  badKey: boolean;
+  waiters: Waiter[];
+}
+
+export function createPeer(nodeId: number): Peer {
+  return {
+    nodeId,
+    endpoint: undefined,
+    side: undefined,
+    relay: false,
+    crypto: undefined,
+    authenticated: false,
+    queue: [],
+    lastPilaSentAt: Number.NEGATIVE_INFINITY,
+    pilaReplyTimer: undefined,
+    lastPilaFrame: undefined,
+    lastPilaAt: Number.NEGATIVE_INFINITY,
+    lastSeenAt: Number.NEGATIVE_INFINITY,
+    lastDirectAt: Number.NEGATIVE_INFINITY,
+    lastSentAt: Number.NEGATIVE_INFINITY,
+    lastReplayEventAt: Number.NEGATIVE_INFINITY,
+    recoveringSince: undefined,
+    recoveries: 0,
+    setupStart: undefined,
+    setupMs: undefined,
+    bytesSent: 0,
+    bytesRecv: 0,
+    badKey: false,
+    waiters: [],
+  };
+}
+
+/** A peer has a path once it has a direct endpoint or is relayed. */
+export const hasPath = (peer: Peer): boolean => peer.relay || peer.endpoint !== undefined;
