@@ -20,9 +20,13 @@ export type RendezvousConfig = {
   readonly beaconAddrGiven: boolean;
   /**
    * A second beacon socket (discover + STUN Binding), `--stun-addr`: a second reflector at another
-   * port, so that nodes can classify their NAT (easy/hard mapping) against two addresses. Off by default.
+   * port, so that nodes can classify their NAT (easy/hard mapping) against two addresses. On by
+   * default, on the beacon's host at the beacon's port + 1 (port 0 when the beacon's is 0); the
+   * registry tells daemons its port (`reflector_port`, the `reflector` extension). `off` turns it off.
    */
   readonly stunAddr: ListenAddress | undefined;
+  /** Whether the STUN address is the default: when its port is taken, the OS chooses another. */
+  readonly stunAddrDefault: boolean;
   /**
    * `--beacon-peers`: the beacons of the other instances of this network (IP:port each). Beacons
    * tell their peers which nodes they hold, and forward a relay for a node held by a peer to it, so
@@ -75,7 +79,7 @@ export const FLAGS: Readonly<Record<string, { readonly kind: FlagKind; readonly 
   },
   'stun-addr': {
     kind: 'string',
-    help: 'UDP address of a second beacon socket (discover + STUN), for NAT classification (default: off)',
+    help: 'UDP address of a second beacon socket (discover + STUN) that daemons classify their NAT against; the registry advertises its port (default: the beacon host, its port + 1; "off": none)',
   },
   'beacon-peers': {
     kind: 'string',
@@ -220,6 +224,18 @@ export function parseListenAddress(text: string, flag: string): ListenAddress {
   return { host: host === '' ? '0.0.0.0' : host, port };
 }
 
+/** `--stun-addr`: given, `off`, or by default beside the beacon (the next port up). */
+function stunAddress(
+  text: string | undefined,
+  beacon: ListenAddress,
+): { stunAddr: ListenAddress | undefined; stunAddrDefault: boolean } {
+  if (text === 'off' || text === 'false' || text === 'none')
+    return { stunAddr: undefined, stunAddrDefault: false };
+  if (text !== undefined) return { stunAddr: parseListenAddress(text, 'stun-addr'), stunAddrDefault: false };
+  const port = beacon.port === 0 || beacon.port === 65_535 ? 0 : beacon.port + 1;
+  return { stunAddr: { host: beacon.host, port }, stunAddrDefault: true };
+}
+
 function expandHome(path: string): string {
   if (path === '~') return homedir();
   if (path.startsWith('~/')) return join(homedir(), path.slice(2));
@@ -293,8 +309,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
       registryAddr: parseListenAddress(str('registry-addr') ?? ':9000', 'registry-addr'),
       beaconAddr: parseListenAddress(str('beacon-addr') ?? ':9001', 'beacon-addr'),
       beaconAddrGiven: values.has('beacon-addr'),
-      stunAddr:
-        str('stun-addr') === undefined ? undefined : parseListenAddress(str('stun-addr') ?? '', 'stun-addr'),
+      ...stunAddress(str('stun-addr'), parseListenAddress(str('beacon-addr') ?? ':9001', 'beacon-addr')),
       beaconPeers: withSyncKeys(
         (str('beacon-peers') ?? '')
           .split(',')

@@ -41,6 +41,12 @@ export type Rendezvous = {
   close(): Promise<void>;
 };
 
+/** The port of a `host:port` / `[v6]:port` text. */
+function portOf(address: string): number | undefined {
+  const port = Number(address.slice(address.lastIndexOf(':') + 1));
+  return Number.isInteger(port) && port > 0 ? port : undefined;
+}
+
 function readPem(path: string, what: string): string {
   try {
     return readFileSync(path, 'utf8');
@@ -122,10 +128,15 @@ export async function startRendezvous(
     logger.log('error', 'registry fault', { error: error instanceof Error ? error.message : String(error) });
   const store = opened;
   const observer = new RendezvousObserver();
+  // The second reflector starts after the registry; its port is read at each reply (reflector_port).
+  let stunHandle: BeaconHandle | undefined;
   const handler = new ObservedRegistryHandler(
     opened.store,
     {
       ...registryBudgetOptions(config.budgets),
+      ...(config.stunAddr === undefined || beacon === undefined
+        ? {}
+        : { reflectorPort: () => (stunHandle === undefined ? undefined : portOf(stunHandle.address)) }),
       ...(config.adminToken === undefined ? {} : { adminToken: config.adminToken }),
     },
     onError,
@@ -202,16 +213,28 @@ export async function startRendezvous(
 
   // A second reflector at another port: a symmetric NAT maps it anew, so nodes can classify their NAT.
   // It is a Beacon of its own (discover + STUN); nodes only ask it where they are, never register there.
-  let stunHandle: BeaconHandle | undefined;
   if (beacon !== undefined && config.stunAddr !== undefined) {
-    try {
-      stunHandle = await beacon({
-        host: config.stunAddr.host,
-        port: config.stunAddr.port,
+    const start = (port: number): Promise<BeaconHandle> =>
+      beacon({
+        host: config.stunAddr?.host ?? '0.0.0.0',
+        port,
         amplification: config.beaconAmplification,
         logger,
         budgets: beaconBudgetOptions(config.budgets),
       });
+    try {
+      try {
+        stunHandle = await start(config.stunAddr.port);
+      } catch (error) {
+        // The default port (the beacon's + 1) may be someone else's: daemons learn the port from
+        // the registry, so any port serves; an address the operator gave is never replaced.
+        if (!config.stunAddrDefault || config.stunAddr.port === 0) throw error;
+        stunHandle = await start(0);
+        logger.log('warn', 'the default STUN reflector port is taken: the OS chose another', {
+          wanted: config.stunAddr.port,
+          stun: stunHandle.address,
+        });
+      }
     } catch (error) {
       await beaconHandle?.close();
       await server.close();

@@ -199,6 +199,84 @@ describe('pilot-rendezvous: registry + beacon', () => {
     expect(await exited(started.child)).toBe(0);
   });
 
+  it('serves the second reflector by default beside the beacon, and the registry advertises its port', async () => {
+    // Two consecutive free ports: the beacon takes the first; the second stays held, so the
+    // default reflector port (the beacon's + 1) is taken and the OS chooses another.
+    let held: Socket | undefined;
+    let beaconPort = 0;
+    for (let tries = 0; held === undefined && tries < 50; tries++) {
+      const first = await udp();
+      const port = first.address().port;
+      const second = createSocket('udp4');
+      const ok = await new Promise<boolean>((resolve) => {
+        second.once('error', () => resolve(false));
+        second.bind(port + 1, '127.0.0.1', () => resolve(true));
+      });
+      if (!ok) {
+        second.close();
+        continue;
+      }
+      sockets.push(second);
+      held = second;
+      beaconPort = port;
+      await new Promise<void>((resolve) => first.close(() => resolve()));
+      sockets.splice(sockets.indexOf(first), 1);
+    }
+    const started = await start([
+      '--registry-addr',
+      '127.0.0.1:0',
+      '--beacon-addr',
+      `127.0.0.1:${beaconPort}`,
+      '--store',
+      ':memory:',
+      '--tls=false',
+    ]);
+    const stun = hostPort(started.announce.stun);
+    expect(stun.port).toBeGreaterThan(0);
+    expect(stun.port).not.toBe(beaconPort + 1);
+    expect(started.stderr()).toContain('the default STUN reflector port is taken');
+    const socket = await udp();
+    const probe = new BeaconClient(socket, { node: 0, beacon: stun });
+    expect((await probe.discover({ rto: 200, retries: 6 })).port).toBe(socket.address().port);
+    probe.close();
+    // What daemons learn at registration: the reflector's port (the `reflector` extension).
+    const registry = hostPort(started.announce.registry);
+    const client = await DirectoryClient.connect({ host: registry.address, port: registry.port });
+    try {
+      const registered = await client.register(createSigner(), { listenAddr: ':4000' });
+      expect(registered.reflectorPort).toBe(stun.port);
+    } finally {
+      client.close();
+    }
+    started.child.kill('SIGTERM');
+    expect(await exited(started.child)).toBe(0);
+
+    // --stun-addr off: no second reflector, nothing advertised.
+    const off = await start([
+      '--registry-addr',
+      '127.0.0.1:0',
+      '--beacon-addr',
+      '127.0.0.1:0',
+      '--stun-addr',
+      'off',
+      '--store',
+      ':memory:',
+      '--tls=false',
+    ]);
+    expect(off.announce.stun).toBeUndefined();
+    const offRegistry = hostPort(off.announce.registry);
+    const offClient = await DirectoryClient.connect({ host: offRegistry.address, port: offRegistry.port });
+    try {
+      expect(
+        (await offClient.register(createSigner(), { listenAddr: ':4000' })).reflectorPort,
+      ).toBeUndefined();
+    } finally {
+      offClient.close();
+    }
+    off.child.kill('SIGTERM');
+    expect(await exited(off.child)).toBe(0);
+  });
+
   it('stops on SIGINT with a STUN request in flight, and refuses a taken beacon port', async () => {
     const first = await start([
       '--registry-addr',

@@ -8,6 +8,7 @@ export {
   type TlsClientOptions,
 } from './client/connection.js';
 export {
+  type BirthdayReply,
   DirectoryClient,
   type DirectoryClientOptions,
   type FindHit,

@@ -28,6 +28,17 @@ export const RegistryExtension = {
    * first PILA whether it may append the PILX extension (a reference peer never gets one).
    */
   TUNNEL_CAPABILITIES: 'tunnel-capabilities',
+  /**
+   * `reflector_port` in register_ok and beacon_list_ok: a second reflector (discover + STUN) on the
+   * beacon's host, so that daemons classify their NAT (easy/hard mapping) without being told.
+   */
+  REFLECTOR: 'reflector',
+  /**
+   * The `birthday` operation: a node signs its intent to birthday-probe a peer (and learns the
+   * peer's IPs), or asks which nodes intend to reach it. Daemons open birthday bursts only towards
+   * IPs the registry vouches for this way.
+   */
+  BIRTHDAY: 'birthday',
 } as const;
 export type RegistryExtension = (typeof RegistryExtension)[keyof typeof RegistryExtension];
 

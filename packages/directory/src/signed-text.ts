@@ -56,6 +56,8 @@ export const Challenge = {
   resolveHostname: (requester: number, hostname: string): string =>
     `resolve_hostname:${requester}:${hostname}`,
   listNodes: (requester: number, network: number): string => `list_nodes:${requester}:${network}`,
+  /** Ours (`birthday` extension): an intent towards `peer`, or (peer 0) who asked for us. */
+  birthday: (requester: number, peer: number): string => `birthday:${requester}:${peer}`,
 } as const;
 
 /**

@@ -50,6 +50,19 @@ export type RegisterResult = {
   readonly observedAddr?: string;
   readonly hostname?: string;
   readonly hostnameError?: string;
+  /**
+   * Ours (`reflector` extension): the UDP port of a second reflector on the beacon's host, against
+   * which (with the beacon) a node classifies its NAT. Absent from a reference registry.
+   */
+  readonly reflectorPort?: number;
+};
+
+/** What `birthday` answers: the peer's IPs (an intent), or the nodes that intend to reach us. */
+export type BirthdayReply = {
+  /** With a peer: the IPs the registry knows the peer by. */
+  readonly ips: readonly string[];
+  /** Without a peer: who asked for birthday probing with us (live intents), and from where. */
+  readonly peers: readonly { readonly nodeId: number; readonly ips: readonly string[] }[];
 };
 
 export type NodeInfo = {
@@ -104,6 +117,12 @@ function optionalText(reply: Message, field: string): { [key: string]: string } 
 
 function strings(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : [];
+}
+
+/** A `reflector_port` that is a real UDP port, else undefined (a hostile registry may send anything). */
+function reflectorPortOf(reply: Message): number | undefined {
+  const port = reply.reflector_port;
+  return typeof port === 'number' && Number.isInteger(port) && port > 0 && port <= 0xffff ? port : undefined;
 }
 
 function sleep(ms: number): Promise<void> {
@@ -329,13 +348,42 @@ export class DirectoryClient {
       reply = await send();
     }
     if (!signed && this.supports(RegistryExtension.SIGNED_REGISTER)) reply = await send();
+    const reflectorPort = reflectorPortOf(reply);
     return {
       nodeId: num(reply, 'node_id'),
       address: text(reply, 'address'),
       ...(typeof reply.observed_addr === 'string' ? { observedAddr: reply.observed_addr } : {}),
       ...(typeof reply.hostname === 'string' ? { hostname: reply.hostname } : {}),
       ...(typeof reply.hostname_error === 'string' ? { hostnameError: reply.hostname_error } : {}),
+      ...(reflectorPort === undefined ? {} : { reflectorPort }),
     };
+  }
+
+  /**
+   * Ours (`birthday` extension): with `peerId`, declares that `requesterId` will birthday-probe that
+   * peer and learns the peer's IPs; without, learns which nodes intend to reach `requesterId`.
+   * Rejects with DIR_UNSUPPORTED, sending nothing, when the registry does not advertise it.
+   */
+  async birthday(signer: DirectorySigner, requesterId: number, peerId?: number): Promise<BirthdayReply> {
+    await this.negotiate();
+    if (!this.supports(RegistryExtension.BIRTHDAY)) {
+      throw dirError(
+        DirErrorCode.UNSUPPORTED,
+        'this registry does not offer birthday intents (a reference registry)',
+      );
+    }
+    const reply = await this.request(() =>
+      this.#signed(signer, Challenge.birthday(requesterId, peerId ?? 0), {
+        type: 'birthday',
+        requester_id: requesterId,
+        ...(peerId === undefined ? {} : { node_id: peerId }),
+      }),
+    );
+    const peers = (Array.isArray(reply.peers) ? (reply.peers as Message[]) : []).slice(0, 64).map((peer) => ({
+      nodeId: num(peer, 'node_id'),
+      ips: strings(peer.ips).slice(0, 8),
+    }));
+    return { ips: strings(reply.ips).slice(0, 8), peers };
   }
 
   async lookup(nodeId: number): Promise<NodeInfo> {

@@ -5,7 +5,7 @@ import type { NodeRecord } from '../store/directory-store.js';
 import { parseEndpoint, parseTagQuery } from '../validate.js';
 import { optionalStr, optionalU32, page, type Request, str, strArray } from './fields.js';
 import { findByHostname } from './node-ops.js';
-import { backboneAddress, type OpContext, type Operation, type Reply } from './op-context.js';
+import { backboneAddress, type OpContext, type Operation, type Reply, reflectorField } from './op-context.js';
 
 const MAX_QUERY_TERMS = 10;
 
@@ -106,6 +106,7 @@ const beaconList: Operation = (ctx) => ({
   })),
   // A read both implementations answer: a client that has not registered learns our extensions here.
   extensions: ctx.extensions,
+  ...reflectorField(ctx),
 });
 
 export const DISCOVERY_OPERATIONS: Readonly<Record<string, Operation>> = {

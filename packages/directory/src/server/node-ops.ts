@@ -7,7 +7,14 @@ import type { NodeRecord } from '../store/directory-store.js';
 import { checkHostname, formatEndpoint, normaliseTags, parseEndpoint } from '../validate.js';
 import type { Proof } from './authenticator.js';
 import { bool, optionalStr, optionalU32, type Request, str, strArray, u32 } from './fields.js';
-import { backboneAddress, type OpContext, type Operation, type Reply, realAddr } from './op-context.js';
+import {
+  backboneAddress,
+  type OpContext,
+  type Operation,
+  type Reply,
+  realAddr,
+  reflectorField,
+} from './op-context.js';
 import { OwnerKeySwap } from './registry-options.js';
 
 const DAY_MS = 86_400_000;
@@ -176,6 +183,7 @@ const register: Operation = (ctx, request, origin) => {
     protocol_version: 1,
     // Ours: the reference's readers ignore it; our clients sign freshly only once they see it.
     extensions: ctx.extensions,
+    ...reflectorField(ctx),
   };
   if (observedAddr !== null) reply.observed_addr = observedAddr;
   if (hostname !== undefined && hostname !== '') {

@@ -65,3 +65,14 @@ export function realAddr(node: NodeRecord): string | null {
   const observed = node.observedAddr === null ? undefined : parseEndpoint(node.observedAddr);
   return observed === undefined ? null : formatEndpoint(observed.host, listen.port);
 }
+
+/**
+ * Ours (`reflector` extension): the port of the second reflector beside the beacon, for the replies
+ * that carry extensions (the reference's readers ignore the field).
+ */
+export function reflectorField(ctx: OpContext): { reflector_port?: number } {
+  const port = ctx.options.reflectorPort?.();
+  return port === undefined || !Number.isInteger(port) || port <= 0 || port > 0xffff
+    ? {}
+    : { reflector_port: port };
+}

@@ -3,6 +3,7 @@ import { DirErrorCode, dirError } from '../errors.js';
 import { RegistryExtension } from '../extensions.js';
 import type { DirectoryStore, NodeRecord } from '../store/directory-store.js';
 import { Authenticator } from './authenticator.js';
+import { BIRTHDAY_OPERATIONS } from './birthday-ops.js';
 import { DISCOVERY_OPERATIONS } from './discovery-ops.js';
 import type { Request } from './fields.js';
 import { NETWORK_OPERATIONS } from './network-ops.js';
@@ -17,7 +18,13 @@ import {
 import { TRUST_OPERATIONS } from './trust-ops.js';
 
 const OPERATIONS: ReadonlyMap<string, Operation> = new Map(
-  Object.entries({ ...NODE_OPERATIONS, ...NETWORK_OPERATIONS, ...TRUST_OPERATIONS, ...DISCOVERY_OPERATIONS }),
+  Object.entries({
+    ...NODE_OPERATIONS,
+    ...NETWORK_OPERATIONS,
+    ...TRUST_OPERATIONS,
+    ...DISCOVERY_OPERATIONS,
+    ...BIRTHDAY_OPERATIONS,
+  }),
 );
 
 // Operations that never write: they skip the per-request savepoint (a measurable cost on lookups).
@@ -82,6 +89,8 @@ export class RegistryHandler {
       RegistryExtension.SIGNED_LIST_NODES,
       RegistryExtension.SIGNED_VALUES,
       RegistryExtension.TUNNEL_CAPABILITIES,
+      RegistryExtension.BIRTHDAY,
+      ...(this.options.reflectorPort === undefined ? [] : [RegistryExtension.REFLECTOR]),
       ...(this.options.networkCreation === 'any-node' ? [RegistryExtension.SIGNED_CREATE_NETWORK] : []),
     ];
   }

@@ -1,3 +1,4 @@
+import { BirthdayIntents } from './birthday-intents.js';
 import { KeyedBuckets } from './keyed-buckets.js';
 import type { ResolvedRegistryOptions } from './registry-options.js';
 
@@ -11,6 +12,8 @@ export type RegistryLimitCounters = {
   responseInboxFull: number;
   /** request_handshake to a node whose request inbox is full. */
   requestInboxFull: number;
+  /** birthday intents refused: the node already held its live intents (registryOptions.birthdayIntentsPerNode). */
+  birthdayIntentsLimited: number;
 };
 
 /**
@@ -23,7 +26,10 @@ export class RegistryLimits {
     networksPerNodeLimited: 0,
     responseInboxFull: 0,
     requestInboxFull: 0,
+    birthdayIntentsLimited: 0,
   };
+  /** Who asked for birthday probing with whom (the `birthday` extension), in memory. */
+  readonly birthday: BirthdayIntents;
   readonly #perNode: KeyedBuckets<number>;
   readonly #perIp: KeyedBuckets<string>;
 
@@ -31,6 +37,18 @@ export class RegistryLimits {
     const perSecond = 1000 / options.networkCreateEveryMs;
     this.#perNode = new KeyedBuckets({ perSecond, burst: options.networkCreateBurstPerNode });
     this.#perIp = new KeyedBuckets({ perSecond, burst: options.networkCreateBurstPerIp });
+    this.birthday = new BirthdayIntents({
+      ttlMs: options.birthdayIntentTtlMs,
+      perNode: options.birthdayIntentsPerNode,
+      maxEntries: 100_000,
+    });
+  }
+
+  /** Records a birthday intent; false (and counted) when the node holds too many already. */
+  askBirthday(from: number, to: number, ips: readonly string[], now: number): boolean {
+    const ok = this.birthday.ask(from, to, ips, now);
+    if (!ok) this.counters.birthdayIntentsLimited++;
+    return ok;
   }
 
   /** Takes one network creation from the node's and the source IP's budgets; false when either is spent. */
@@ -44,5 +62,6 @@ export class RegistryLimits {
   prune(now: number): void {
     this.#perNode.prune(now);
     this.#perIp.prune(now);
+    this.birthday.prune(now);
   }
 }

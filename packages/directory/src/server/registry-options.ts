@@ -56,14 +56,29 @@ export type RegistryOptions = {
   readonly networkCreateEveryMs?: number;
   /** Handshake responses waiting in one node's inbox (respond_handshake beyond it is refused). Default 100. */
   readonly maxHandshakeResponses?: number;
+  /**
+   * The UDP port of a second reflector beside the beacon (pilot-rendezvous' `--stun-addr`), read at
+   * each reply: when it returns a port, `register_ok` and `beacon_list_ok` carry it as
+   * `reflector_port` and the `reflector` extension is advertised, so daemons classify their NAT
+   * without flags. Default: none.
+   */
+  readonly reflectorPort?: () => number | undefined;
+  /** How long a `birthday` intent counts. Default 30 s. */
+  readonly birthdayIntentTtlMs?: number;
+  /** Live `birthday` intents (distinct peers) one node may hold. Default 8. */
+  readonly birthdayIntentsPerNode?: number;
 };
 
 export type ResolvedRegistryOptions = {
-  readonly [K in Exclude<keyof RegistryOptions, 'adminToken' | 'beaconToken'>]-?: Exclude<
+  readonly [K in Exclude<keyof RegistryOptions, 'adminToken' | 'beaconToken' | 'reflectorPort'>]-?: Exclude<
     RegistryOptions[K],
     undefined
   >;
-} & { readonly adminToken: string | undefined; readonly beaconToken: string | undefined };
+} & {
+  readonly adminToken: string | undefined;
+  readonly beaconToken: string | undefined;
+  readonly reflectorPort: (() => number | undefined) | undefined;
+};
 
 export function resolveRegistryOptions(options: RegistryOptions): ResolvedRegistryOptions {
   return {
@@ -90,5 +105,8 @@ export function resolveRegistryOptions(options: RegistryOptions): ResolvedRegist
     networkCreateBurstPerIp: options.networkCreateBurstPerIp ?? 20,
     networkCreateEveryMs: options.networkCreateEveryMs ?? 360_000,
     maxHandshakeResponses: options.maxHandshakeResponses ?? 100,
+    reflectorPort: options.reflectorPort,
+    birthdayIntentTtlMs: options.birthdayIntentTtlMs ?? 30_000,
+    birthdayIntentsPerNode: options.birthdayIntentsPerNode ?? 8,
   };
 }
