@@ -3,6 +3,9 @@
 // is most of the cost of sealing; this addon keeps one context per direction and per key, resets
 // only the nonce, and does a whole seal or open in one call from JavaScript. It links against the
 // OpenSSL that Node itself exports, so it needs Node's headers and a C compiler, nothing else.
+// Each context (about 1 KB of OpenSSL state) is made on first use of its direction, so a key that
+// only seals (or only opens) holds one, and `release` frees both while keeping the key: an idle
+// tunnel then costs its 32 key bytes, and its next frame rebuilds the context (a few µs).
 #include <node_api.h>
 #include <openssl/evp.h>
 #include <stdbool.h>
@@ -11,20 +14,45 @@
 #define TAG_BYTES 16
 
 typedef struct {
-  EVP_CIPHER_CTX *seal;
-  EVP_CIPHER_CTX *open;
+  EVP_CIPHER_CTX *seal; // NULL until the first seal (and after release)
+  EVP_CIPHER_CTX *open; // NULL until the first open (and after release)
   int seal_iv_len;
   int open_iv_len;
+  uint8_t key[32];
 } gcm_key;
+
+static void release_contexts(gcm_key *k) {
+  EVP_CIPHER_CTX_free(k->seal);
+  EVP_CIPHER_CTX_free(k->open);
+  k->seal = NULL;
+  k->open = NULL;
+}
 
 static void free_key(napi_env env, void *data, void *hint) {
   (void)env;
   (void)hint;
   gcm_key *k = (gcm_key *)data;
-  EVP_CIPHER_CTX_free(k->seal);
-  EVP_CIPHER_CTX_free(k->open);
+  release_contexts(k);
   OPENSSL_cleanse(k, sizeof(*k));
   OPENSSL_free(k);
+}
+
+// The context of one direction, made (key schedule and GHASH table) when first needed.
+static EVP_CIPHER_CTX *context(gcm_key *k, bool enc) {
+  EVP_CIPHER_CTX **slot = enc ? &k->seal : &k->open;
+  if (*slot != NULL) return *slot;
+  EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+  if (ctx == NULL) return NULL;
+  int ok = enc ? EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, k->key, NULL)
+               : EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, k->key, NULL);
+  if (ok != 1) {
+    EVP_CIPHER_CTX_free(ctx);
+    return NULL;
+  }
+  if (enc) k->seal_iv_len = 12;
+  else k->open_iv_len = 12;
+  *slot = ctx;
+  return ctx;
 }
 
 static napi_value fail(napi_env env, const char *message) {
@@ -67,16 +95,13 @@ static napi_value create_key(napi_env env, napi_callback_info info) {
   }
   gcm_key *k = (gcm_key *)OPENSSL_zalloc(sizeof(gcm_key));
   if (k == NULL) return fail(env, "out of memory");
-  k->seal = EVP_CIPHER_CTX_new();
-  k->open = EVP_CIPHER_CTX_new();
-  k->seal_iv_len = 12;
-  k->open_iv_len = 12;
-  if (k->seal == NULL || k->open == NULL ||
-      EVP_EncryptInit_ex(k->seal, EVP_aes_256_gcm(), NULL, key, NULL) != 1 ||
-      EVP_DecryptInit_ex(k->open, EVP_aes_256_gcm(), NULL, key, NULL) != 1) {
+  for (int i = 0; i < 32; i++) k->key[i] = key[i];
+  // Checked once here, so that a bad key fails at once rather than at the first frame.
+  if (context(k, true) == NULL) {
     free_key(env, k, NULL);
     return fail(env, "OpenSSL refused the AES-256-GCM key");
   }
+  release_contexts(k);
   napi_value handle;
   if (napi_create_external(env, k, free_key, NULL, &handle) != napi_ok) {
     free_key(env, k, NULL);
@@ -111,11 +136,13 @@ static napi_value seal(napi_env env, napi_callback_info info) {
   }
   uint8_t *dst = out + offset;
   int n = 0;
-  if (!set_iv(k->seal, &k->seal_iv_len, nonce, nonce_len, true) ||
-      (aad_len > 0 && EVP_EncryptUpdate(k->seal, NULL, &n, aad, (int)aad_len) != 1) ||
-      (plaintext_len > 0 && EVP_EncryptUpdate(k->seal, dst, &n, plaintext, (int)plaintext_len) != 1) ||
-      EVP_EncryptFinal_ex(k->seal, dst + plaintext_len, &n) != 1 ||
-      EVP_CIPHER_CTX_ctrl(k->seal, EVP_CTRL_GCM_GET_TAG, TAG_BYTES, dst + plaintext_len) != 1) {
+  EVP_CIPHER_CTX *ctx = context(k, true);
+  if (ctx == NULL) return fail(env, "OpenSSL failed to make a context");
+  if (!set_iv(ctx, &k->seal_iv_len, nonce, nonce_len, true) ||
+      (aad_len > 0 && EVP_EncryptUpdate(ctx, NULL, &n, aad, (int)aad_len) != 1) ||
+      (plaintext_len > 0 && EVP_EncryptUpdate(ctx, dst, &n, plaintext, (int)plaintext_len) != 1) ||
+      EVP_EncryptFinal_ex(ctx, dst + plaintext_len, &n) != 1 ||
+      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, TAG_BYTES, dst + plaintext_len) != 1) {
     return fail(env, "OpenSSL failed to seal");
   }
   return NULL;
@@ -147,14 +174,27 @@ static napi_value open_sealed(napi_env env, napi_callback_info info) {
   uint8_t tag[TAG_BYTES];
   for (int i = 0; i < TAG_BYTES; i++) tag[i] = sealed[body_len + i];
   int n = 0;
-  bool ok = set_iv(k->open, &k->open_iv_len, nonce, nonce_len, false) &&
-            (aad_len == 0 || EVP_DecryptUpdate(k->open, NULL, &n, aad, (int)aad_len) == 1) &&
-            (body_len == 0 || EVP_DecryptUpdate(k->open, dst, &n, sealed, (int)body_len) == 1) &&
-            EVP_CIPHER_CTX_ctrl(k->open, EVP_CTRL_GCM_SET_TAG, TAG_BYTES, tag) == 1 &&
-            EVP_DecryptFinal_ex(k->open, dst + body_len, &n) == 1;
+  EVP_CIPHER_CTX *ctx = context(k, false);
+  if (ctx == NULL) return fail(env, "OpenSSL failed to make a context");
+  bool ok = set_iv(ctx, &k->open_iv_len, nonce, nonce_len, false) &&
+            (aad_len == 0 || EVP_DecryptUpdate(ctx, NULL, &n, aad, (int)aad_len) == 1) &&
+            (body_len == 0 || EVP_DecryptUpdate(ctx, dst, &n, sealed, (int)body_len) == 1) &&
+            EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TAG_BYTES, tag) == 1 &&
+            EVP_DecryptFinal_ex(ctx, dst + body_len, &n) == 1;
   napi_value result;
   napi_get_boolean(env, ok, &result);
   return result;
+}
+
+// release(handle): frees both contexts (the next seal or open makes its own again).
+static napi_value release(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  gcm_key *k = argc == 1 ? key_of(env, argv[0]) : NULL;
+  if (k == NULL) return fail(env, "release(handle): bad arguments");
+  release_contexts(k);
+  return NULL;
 }
 
 NAPI_MODULE_INIT() {
@@ -162,6 +202,7 @@ NAPI_MODULE_INIT() {
       {"key", NULL, create_key, NULL, NULL, NULL, napi_default, NULL},
       {"seal", NULL, seal, NULL, NULL, NULL, napi_default, NULL},
       {"open", NULL, open_sealed, NULL, NULL, NULL, napi_default, NULL},
+      {"release", NULL, release, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

@@ -23,6 +23,8 @@ export interface NativeAeadAddon {
     out: Uint8Array,
     outOffset: number,
   ): boolean;
+  /** Frees the handle's contexts (made again on its next use); absent in an addon built before it. */
+  release?(handle: object): void;
 }
 
 interface ModuleLike {
@@ -70,10 +72,15 @@ export function findNativeAead(scope: object = globalThis): NativeAeadAddon | un
   }
 }
 
-/** AES-256-GCM over the addon: one OpenSSL context per key, only the nonce reset per call. */
+/**
+ * AES-256-GCM over the addon: an OpenSSL context per key and direction, made on first use, only the
+ * nonce reset per call; `release` frees the contexts of an idle key.
+ */
 export function nativeAead(addon: NativeAeadAddon, key: Uint8Array): Aead {
   const handle = addon.key(key);
+  const release = addon.release;
   return {
+    ...(release === undefined ? {} : { release: () => release(handle) }),
     sealInto(nonce, aad, plaintext, out, outOffset) {
       addon.seal(handle, nonce, aad, plaintext, out, outOffset);
     },

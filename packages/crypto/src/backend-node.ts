@@ -2,8 +2,8 @@
 // handed the module (see _node-crypto.ts), so the default entry stays loadable in a browser.
 //
 // Raw keys enter OpenSSL as JWK, about 16x faster than DER here. Importing a *private* key costs a
-// scalar multiplication (node recomputes the public half), so the KeyObjects of private keys are
-// memoised per key array; a memo entry also keeps a copy of the bytes it was made from, and is
+// scalar multiplication (node recomputes the public half), so the KeyObjects of private keys (ours:
+// a few per process) are memoised per key array; a memo entry also keeps a copy of the bytes it was made from, and is
 // rebuilt when the caller has changed the array in place.
 import type * as NodeCrypto from 'node:crypto';
 import { copyBytes, isAllZero } from './_bytes.js';
@@ -94,8 +94,13 @@ export function createNodeBackend(nc: NodeCryptoModule): CryptoBackend {
     memoised((d) =>
       nc.createPrivateKey({ key: { kty: 'OKP', crv, d: b64url(d), x: ZERO_X }, format: 'jwk' }),
     );
-  const importPublic = (crv: 'Ed25519' | 'X25519') =>
-    memoised((x) => nc.createPublicKey({ key: { kty: 'OKP', crv, x: b64url(x) }, format: 'jwk' }));
+  // Public keys are not memoised: importing one is cheap (no scalar multiplication), and a memo
+  // entry lived as long as the caller's array, so a daemon that keeps 10 000 peers' keys kept 10 000
+  // OpenSSL key objects (about 1 KB each) for signatures it checks once per key exchange.
+  const importPublic =
+    (crv: 'Ed25519' | 'X25519') =>
+    (x: Uint8Array): NodeCrypto.KeyObject =>
+      nc.createPublicKey({ key: { kty: 'OKP', crv, x: b64url(x) }, format: 'jwk' });
   const edPrivate = importPrivate('Ed25519');
   const edPublic = importPublic('Ed25519');
   const xPrivate = importPrivate('X25519');

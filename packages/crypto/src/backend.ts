@@ -32,6 +32,11 @@ export interface Aead {
     out: Uint8Array,
     outOffset: number,
   ): boolean;
+  /**
+   * Frees the native cipher contexts this instance holds, keeping the key; the next call makes them
+   * again. Absent where a backend holds nothing worth freeing.
+   */
+  release?(): void;
 }
 
 /**

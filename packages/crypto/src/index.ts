@@ -4,6 +4,7 @@ export {
   verifyAuthKeyExchange,
 } from './auth-key-exchange.js';
 export type { Aead, BackendName, BackendOptions, CryptoBackend } from './backend.js';
+export { ContextBudget } from './context-budget.js';
 export {
   type EphemeralHandshake,
   type EphemeralKey,

@@ -2,6 +2,7 @@ import { ENCRYPTED_HEADER_SIZE, ENCRYPTED_MIN_SIZE, GCM_TAG_SIZE, TunnelMagic } 
 import { checkBytes, checkU32, readU32 } from './_bytes.js';
 import { joinCounter } from './_counter.js';
 import type { Aead, BackendName } from './backend.js';
+import type { ContextBudget } from './context-budget.js';
 import { CryptoErrorCode, cryptoError } from './errors.js';
 import { TUNNEL_KEY_SIZE } from './key-agreement.js';
 import { ReplayWindow } from './replay-window.js';
@@ -17,6 +18,8 @@ export interface TunnelOpenerOptions {
    */
   readonly peerNode: number;
   readonly backend?: BackendName;
+  /** Shared bound on live native cipher contexts (see `ContextBudget`); none by default. */
+  readonly contexts?: ContextBudget;
 }
 
 /** What `openFrame` returns. */
@@ -48,6 +51,8 @@ export interface TunnelOpener {
    * corrupted frame therefore never changes the window.
    */
   openFrame(frame: Uint8Array): OpenedFrame;
+  /** Frees the native cipher context (an idle tunnel); the next frame makes it again. */
+  release(): void;
 }
 
 /** An opener for one peer. Bad key length is CRYPTO_BAD_KEY; a node ID outside u32, CRYPTO_OUT_OF_RANGE. */
@@ -57,6 +62,7 @@ export function createTunnelOpener(options: TunnelOpenerOptions): TunnelOpener {
   const peerNode = options.peerNode;
   const aead: Aead = getCryptoBackend(options.backend).aes256Gcm(options.key);
   const window = new ReplayWindow();
+  const contexts = options.contexts;
 
   // The counter of the frame last opened, kept as halves so that `open` allocates no BigInt.
   let lastHi = 0;
@@ -97,6 +103,7 @@ export function createTunnelOpener(options: TunnelOpenerOptions): TunnelOpener {
     const nonce = frame.subarray(8, ENCRYPTED_HEADER_SIZE);
     const aad = frame.subarray(4, 8);
     const sealed = frame.subarray(ENCRYPTED_HEADER_SIZE);
+    contexts?.use(aead);
     // In place, the nonce and AAD sit before the bytes being overwritten, so they stay intact.
     const plaintext = inPlace
       ? aead.openInto(nonce, aad, sealed, frame, ENCRYPTED_HEADER_SIZE)
@@ -122,6 +129,10 @@ export function createTunnelOpener(options: TunnelOpenerOptions): TunnelOpener {
     openFrame(frame) {
       const plaintext = openPlaintext(frame, false);
       return { senderNode: peerNode, counter: joinCounter(lastHi, lastLo), plaintext };
+    },
+    release() {
+      if (contexts === undefined) aead.release?.();
+      else contexts.forget(aead);
     },
   };
 }

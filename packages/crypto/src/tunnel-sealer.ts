@@ -1,6 +1,7 @@
 import { ENCRYPTED_HEADER_SIZE, encodeEncryptedFrameHeaderInto, GCM_TAG_SIZE } from '@pilot/wire';
 import { checkBytes, checkU32, checkUint8Array } from './_bytes.js';
 import type { Aead, BackendName } from './backend.js';
+import type { ContextBudget } from './context-budget.js';
 import { CryptoErrorCode, cryptoError } from './errors.js';
 import { TUNNEL_KEY_SIZE } from './key-agreement.js';
 import { NONCE_BYTES, NonceSequence } from './nonce-sequence.js';
@@ -20,6 +21,8 @@ export interface TunnelSealerOptions {
   /** The first counter (default 1), for tests and vectors. */
   readonly firstCounter?: number | bigint;
   readonly backend?: BackendName;
+  /** Shared bound on live native cipher contexts (see `ContextBudget`); none by default. */
+  readonly contexts?: ContextBudget;
 }
 
 /** Seals packets into PILS frames for one peer. */
@@ -41,6 +44,8 @@ export interface TunnelSealer {
    * CRYPTO_BAD_INPUT, checked before a nonce is used.
    */
   sealInto(packet: Uint8Array, out: Uint8Array, offset: number): number;
+  /** Frees the native cipher context (an idle tunnel); the next frame makes it again. */
+  release(): void;
 }
 
 /** A sealer for one tunnel direction. Bad key length is CRYPTO_BAD_KEY; a node ID outside u32, CRYPTO_OUT_OF_RANGE. */
@@ -54,7 +59,9 @@ export function createTunnelSealer(options: TunnelSealerOptions): TunnelSealer {
     ...(options.firstCounter === undefined ? {} : { firstCounter: options.firstCounter }),
   });
   const nonce = new Uint8Array(NONCE_BYTES);
+  const contexts = options.contexts;
   function sealAt(packet: Uint8Array, out: Uint8Array, at: number): void {
+    contexts?.use(aead);
     nonces.nextInto(nonce, 0);
     encodeEncryptedFrameHeaderInto(senderNode, nonce, out, at);
     aead.sealInto(nonce, out.subarray(at + 4, at + 8), packet, out, at + ENCRYPTED_HEADER_SIZE);
@@ -85,6 +92,10 @@ export function createTunnelSealer(options: TunnelSealerOptions): TunnelSealer {
       }
       sealAt(packet, out, offset);
       return length;
+    },
+    release() {
+      if (contexts === undefined) aead.release?.();
+      else contexts.forget(aead);
     },
   };
 }
