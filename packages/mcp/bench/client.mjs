@@ -1,6 +1,7 @@
 // The benchmark's agent side: 50 parallel tool calls that each fetch a payload, over Pilot and over
 // Streamable HTTP on HTTPS, each with a fresh connection per call and with one kept-alive connection.
 // Prints one JSON line {event:"result", …} with the median wall time of each variant.
+import { appendFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
@@ -91,16 +92,37 @@ async function pilotClient() {
   return client;
 }
 
+// MCP_BENCH_TRACE=file: where a fresh call's time goes (dial, MCP initialize, the call), a line per
+// round appended to that file (the lab keeps the agent's stderr to itself).
+const trace = process.env.MCP_BENCH_TRACE;
+function stages(label, rows) {
+  if (trace === undefined || trace === '') return;
+  const pick = (i) => rows.map((r) => r[i]).sort((a, b) => a - b);
+  const fmt = (xs) => `med ${xs[xs.length >> 1].toFixed(0)} max ${xs[xs.length - 1].toFixed(0)}`;
+  appendFileSync(
+    trace,
+    `${label}: dial ${fmt(pick(0))} | initialize ${fmt(pick(1))} | call ${fmt(pick(2))} | total ${fmt(pick(3))} ms\n`,
+  );
+}
+
 async function pilotFresh() {
   await new Promise((resolve) => setTimeout(resolve, Number(values['syn-refill-ms'])));
   const start = performance.now();
-  await Promise.all(
+  const rows = await Promise.all(
     Array.from({ length: calls }, async (_, seed) => {
-      const client = await pilotClient();
+      const t0 = performance.now();
+      const stream = await dialer.dial(ready.pilot.address, ready.pilot.port);
+      const t1 = performance.now();
+      const client = newClient();
+      await client.connect(new DuplexTransport(stream));
+      const t2 = performance.now();
       check(await client.callTool({ name: 'fetch_data', arguments: { bytes, seed } }), seed);
+      const t3 = performance.now();
       await client.close();
+      return [t1 - t0, t2 - t1, t3 - t2, t3 - start];
     }),
   );
+  stages('pilotFresh', rows);
   return performance.now() - start;
 }
 

@@ -34,6 +34,10 @@ const { values } = parseArgs({
 });
 const serverScript = fileURLToPath(new URL('./server.mjs', import.meta.url));
 const clientScript = fileURLToPath(new URL('./client.mjs', import.meta.url));
+// MCP_BENCH_PROF=dir (loopback runs): the server and agent processes write V8 CPU profiles there.
+const profArgs = process.env.MCP_BENCH_PROF
+  ? ['--cpu-prof', '--cpu-prof-dir', process.env.MCP_BENCH_PROF]
+  : [];
 const rendezvousMain = fileURLToPath(new URL('../../../apps/rendezvous/dist/main.js', import.meta.url));
 const synRateArgs = values['syn-rate'] === undefined ? [] : ['--syn-rate', values['syn-rate']];
 const serverArgs = values.daemons ? ['--pilot', 'daemon'] : synRateArgs;
@@ -115,10 +119,11 @@ async function loopback() {
     );
     rendezvousArgs = ['--registry', addresses.registry, '--beacon', addresses.beacon];
   }
-  const server = spawnJsonLines(process.execPath, [serverScript, ...serverArgs, ...rendezvousArgs]);
+  const server = spawnJsonLines(process.execPath, [...profArgs, serverScript, ...serverArgs, ...rendezvousArgs]);
   try {
     const ready = await server.event('ready');
     const client = spawnJsonLines(process.execPath, [
+      ...profArgs,
       clientScript,
       '--server',
       JSON.stringify(ready),
