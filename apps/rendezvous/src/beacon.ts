@@ -1,4 +1,11 @@
-import { type AmplificationPolicy, Beacon, type BeaconOptions, type BeaconStats } from '@pilot/nat';
+import {
+  type AmplificationPolicy,
+  Beacon,
+  type BeaconOptions,
+  type BeaconStats,
+  TlsRelayServer,
+  type TlsRelayStats,
+} from '@pilot/nat';
 import type { Logger } from './logger.js';
 
 /**
@@ -18,6 +25,27 @@ export type BeaconHandle = {
   /** The bound UDP address, as `host:port`. */
   readonly address: string;
   status(): BeaconStatus;
+  close(): Promise<void>;
+  /** Serves this beacon's relay over WebSocket-over-TLS too (`--wss-addr`). */
+  startTlsRelay?(options: TlsRelayStartOptions): Promise<TlsRelayHandle>;
+};
+
+export type TlsRelayStartOptions = {
+  readonly host: string;
+  readonly port: number;
+  readonly tls: { readonly key: string; readonly cert: string };
+  readonly nodeKey: (node: number) => Uint8Array | undefined;
+  readonly maxConnections: number;
+  readonly maxConnectionsPerIp: number;
+  readonly maxQueuedBytes: number;
+};
+
+export type TlsRelayStatus = { readonly address: string; readonly stats: TlsRelayStats };
+
+export type TlsRelayHandle = {
+  /** The bound TCP address, as `host:port`. */
+  readonly address: string;
+  status(): TlsRelayStatus;
   close(): Promise<void>;
 };
 
@@ -50,6 +78,16 @@ export function loadBeacon(): BeaconFactory {
       address,
       status: () => ({ address, nodes: beacon.nodeCount, stats: beacon.stats() }),
       close: () => beacon.close(),
+      startTlsRelay: async (options) => {
+        const relay = await TlsRelayServer.start({ ...options, beacon });
+        const bound = relay.address();
+        const relayAddress = formatHostPort(bound.host, bound.port);
+        return {
+          address: relayAddress,
+          status: () => ({ address: relayAddress, stats: relay.stats() }),
+          close: () => relay.close(),
+        };
+      },
     };
   };
 }

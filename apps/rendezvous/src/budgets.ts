@@ -39,6 +39,9 @@ type BudgetNameList =
   | 'registry-max-response-inbox'
   | 'registry-max-invite-inbox'
   | 'registry-max-nodes-per-owner'
+  | 'wss-max-connections'
+  | 'wss-max-connections-per-ip'
+  | 'wss-max-queued-bytes'
   | 'log-interval-ms';
 
 type BudgetSpec = { readonly default: number; readonly help: string };
@@ -100,6 +103,13 @@ export const RENDEZVOUS_BUDGETS: Readonly<Record<BudgetNameList, BudgetSpec>> = 
   'registry-max-response-inbox': { default: 100, help: 'handshake responses waiting for one node' },
   'registry-max-invite-inbox': { default: 100, help: 'invites waiting for one node' },
   'registry-max-nodes-per-owner': { default: 100, help: 'live nodes of one owner' },
+  // ---- TLS relay (--wss-addr): relayed bytes and frames count against the beacon-relay-* budgets ----
+  'wss-max-connections': { default: 10_000, help: 'TLS relay connections overall (TLS handshakes included)' },
+  'wss-max-connections-per-ip': { default: 16, help: 'TLS relay connections per source IP' },
+  'wss-max-queued-bytes': {
+    default: 1 << 20,
+    help: 'bytes queued to one TLS relay node before frames to it are dropped',
+  },
   // ---- reporting ----
   'log-interval-ms': { default: 10_000, help: 'at most one "budget hit" log line per this interval' },
 };
@@ -137,6 +147,19 @@ export function beaconBudgetOptions(b: RendezvousBudgets): Partial<BeaconOptions
     proofCheckRate: rate(b['beacon-proof-check-rate']),
     unprovenMoveAfterMs: b['beacon-unproven-move-ms'],
     maxNodes: b['beacon-max-nodes'],
+  };
+}
+
+/** The TLS relay's options for these budgets. */
+export function tlsRelayBudgetOptions(b: RendezvousBudgets): {
+  maxConnections: number;
+  maxConnectionsPerIp: number;
+  maxQueuedBytes: number;
+} {
+  return {
+    maxConnections: b['wss-max-connections'],
+    maxConnectionsPerIp: b['wss-max-connections-per-ip'],
+    maxQueuedBytes: b['wss-max-queued-bytes'],
   };
 }
 

@@ -28,6 +28,11 @@ export type RendezvousConfig = {
   /** Whether the STUN address is the default: when its port is taken, the OS chooses another. */
   readonly stunAddrDefault: boolean;
   /**
+   * `--wss-addr`: the relay over WebSocket-over-TLS (same certificate as the registry), for nodes
+   * whose UDP is blocked (`pilot-daemon --transport auto|tcp`). Off by default.
+   */
+  readonly wssAddr: ListenAddress | undefined;
+  /**
    * `--beacon-peers`: the beacons of the other instances of this network (IP:port each). Beacons
    * tell their peers which nodes they hold, and forward a relay for a node held by a peer to it, so
    * two daemons on different instances can still be relayed. A peer given a key in
@@ -80,6 +85,10 @@ export const FLAGS: Readonly<Record<string, { readonly kind: FlagKind; readonly 
   'stun-addr': {
     kind: 'string',
     help: 'UDP address of a second beacon socket (discover + STUN) that daemons classify their NAT against; the registry advertises its port (default: the beacon host, its port + 1; "off": none)',
+  },
+  'wss-addr': {
+    kind: 'string',
+    help: 'TCP address of the relay over WebSocket-over-TLS for nodes without UDP, e.g. :443 (default: off; needs TLS)',
   },
   'beacon-peers': {
     kind: 'string',
@@ -295,6 +304,8 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
         certFile: join(tlsDir, 'registry-tls.crt'),
         keyFile: join(tlsDir, 'registry-tls.key'),
       };
+  } else if (str('wss-addr') !== undefined) {
+    badFlag('--wss-addr serves TLS: it contradicts --tls=false');
   } else if (certFile !== undefined || keyFile !== undefined || requireTls) {
     // Refused rather than ignored: serving plain TCP while the operator believes it is TLS is worse.
     badFlag('--tls-cert, --tls-key and --require-tls contradict --tls=false');
@@ -310,6 +321,8 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
       beaconAddr: parseListenAddress(str('beacon-addr') ?? ':9001', 'beacon-addr'),
       beaconAddrGiven: values.has('beacon-addr'),
       ...stunAddress(str('stun-addr'), parseListenAddress(str('beacon-addr') ?? ':9001', 'beacon-addr')),
+      wssAddr:
+        str('wss-addr') === undefined ? undefined : parseListenAddress(str('wss-addr') ?? '', 'wss-addr'),
       beaconPeers: withSyncKeys(
         (str('beacon-peers') ?? '')
           .split(',')

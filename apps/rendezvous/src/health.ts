@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { DirectoryServerStats, RegistryLimitCounters } from '@pilot/directory/server';
-import type { BeaconStatus } from './beacon.js';
+import type { BeaconStatus, TlsRelayStatus } from './beacon.js';
 import { formatHostPort } from './beacon.js';
 
 /** What `GET /healthz` answers (HTTP 200 while serving, 503 once shutting down). */
@@ -24,6 +24,8 @@ export type HealthReport = {
   readonly beacon: BeaconStatus | undefined;
   /** The second reflector (`--stun-addr`), when on. */
   readonly stun?: BeaconStatus;
+  /** The relay over WebSocket-over-TLS (`--wss-addr`), when on. */
+  readonly wss?: TlsRelayStatus;
 };
 
 export type HealthServer = {

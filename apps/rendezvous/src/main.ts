@@ -46,6 +46,7 @@ process.stdout.write(
     fingerprint: rendezvous.tlsFingerprint,
     beacon: rendezvous.beacon?.address,
     stun: rendezvous.stun?.address,
+    wss: rendezvous.wss?.address,
     http: rendezvous.http?.address,
     store: describeStore(config.store),
   }),

@@ -7,9 +7,14 @@ import {
   type DirectoryServer,
   startDirectoryServer,
 } from '@pilot/directory/server';
-import { type BeaconFactory, type BeaconHandle, formatHostPort } from './beacon.js';
+import { type BeaconFactory, type BeaconHandle, formatHostPort, type TlsRelayHandle } from './beacon.js';
 import { startBudgetLog } from './budget-log.js';
-import { beaconBudgetOptions, registryBudgetOptions, serverBudgetOptions } from './budgets.js';
+import {
+  beaconBudgetOptions,
+  registryBudgetOptions,
+  serverBudgetOptions,
+  tlsRelayBudgetOptions,
+} from './budgets.js';
 import type { RendezvousConfig, TlsConfig } from './config.js';
 import { DashboardSampler } from './dashboard-stats.js';
 import { RendezvousErrorCode, rendezvousError } from './errors.js';
@@ -29,6 +34,8 @@ export type Rendezvous = {
   readonly beacon: BeaconHandle | undefined;
   /** The second beacon socket (`--stun-addr`), a second reflector for NAT classification. */
   readonly stun: BeaconHandle | undefined;
+  /** The relay over WebSocket-over-TLS (`--wss-addr`), if on. */
+  readonly wss: TlsRelayHandle | undefined;
   /** The health endpoint (`--http`), if on. */
   readonly http: HealthServer | undefined;
   /** What `GET /healthz` answers. */
@@ -247,6 +254,37 @@ export async function startRendezvous(
     }
   }
 
+  // The beacon's relay over WebSocket-over-TLS, for nodes whose UDP is blocked: the registry's
+  // certificate (nodes pin the same fingerprint) and the registry's node keys (their hello).
+  let wssHandle: TlsRelayHandle | undefined;
+  if (config.wssAddr !== undefined) {
+    const startTlsRelay = beaconHandle?.startTlsRelay;
+    try {
+      if (tls === undefined || startTlsRelay === undefined)
+        throw new Error(tls === undefined ? 'it needs TLS' : 'it needs the beacon of this build');
+      wssHandle = await startTlsRelay({
+        host: config.wssAddr.host,
+        port: config.wssAddr.port,
+        tls,
+        nodeKey: (node) => {
+          const record = opened.store.getNode(node);
+          return record === undefined ? undefined : fromBase64(record.publicKey, 32, 'public_key');
+        },
+        ...tlsRelayBudgetOptions(config.budgets),
+      });
+    } catch (error) {
+      await stunHandle?.close();
+      await beaconHandle?.close();
+      await server.close();
+      store.close();
+      throw rendezvousError(
+        RendezvousErrorCode.START_FAILED,
+        `cannot start the TLS relay on ${config.wssAddr.host}:${config.wssAddr.port}: ${error instanceof Error ? error.message : String(error)}`,
+        error,
+      );
+    }
+  }
+
   const started = performance.now();
   const registryAddress = formatHostPort(server.host, server.port);
   let closing: Promise<void> | undefined;
@@ -264,6 +302,7 @@ export async function startRendezvous(
     },
     beacon: beaconHandle?.status(),
     ...(stunHandle === undefined ? {} : { stun: stunHandle.status() }),
+    ...(wssHandle === undefined ? {} : { wss: wssHandle.status() }),
   });
 
   // What /metrics shows: the registry's own counters (kept by the handler), and these gauges.
@@ -302,6 +341,14 @@ export async function startRendezvous(
       for (const [name, value] of Object.entries(handle.status().stats))
         if (name.startsWith('dropped')) counters[`${prefix}.${name}`] = value;
     }
+    if (wssHandle !== undefined) {
+      const { refusedConnections, refusedHandshakes, droppedBadMessages } = wssHandle.status().stats;
+      Object.assign(counters, {
+        'wss.refusedConnections': refusedConnections,
+        'wss.refusedHandshakes': refusedHandshakes,
+        'wss.droppedBadMessages': droppedBadMessages,
+      });
+    }
     return counters;
   });
 
@@ -322,6 +369,7 @@ export async function startRendezvous(
       routes?.close();
       sampler?.close();
       stopBudgetLog();
+      await wssHandle?.close();
       await stunHandle?.close();
       await beaconHandle?.close();
       await server.close();
@@ -340,6 +388,7 @@ export async function startRendezvous(
     tlsFingerprint,
     beacon: beaconHandle,
     stun: stunHandle,
+    wss: wssHandle,
     http,
     health,
     close(): Promise<void> {
@@ -348,6 +397,7 @@ export async function startRendezvous(
         sampler?.close();
         stopBudgetLog();
         await http?.close();
+        await wssHandle?.close();
         await stunHandle?.close();
         await beaconHandle?.close();
         // Requests sent just before the signal are still in flight: serve them for a moment.

@@ -24,6 +24,18 @@ export const NatErrorCode = {
   BAD_ADDRESS: 'NAT_BAD_ADDRESS',
   /** A padded beacon request carries something other than zero bytes after the message. */
   BAD_PADDING: 'NAT_BAD_PADDING',
+  /** A WebSocket frame breaks RFC 6455 (reserved bits, bad opcode, unmasked client frame, bad control frame). */
+  WS_MALFORMED: 'NAT_WS_MALFORMED',
+  /** A WebSocket message is larger than the receiver accepts. */
+  WS_TOO_LARGE: 'NAT_WS_TOO_LARGE',
+  /** The WebSocket opening handshake failed (not a 101, wrong accept key, missing headers, head too large). */
+  WS_HANDSHAKE: 'NAT_WS_HANDSHAKE',
+  /** The HTTP proxy refused the CONNECT (its status is in the message) or its answer was not HTTP. */
+  PROXY_REFUSED: 'NAT_PROXY_REFUSED',
+  /** The TLS relay refused this node (bad or late hello, unknown node, over a budget) or closed. */
+  RELAY_REFUSED: 'NAT_RELAY_REFUSED',
+  /** A TLS certificate's fingerprint is not the pinned one (or the verifier refused it). */
+  PIN_MISMATCH: 'NAT_PIN_MISMATCH',
 } as const;
 
 export type NatErrorCode = (typeof NatErrorCode)[keyof typeof NatErrorCode];

@@ -6,6 +6,7 @@ export {
   type BeaconPeer,
   type BeaconStats,
   type RateOptions,
+  type TlsRelaySink,
 } from './beacon/server.js';
 export {
   type BeaconRequest,
@@ -105,3 +106,53 @@ export {
   toIpEndpoint,
   type UdpAddress,
 } from './udp-address.js';
+export {
+  connectThroughProxy,
+  describeProxy,
+  dialTcp,
+  type HttpProxy,
+  parseProxyUrl,
+} from './wss/http-connect.js';
+export {
+  type HttpResponseHead,
+  MAX_HTTP_HEAD,
+  parseHttpResponseHead,
+  readHttpHead,
+  wsAcceptKey,
+  wsClientKey,
+} from './wss/http-head.js';
+export {
+  TlsRelayLink,
+  type TlsRelayLinkOptions,
+  type TlsRelayLinkStats,
+  type TlsRelayTlsOptions,
+} from './wss/relay-client.js';
+export {
+  checkRelayHello,
+  decodeRelayChallenge,
+  decodeRelayHello,
+  encodeRelayChallenge,
+  encodeRelayHello,
+  RELAY_HELLO_SIZE,
+  RELAY_NONCE_SIZE,
+  RELAY_WELCOME,
+  type RelayHello,
+  RelayHelloType,
+} from './wss/relay-hello.js';
+export {
+  TLS_RELAY_MAX_MESSAGE,
+  TlsRelayServer,
+  type TlsRelayServerOptions,
+  type TlsRelayStats,
+} from './wss/relay-server.js';
+export { WsConnection, type WsConnectionOptions, type WsConnectionStats } from './wss/ws-connection.js';
+export {
+  encodeWsClose,
+  encodeWsFrame,
+  WS_MAX_CONTROL_PAYLOAD,
+  type WsDecoderOptions,
+  WsFrameDecoder,
+  type WsMessage,
+  WsOpcode,
+  wsHeaderSize,
+} from './wss/ws-frame.js';

@@ -137,6 +137,10 @@ export interface BeaconStats {
   punchCommands: number;
   relayDelivered: number;
   relayForwarded: number;
+  /** Relayed frames handed to a node's TLS relay connection (`setTlsSink`). */
+  relayDeliveredTls: number;
+  /** Relay messages that came over a TLS relay connection (`relayFromTls`). */
+  relayFromTls: number;
   /** Frame bytes relayed (delivered or forwarded to a peer beacon), for the operator's metrics. */
   relayBytes: number;
   syncReceived: number;
@@ -191,6 +195,12 @@ interface NodeEntry {
   proofTs: number;
 }
 
+/**
+ * Hands a relayed frame to a node connected over the TLS relay (wss/relay-server.ts): false when
+ * it could not take it (its connection's queue is full), which counts as a relay drop.
+ */
+export type TlsRelaySink = (source: number, frame: Uint8Array) => boolean;
+
 /** How a claim about a node's endpoint came. */
 type Claim = { readonly proof?: DiscoverProof };
 
@@ -209,6 +219,8 @@ function freshStats(): BeaconStats {
     punchRequests: 0,
     punchCommands: 0,
     relayDelivered: 0,
+    relayDeliveredTls: 0,
+    relayFromTls: 0,
     relayBytes: 0,
     relayForwarded: 0,
     syncReceived: 0,
@@ -267,6 +279,7 @@ export class Beacon {
   /** Per keyed peer (by address): the sequences already accepted. */
   readonly #syncWindows = new Map<string, ReplayWindow>();
   #closed: Promise<void> | undefined;
+  #tlsSink: ((node: number) => TlsRelaySink | undefined) | undefined;
 
   private constructor(socket: Socket, options: BeaconOptions) {
     this.#socket = socket;
@@ -367,6 +380,44 @@ export class Beacon {
   /** Number of recorded nodes (expired ones included until the next reap). */
   get nodeCount(): number {
     return this.#nodes.size;
+  }
+
+  /**
+   * Where the TLS relay keeps its connected nodes: a frame relayed to one of them goes down its TLS
+   * connection (the node chose that path; its UDP endpoint, if any, is not answering).
+   */
+  setTlsSink(lookup: ((node: number) => TlsRelaySink | undefined) | undefined): void {
+    this.#tlsSink = lookup;
+  }
+
+  /**
+   * A beacon `relay` message that came over the TLS relay connection of node `message.source`
+   * (authenticated by the relay server), from source IP `ip`: the same relay budgets as a UDP one
+   * (global, per IP, per node), then delivered over the destination's TLS connection, its UDP
+   * endpoint, or its peer beacon.
+   */
+  relayFromTls(message: Extract<BeaconMessage, { type: 'relay' }>, bytes: Uint8Array, ip: string): void {
+    const now = this.#now();
+    const stats = this.#stats;
+    stats.received++;
+    stats.relayFromTls++;
+    if (
+      !this.#relayGlobalPackets.take(1, now) ||
+      !this.#relayGlobalBytes.take(bytes.length, now) ||
+      !this.#relaySourcePackets.take(ip, 1, now) ||
+      !this.#relaySourceBytes.take(ip, bytes.length, now)
+    ) {
+      stats.droppedRelaySourceLimited++;
+      return;
+    }
+    if (
+      !this.#relayPackets.take(message.source, 1, now) ||
+      !this.#relayBytes.take(message.source, bytes.length, now)
+    ) {
+      stats.droppedRelayLimited++;
+      return;
+    }
+    this.#deliver(message, bytes, false, now);
   }
 
   /** Stops timers and closes the socket; safe to call twice. */
@@ -602,8 +653,29 @@ export class Beacon {
         return;
       }
     }
+    this.#deliver(message, bytes, fromPeer, now);
+  }
+
+  /** Where a relayed frame whose sender passed the budgets goes. */
+  #deliver(
+    message: Extract<BeaconMessage, { type: 'relay' }>,
+    bytes: Uint8Array,
+    fromPeer: boolean,
+    now: number,
+  ): void {
+    const stats = this.#stats;
     if (message.destination === message.source) {
       stats.droppedGarbage++;
+      return;
+    }
+    const sink = this.#tlsSink?.(message.destination);
+    if (sink !== undefined) {
+      if (sink(message.source, message.frame)) {
+        stats.relayDeliveredTls++;
+        stats.relayBytes += message.frame.length;
+      } else {
+        stats.droppedRelayLimited++;
+      }
       return;
     }
     const local = this.lookup(message.destination);
