@@ -10,9 +10,17 @@ export type DaemonBudgetName =
   | 'lookup-rate'
   | 'lookup-burst'
   | 'lookup-in-flight'
+  | 'lookup-per-source-rate'
+  | 'lookup-per-source-burst'
+  | 'lookup-queue'
+  | 'lookup-negative-ttl-ms'
   | 'handshake-window-segments'
   | 'handshake-streams-per-peer'
   | 'handshake-max-streams'
+  | 'exchange-files-per-stream'
+  | 'exchange-files-per-peer'
+  | 'exchange-bytes-per-peer'
+  | 'exchange-window-ms'
   | 'log-interval-ms';
 
 type BudgetSpec = { readonly default: number; readonly help: string };
@@ -23,7 +31,20 @@ export const DAEMON_BUDGETS: Readonly<Record<DaemonBudgetName, BudgetSpec>> = {
   'lookup-burst': { default: 40, help: 'registry key lookups that may start at once' },
   'lookup-in-flight': {
     default: 2,
-    help: 'registry key lookups waiting at once (a heartbeat never waits behind more)',
+    help: 'registry key lookups waiting at once (they wait behind every request of our own)',
+  },
+  'lookup-per-source-rate': {
+    default: 2,
+    help: 'registry key lookups started per second for unknown senders from one address',
+  },
+  'lookup-per-source-burst': { default: 8, help: 'registry key lookups that one address may start at once' },
+  'lookup-queue': {
+    default: 8,
+    help: 'registry requests caused by strangers waiting on the registry connection (behind our own)',
+  },
+  'lookup-negative-ttl-ms': {
+    default: 30_000,
+    help: 'how long a node ID the registry does not know is answered "unknown" without a lookup',
   },
   // Port 444 takes streams from any registered node (trust requests come from strangers by design).
   'handshake-window-segments': {
@@ -32,6 +53,17 @@ export const DAEMON_BUDGETS: Readonly<Record<DaemonBudgetName, BudgetSpec>> = {
   },
   'handshake-streams-per-peer': { default: 4, help: 'port-444 streams open at once from one node' },
   'handshake-max-streams': { default: 256, help: 'port-444 streams open at once in all' },
+  // Data exchange (port 1001): what one peer can make us write to disk, across all its streams.
+  'exchange-files-per-stream': { default: 16, help: 'files open at once on one data-exchange stream' },
+  'exchange-files-per-peer': {
+    default: 10_000,
+    help: 'files one node may send us per exchange window (data exchange)',
+  },
+  'exchange-bytes-per-peer': {
+    default: 8 * 1024 ** 3,
+    help: 'bytes (files and messages) one node may send us per exchange window: its disk quota',
+  },
+  'exchange-window-ms': { default: 86_400_000, help: 'the window of the per-node exchange quotas' },
   'log-interval-ms': { default: 10_000, help: 'at most one "budget hit" log line per this interval' },
 };
 

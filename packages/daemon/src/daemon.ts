@@ -23,6 +23,7 @@ import { type DaemonBudgets, resolveDaemonBudgets } from './budgets.js';
 import { type ConnectionEntry, ConnectionTable } from './connection-table.js';
 import { daemonMetrics } from './daemon-metrics.js';
 import { DaemonErrorCode, daemonError, errorMessage, IpcErrorCode, ipcErrorCode } from './errors.js';
+import { ExchangeQuota } from './exchange-quota.js';
 import { ensurePrivateDir } from './files.js';
 import { loadOrCreateIdentity } from './identity-store.js';
 import { checkSocketFree, type IpcClient, type IpcHandler, type IpcReply, IpcServer } from './ipc-server.js';
@@ -30,6 +31,7 @@ import { KeyPins } from './key-pins.js';
 import { createLogger, type Logger } from './logger.js';
 import { LookupBudget } from './lookup-budget.js';
 import { Mailbox } from './mailbox.js';
+import { NegativeCache } from './negative-cache.js';
 import { type DaemonOptions, parseReflector, splitHostPort } from './options.js';
 import { RegistrySession } from './registry-session.js';
 import { serveDataExchange } from './services/data-exchange.js';
@@ -193,6 +195,9 @@ class PilotDaemon implements Daemon, IpcHandler {
   #networksAt = 0;
   readonly #budgets: DaemonBudgets;
   #lookups: LookupBudget | undefined;
+  #unknownNodes: NegativeCache | undefined;
+  #exchangeQuota: ExchangeQuota | undefined;
+  #exchangeFilesRefused = 0;
   readonly #stats = {
     bytesSent: 0,
     bytesRecv: 0,
@@ -280,6 +285,7 @@ class PilotDaemon implements Daemon, IpcHandler {
       log: this.log,
       onRegistered: (result, again) => this.#onRegistered(result, again),
       onPoll: async (reply) => this.#trust?.onPoll(reply),
+      maxBackgroundRequests: this.#budgets['lookup-queue'],
     });
     this.#session = session;
 
@@ -287,22 +293,35 @@ class PilotDaemon implements Daemon, IpcHandler {
       perSecond: this.#budgets['lookup-rate'],
       burst: this.#budgets['lookup-burst'],
       maxInFlight: this.#budgets['lookup-in-flight'],
+      perSourcePerSecond: this.#budgets['lookup-per-source-rate'],
+      perSourceBurst: this.#budgets['lookup-per-source-burst'],
     });
     this.#lookups = lookups;
+    const unknownNodes = new NegativeCache({ ttlMs: this.#budgets['lookup-negative-ttl-ms'] });
+    this.#unknownNodes = unknownNodes;
     const tunnel = new TunnelManager({
       identity,
       directory: {
-        publicKey: async (nodeId) => {
+        // `source`: where the PILA that caused the lookup came from (budgeted per source).
+        publicKey: async (nodeId: number, source?: string) => {
+          const pinned = keyPins.pinned(nodeId) !== undefined;
           try {
-            // Strangers' PILAs cause these lookups: within a budget, except for pinned peers.
-            const info =
-              keyPins.pinned(nodeId) !== undefined
-                ? await session.call((client) => client.lookup(nodeId))
-                : await lookups.run(() => session.call((client) => client.lookup(nodeId)));
+            // Strangers' PILAs cause these lookups: within a budget and in the registry client's
+            // background lane (behind heartbeats and our own requests), except for pinned peers.
+            if (!pinned && unknownNodes.has(nodeId)) return undefined;
+            const info = pinned
+              ? await session.call((client) => client.lookup(nodeId))
+              : await lookups.run(
+                  () => session.call((client) => client.lookup(nodeId, { lane: 'background' })),
+                  source,
+                );
             // A trusted peer's PILA is checked against its pinned key, whatever the registry says.
             return new Uint8Array(Buffer.from(keyPins.check(nodeId, info, 'lookup'), 'base64'));
           } catch (error) {
-            if (isPilotError(error, 'DIR_NOT_FOUND')) return undefined;
+            if (isPilotError(error, 'DIR_NOT_FOUND')) {
+              if (!pinned) unknownNodes.add(nodeId);
+              return undefined;
+            }
             throw error;
           }
         },
@@ -388,8 +407,21 @@ class PilotDaemon implements Daemon, IpcHandler {
     this.#services.set(SERVICE_PORTS.handshake, (served, entry) => trust.serve(served, entry.remote.node));
     if (o.noEcho !== true) this.#services.set(SERVICE_PORTS.echo, (served) => serveEcho(served));
     if (o.noStdio !== true) this.#services.set(SERVICE_PORTS.stdio, (served) => serveStdio(served, context));
+    const quota = new ExchangeQuota({
+      filesPerPeer: this.#budgets['exchange-files-per-peer'],
+      bytesPerPeer: this.#budgets['exchange-bytes-per-peer'],
+      windowMs: this.#budgets['exchange-window-ms'],
+    });
+    this.#exchangeQuota = quota;
     if (o.noDataexchange !== true)
-      this.#services.set(SERVICE_PORTS.dataexchange, (served) => serveDataExchange(served, context));
+      this.#services.set(SERVICE_PORTS.dataexchange, (served, entry) =>
+        serveDataExchange(served, context, {
+          node: entry.remote.node,
+          quota,
+          filesPerStream: this.#budgets['exchange-files-per-stream'],
+          onTooManyFiles: () => this.#exchangeFilesRefused++,
+        }),
+      );
     if (o.noEventstream !== true)
       this.#services.set(SERVICE_PORTS.eventstream, (served) => broker.serve(served));
     for (const port of this.#services.keys()) this.#listen(port);
@@ -1172,6 +1204,7 @@ class PilotDaemon implements Daemon, IpcHandler {
   /** What the budgets refused since the start (info's budgets.refused, and the budget log). */
   #budgetRefusals(): Record<string, number> {
     const counters = this.#transport?.endpoint.counters;
+    const q = this.#session?.queue;
     return {
       handshake_streams_per_peer: counters?.synPerSourceRefused ?? 0,
       streams_over_port_or_total: counters?.synRefused ?? 0,
@@ -1180,6 +1213,12 @@ class PilotDaemon implements Daemon, IpcHandler {
       receive_buffer_full: counters?.receiveBufferFull ?? 0,
       pila_throttled: this.#tunnel?.stats.pila_throttled ?? 0,
       registry_lookups: this.#lookups?.refused ?? 0,
+      registry_lookups_per_source: this.#lookups?.refusals.perSource ?? 0,
+      registry_lookups_queue: (q?.backgroundRefused ?? 0) + (q?.backgroundExpired ?? 0),
+      unknown_node_cached: this.#unknownNodes?.hits ?? 0,
+      exchange_files_per_stream: this.#exchangeFilesRefused,
+      exchange_files_per_peer: this.#exchangeQuota?.refusals.files ?? 0,
+      exchange_bytes_per_peer: this.#exchangeQuota?.refusals.bytes ?? 0,
     };
   }
 
@@ -1249,6 +1288,8 @@ class PilotDaemon implements Daemon, IpcHandler {
       registry_fingerprint: this.#session?.link?.fingerprint ?? '',
       registry_pin: this.#session?.link?.pinSource ?? '',
       registrations: this.#session?.registrations ?? 0,
+      // Heartbeat timing and the registry connection's queues: floods of strangers must not move these.
+      registry_session: { ...this.#session?.heartbeatStats, queue: this.#session?.queue },
       beacon: this.options.beacon ?? '',
       public: this.#public,
       tags: this.#tags,

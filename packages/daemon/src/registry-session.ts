@@ -36,6 +36,19 @@ export interface RegistrySessionOptions {
   readonly onRegistered: (result: RegisterResult, again: boolean) => Promise<void>;
   /** The reply of poll_handshakes (requests and responses relayed to us). */
   readonly onPoll: (reply: Record<string, unknown>) => Promise<void>;
+  /** Requests caused by strangers that may wait on the registry connection (behind our own). */
+  readonly maxBackgroundRequests?: number;
+}
+
+/** How the heartbeats fared (info's registry_session): the proof that floods do not delay them. */
+export interface HeartbeatStats {
+  readonly heartbeats: number;
+  /** Round trip of the last heartbeat, and the longest since the start, in ms. */
+  readonly rtt_last_ms: number;
+  readonly rtt_max_ms: number;
+  /** Time between consecutive successful heartbeats: the longest since the start, and the last 32. */
+  readonly gap_max_ms: number;
+  readonly recent_gaps_ms: readonly number[];
 }
 
 /**
@@ -59,6 +72,10 @@ export class RegistrySession {
   #suspended = false;
   registrations = 0;
   heartbeats = 0;
+  #rttLast = 0;
+  #rttMax = 0;
+  #gapMax = 0;
+  readonly #gaps: number[] = [];
   failures = 0;
   lastError: string | undefined;
 
@@ -87,6 +104,11 @@ export class RegistrySession {
   /** False while the registry is unreachable (the daemon keeps serving its tunnels meanwhile). */
   get healthy(): boolean {
     return !this.#needsRegister && this.#nodeId !== 0;
+  }
+
+  /** The registry connection's queues (undefined before connecting). */
+  get queue(): DirectoryClient['queue'] | undefined {
+    return this.#client?.queue;
   }
 
   get client(): DirectoryClient {
@@ -140,6 +162,9 @@ export class RegistrySession {
       requestTimeoutMs: 8000,
       reconnectAttempts: 3,
       reconnectMaxDelayMs: 2000,
+      ...(this.#options.maxBackgroundRequests === undefined
+        ? {}
+        : { maxBackgroundRequests: this.#options.maxBackgroundRequests }),
       ...(link.tls === undefined ? {} : { tls: link.tls }),
     });
     this.#client?.close();
@@ -204,8 +229,9 @@ export class RegistrySession {
         this.#options.log.info('registered again with the registry', { node_id: this.#nodeId });
         this.#lastHeartbeat = Date.now();
       } else if (Date.now() - this.#lastHeartbeat >= this.#options.heartbeatMs) {
+        const sent = performance.now();
         await this.client.heartbeat(this.signer, this.#nodeId);
-        this.heartbeats++;
+        this.#heartbeatDone(performance.now() - sent, Date.now() - this.#lastHeartbeat);
         this.#lastHeartbeat = Date.now();
       }
       if (!this.#closed) {
@@ -227,6 +253,25 @@ export class RegistrySession {
       this.#ticking = false;
       this.#schedule();
     }
+  }
+
+  #heartbeatDone(rtt: number, gap: number): void {
+    this.heartbeats++;
+    this.#rttLast = Math.round(rtt);
+    this.#rttMax = Math.max(this.#rttMax, this.#rttLast);
+    this.#gapMax = Math.max(this.#gapMax, gap);
+    this.#gaps.push(gap);
+    if (this.#gaps.length > 32) this.#gaps.shift();
+  }
+
+  get heartbeatStats(): HeartbeatStats {
+    return {
+      heartbeats: this.heartbeats,
+      rtt_last_ms: this.#rttLast,
+      rtt_max_ms: this.#rttMax,
+      gap_max_ms: this.#gapMax,
+      recent_gaps_ms: [...this.#gaps],
+    };
   }
 
   /** Deregisters, waiting at most `timeoutMs` (the reference's 3 s at shutdown). */

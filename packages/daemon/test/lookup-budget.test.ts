@@ -1,6 +1,7 @@
 import { isPilotError } from '@pilot/wire';
 import { describe, expect, it } from 'vitest';
 import { LookupBudget } from '../src/lookup-budget.js';
+import { NegativeCache } from '../src/negative-cache.js';
 
 describe('LookupBudget', () => {
   it('refuses at once over the rate or with too many in flight, and recovers', async () => {
@@ -22,5 +23,47 @@ describe('LookupBudget', () => {
     await expect(budget.run(async () => 4)).resolves.toBe(4);
     expect(budget.refused).toBe(2);
     expect(budget.inFlight).toBe(0);
+  });
+});
+
+describe('LookupBudget per source', () => {
+  it('a flooding source spends only its own tokens; another source still gets lookups', async () => {
+    let now = 0;
+    const budget = new LookupBudget({
+      perSecond: 20,
+      burst: 40,
+      maxInFlight: 100,
+      perSourcePerSecond: 2,
+      perSourceBurst: 4,
+      now: () => now,
+    });
+    let ran = 0;
+    const lookup = async () => ++ran;
+    const results = await Promise.allSettled(
+      Array.from({ length: 100 }, () => budget.run(lookup, '198.51.100.7:4000')),
+    );
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(4);
+    expect(budget.refusals.perSource).toBe(96);
+    // The global bucket lost only the 4 the flooder got.
+    await expect(budget.run(lookup, '203.0.113.9:5000')).resolves.toBe(5);
+    now += 500;
+    await expect(budget.run(lookup, '198.51.100.7:4000')).resolves.toBe(6);
+    expect(budget.refused).toBe(96);
+  });
+});
+
+describe('NegativeCache', () => {
+  it('answers unknown for ttl, forgets the oldest over its limit', () => {
+    let now = 0;
+    const cache = new NegativeCache({ ttlMs: 1000, limit: 2, now: () => now });
+    cache.add(1);
+    cache.add(2);
+    expect(cache.has(1)).toBe(true);
+    cache.add(3);
+    expect(cache.has(1)).toBe(false);
+    expect(cache.has(3)).toBe(true);
+    now += 1000;
+    expect(cache.has(3)).toBe(false);
+    expect(cache.hits).toBe(2);
   });
 });

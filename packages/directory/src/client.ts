@@ -16,6 +16,7 @@ export {
   type NodeInfo,
   type RegisterOptions,
   type RegisterResult,
+  type RequestOptions,
 } from './client/directory-client.js';
 export {
   KnownRegistries,
@@ -26,6 +27,7 @@ export {
   type RegistryPinSource,
   resolveRegistryLink,
 } from './client/registry-link.js';
+export { type RequestLane, RequestLanes, type RequestLanesOptions } from './client/request-lanes.js';
 export { DirErrorCode, dirError } from './errors.js';
 export { advertisedExtensions, EXTENSIONS_FIELD, RegistryExtension } from './extensions.js';
 export { rotationProofValid } from './rotation-proof.js';

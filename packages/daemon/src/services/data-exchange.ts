@@ -6,6 +6,7 @@ import {
   ServiceFrameDecoder,
 } from '@pilot/wire';
 import { errorMessage } from '../errors.js';
+import type { ExchangeQuota } from '../exchange-quota.js';
 import type { FileSink, MessageKind } from '../mailbox.js';
 import type { ServiceContext, ServiceStream } from './service-context.js';
 
@@ -32,7 +33,21 @@ function reply(text: string): Uint8Array {
  * Ours: FILE frames with the same name on one connection are appended to one file, so that files
  * over the 16 MiB frame limit can be sent in pieces; the file is complete when the stream ends.
  */
-export function serveDataExchange(served: ServiceStream, context: ServiceContext): void {
+export interface DataExchangeLimits {
+  /** The peer's node ID: its quota is shared by all its streams. */
+  readonly node: number;
+  readonly quota: ExchangeQuota;
+  /** Files open at once on one stream (each holds a file descriptor). */
+  readonly filesPerStream: number;
+  /** Counts a FILE frame refused because the stream has `filesPerStream` open. */
+  readonly onTooManyFiles: () => void;
+}
+
+export function serveDataExchange(
+  served: ServiceStream,
+  context: ServiceContext,
+  limits?: DataExchangeLimits,
+): void {
   const { stream, remote, localPort } = served;
   const decoder = new ServiceFrameDecoder();
   const files = new Map<string, FileSink>();
@@ -62,8 +77,21 @@ export function serveDataExchange(served: ServiceStream, context: ServiceContext
       const file = decodeFilePayload(frame.payload);
       let sink = files.get(file.name);
       if (sink === undefined) {
+        if (limits !== undefined && files.size >= limits.filesPerStream) {
+          limits.onTooManyFiles();
+          return `ERR budget: ${limits.filesPerStream} files open on this stream`;
+        }
+        if (limits !== undefined && !limits.quota.file(limits.node))
+          return 'ERR budget: files received from this node';
         sink = context.mailbox.openFile(file.name);
         files.set(file.name, sink);
+      }
+      if (limits !== undefined && !limits.quota.bytes(limits.node, file.data.length)) {
+        // Cut short: never announced as received (the part written stays for the operator to see).
+        sink.close();
+        files.delete(file.name);
+        context.log.warn('file cut short: disk quota of the sender', { from: remote, path: sink.path });
+        return 'ERR budget: bytes received from this node';
       }
       sink.write(file.data);
       return `ACK FILE ${file.data.length} bytes`;
@@ -76,6 +104,8 @@ export function serveDataExchange(served: ServiceStream, context: ServiceContext
         return 'ERR payload is not JSON';
       }
     }
+    if (limits !== undefined && !limits.quota.bytes(limits.node, frame.payload.length))
+      return 'ERR budget: bytes received from this node';
     const path = context.mailbox.saveMessage(kind, remote, localPort, frame.payload);
     context.emit('message.received', { from: remote, type: kind, bytes: frame.payload.length, path });
     return `ACK ${name} ${frame.payload.length} bytes`;

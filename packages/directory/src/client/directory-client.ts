@@ -4,6 +4,7 @@ import { DirErrorCode, dirError } from '../errors.js';
 import { advertisedExtensions, RegistryExtension } from '../extensions.js';
 import { Challenge, type DirectorySigner, signChallenge } from '../signed-text.js';
 import { RegistryConnection, type TlsClientOptions } from './connection.js';
+import { type RequestLane, RequestLanes } from './request-lanes.js';
 
 export type DirectoryClientOptions = {
   readonly host: string;
@@ -28,6 +29,15 @@ export type DirectoryClientOptions = {
   readonly extensions?: readonly string[];
   /** Same as `signatures: 'legacy'` (kept for existing callers). */
   readonly legacySignatures?: boolean;
+  /** Background requests (`lane: 'background'`) waiting at once; more are refused. Default 64. */
+  readonly maxBackgroundRequests?: number;
+};
+
+/** How one request is sent: its deadline, and its queue (request-lanes.ts). */
+export type RequestOptions = {
+  readonly timeoutMs?: number;
+  /** Default `own`. `background` requests wait behind every `own` one and give up at their deadline. */
+  readonly lane?: RequestLane;
 };
 
 type Message = Record<string, unknown>;
@@ -138,7 +148,7 @@ function sleep(ms: number): Promise<void> {
 export class DirectoryClient {
   readonly #options: DirectoryClientOptions;
   #connection: RegistryConnection | undefined;
-  #chain: Promise<unknown> = Promise.resolve();
+  readonly #lanes: RequestLanes;
   #closed = false;
   readonly #mode: 'auto' | 'fresh' | 'legacy';
   /** Everything the registry has advertised; it only grows (no downgrade). */
@@ -150,6 +160,7 @@ export class DirectoryClient {
 
   private constructor(options: DirectoryClientOptions) {
     this.#options = options;
+    this.#lanes = new RequestLanes({ maxBackground: options.maxBackgroundRequests ?? 64 });
     this.#mode = options.legacySignatures === true ? 'legacy' : (options.signatures ?? 'auto');
     for (const name of options.extensions ?? []) this.#extensions.add(name);
     if (this.#mode === 'fresh')
@@ -194,17 +205,34 @@ export class DirectoryClient {
    * a function is a signed one: if the registry has advertised nothing yet (a client that has not
    * registered), `beacon_list` goes first to learn how to sign it.
    */
-  request(source: MessageSource, options: { readonly timeoutMs?: number } = {}): Promise<Message> {
+  request(source: MessageSource, options: RequestOptions = {}): Promise<Message> {
     const timeoutMs = options.timeoutMs ?? this.#options.requestTimeoutMs ?? 10_000;
+    const lane = options.lane ?? 'own';
+    const queuedAt = performance.now();
     const send = async (): Promise<Message> => {
+      // A background request's deadline runs from the call: time spent queued counts.
+      const budget =
+        lane === 'background' ? Math.max(1, timeoutMs - (performance.now() - queuedAt)) : timeoutMs;
       if (typeof source === 'function' && !this.#negotiated && !this.#unprobed.has(source)) {
-        await this.#send({ type: 'beacon_list' }, timeoutMs);
+        await this.#send({ type: 'beacon_list' }, budget);
       }
-      return this.#send(source, timeoutMs);
+      return this.#send(source, budget);
     };
-    const run = this.#chain.then(send, send);
-    this.#chain = run.catch(() => {});
-    return run;
+    return this.#lanes.run(lane, send, lane === 'background' ? timeoutMs : undefined);
+  }
+
+  /** Requests waiting in each lane, and background requests refused or expired since the start. */
+  get queue(): {
+    readonly own: number;
+    readonly background: number;
+    readonly backgroundRefused: number;
+    readonly backgroundExpired: number;
+  } {
+    return {
+      ...this.#lanes.waiting,
+      backgroundRefused: this.#lanes.backgroundRefused,
+      backgroundExpired: this.#lanes.backgroundExpired,
+    };
   }
 
   close(): void {
@@ -386,8 +414,8 @@ export class DirectoryClient {
     return { ips: strings(reply.ips).slice(0, 8), peers };
   }
 
-  async lookup(nodeId: number): Promise<NodeInfo> {
-    const reply = await this.request({ type: 'lookup', node_id: nodeId });
+  async lookup(nodeId: number, options: RequestOptions = {}): Promise<NodeInfo> {
+    const reply = await this.request({ type: 'lookup', node_id: nodeId }, options);
     return {
       nodeId: num(reply, 'node_id'),
       address: text(reply, 'address'),
