@@ -33,6 +33,7 @@ import { LookupBudget } from './lookup-budget.js';
 import { Mailbox } from './mailbox.js';
 import { NegativeCache } from './negative-cache.js';
 import { type DaemonOptions, parseReflector, splitHostPort } from './options.js';
+import { negotiatedLargeDatagrams, PathMtuPolicy } from './path-mtu-policy.js';
 import { RegistrySession } from './registry-session.js';
 import { serveDataExchange } from './services/data-exchange.js';
 import { serveEcho } from './services/echo.js';
@@ -159,6 +160,8 @@ class PilotDaemon implements Daemon, IpcHandler {
   #identityPath: string;
   #transport: UdpTransport | undefined;
   #tunnel: TunnelManager | undefined;
+  /** Larger datagrams towards pilot-ts peers that negotiated them (RFC 8899 probing). */
+  #pathMtu: PathMtuPolicy | undefined;
   #session: RegistrySession | undefined;
   #keyPins: KeyPins | undefined;
   #trust: TrustManager | undefined;
@@ -342,6 +345,7 @@ class PilotDaemon implements Daemon, IpcHandler {
       onEvent: (event) => {
         const { type, ...data } = event;
         this.#emit(type, data);
+        this.#pathMtu?.onTunnelEvent(event);
       },
     });
     this.#tunnel = tunnel;
@@ -361,6 +365,17 @@ class PilotDaemon implements Daemon, IpcHandler {
       ...(o.maxConnsTotal === undefined ? {} : { maxConnections: o.maxConnsTotal }),
     });
     this.#transport = transport;
+    this.#pathMtu = new PathMtuPolicy(
+      {
+        negotiated: (node) => negotiatedLargeDatagrams(tunnel, node),
+        directEndpoint: (node) => {
+          const peer = tunnel.peer(node);
+          return peer === undefined || peer.relay ? undefined : peer.endpoint;
+        },
+      },
+      transport,
+      o.largeDatagrams !== false,
+    );
     transport.on('connection', (stream: PilotStream) => this.#onStream(stream));
     transport.on('datagram', (datagram: Datagram) => this.#onDatagram(datagram));
     transport.on('error', (error: Error) => this.log.warn('UDP socket error', { error: error.message }));
@@ -627,6 +642,7 @@ class PilotDaemon implements Daemon, IpcHandler {
   #dropPeer(node: number): void {
     for (const entry of this.#connections.values()) if (entry.remote.node === node) entry.stream.destroy();
     this.#tunnel?.forget(node);
+    this.#pathMtu?.forget(node);
     for (const network of this.#networks) this.#transport?.removePeer({ network, node });
   }
 
@@ -667,6 +683,7 @@ class PilotDaemon implements Daemon, IpcHandler {
     await this.#ensureTunnel(address.node, timeoutMs);
     const left = Math.max(1000, timeoutMs - (Date.now() - started));
     this.#route(address);
+    this.#pathMtu?.update(address.node);
     return withTimeout(transport.connect(address, port), left, 'connect');
   }
 
@@ -701,6 +718,7 @@ class PilotDaemon implements Daemon, IpcHandler {
     const remote = stream.remoteAddress;
     const owner = this.#bound.get(port);
     this.#stats.accepted++;
+    this.#pathMtu?.update(remote.node);
     this.#emit('conn.established', { from: formatAddress(remote), port, remote_port: stream.remotePort });
     if (owner !== undefined) {
       const entry = this.#connections.add({

@@ -43,6 +43,11 @@ export interface DaemonOptions {
   public?: boolean;
   /** Tunnel encryption (PILA + PILS), default true. */
   encrypt?: boolean;
+  /**
+   * Ours: larger datagrams (path MTU probing, RFC 8899) towards pilot-ts peers that negotiated the
+   * `large-datagrams` tunnel capability; default true. Other peers always get the spec's size.
+   */
+  largeDatagrams?: boolean;
   owner?: string;
   /** Fixed public UDP endpoint host:port announced to the registry (skips discovery). */
   endpoint?: string;
@@ -92,6 +97,7 @@ const FLAGS: Readonly<Record<string, readonly [keyof DaemonOptions, Kind]>> = {
   hostname: ['hostname', 'string'],
   public: ['public', 'boolean'],
   encrypt: ['encrypt', 'boolean'],
+  'large-datagrams': ['largeDatagrams', 'boolean'],
   owner: ['owner', 'string'],
   endpoint: ['endpoint', 'string'],
   keepalive: ['keepalive', 'duration'],
