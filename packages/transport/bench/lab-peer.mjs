@@ -1,6 +1,8 @@
 // One end of a transfer across the impaired lab (bench/impaired-lab.mjs), over Pilot (PILS-sealed
 // UDP, bench key; pilot: the default controller (BBR), pilot-newreno / pilot-cubic: New-Reno or
-// CUBIC, pilot-mtu: BBR with 1472-byte datagrams, the lab path's MTU as TCP uses it) or TCP.
+// CUBIC, pilot-mtu: BBR with 1472-byte datagrams, the lab path's MTU as TCP uses it, pilot-pmtud:
+// BBR from 1200 bytes with path MTU discovery up to LAB_PMTU_CEILING (1472), probes answered within
+// LAB_PMTU_PROBE_MS (1000); it prints {"event":"pmtu"} once the search settled, before sending) or TCP.
 // Prints JSON lines.
 //   recv pilot|pilot-newreno|pilot-cubic|pilot-mtu|tcp PORT SECONDS   count the bytes that arrive in SECONDS after the first one
 //                                 ({"event":"goodput"}); SECONDS 0: read to the end and report
@@ -44,7 +46,7 @@ async function pilotTransport(node, port, kind) {
     ...(kind === 'pilot-newreno' ? { congestionController: createNewReno } : {}),
     // The lab's links have a 1500-byte MTU: 1472 bytes of UDP payload, where TCP's MSS is 1448.
     ...(kind === 'pilot-mtu' ? { maxDatagramSize: 1472 } : {}),
-    ...(kind === 'pilot' || kind === 'pilot-mtu'
+    ...(kind === 'pilot' || kind === 'pilot-mtu' || kind === 'pilot-pmtud'
       ? {
           congestionController: (mss) => {
             const cc = new Bbr(mss);
@@ -129,6 +131,16 @@ if (role === 'recv') {
   if (kind.startsWith('pilot')) {
     const transport = await pilotTransport(SENDER, 0, kind);
     transport.addPeer(RECEIVER, { host, port });
+    if (kind === 'pilot-pmtud') {
+      // Path MTU discovery towards the receiver (RFC 8899): wait for the search to settle, then send.
+      transport.probePathMtu(RECEIVER, Number(process.env.LAB_PMTU_CEILING ?? 1472), {
+        probeTimeout: Number(process.env.LAB_PMTU_PROBE_MS ?? 1000),
+      });
+      const settled = Date.now() + 60_000;
+      while (transport.endpoint.pathMtuInfo(RECEIVER)?.state !== 'complete' && Date.now() < settled)
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      print({ event: 'pmtu', ...transport.endpoint.pathMtuInfo(RECEIVER) });
+    }
     stream = await transport.connect(RECEIVER, 1000);
     // For diagnosis: the sender's loss-recovery counters and window, every second.
     const connection = stream.connection;
@@ -148,6 +160,7 @@ if (role === 'recv') {
           ...connection.stats(),
           cpuMs: Math.round((process.cpuUsage().user + process.cpuUsage().system) / 1000),
           ...bbrStats(),
+          ...(kind === 'pilot-pmtud' ? { pmtu: transport.endpoint.pathMtuInfo(RECEIVER) } : {}),
         });
       },
       Number(process.env.LAB_STATS_MS ?? 1000),
