@@ -305,24 +305,31 @@ class PilotDaemon implements Daemon, IpcHandler {
     const tunnel = new TunnelManager({
       identity,
       directory: {
-        // `source`: where the PILA that caused the lookup came from (budgeted per source).
-        publicKey: async (nodeId: number, source?: string) => {
+        // `cause`: the PILA that made the tunnel ask, and where it came from; none when we dial.
+        publicKey: async (nodeId, cause) => {
           const pinned = keyPins.pinned(nodeId) !== undefined;
+          const stranger = cause !== undefined && !pinned;
           try {
-            // Strangers' PILAs cause these lookups: within a budget and in the registry client's
-            // background lane (behind heartbeats and our own requests), except for pinned peers.
-            if (!pinned && unknownNodes.has(nodeId)) return undefined;
-            const info = pinned
-              ? await session.call((client) => client.lookup(nodeId))
-              : await lookups.run(
-                  () => session.call((client) => client.lookup(nodeId, { lane: 'background' })),
-                  source,
-                );
+            // Lookups that PILAs cause are within a budget per source and in all (lookup-budget.ts);
+            // strangers' wait in the registry client's background lane, behind heartbeats and every
+            // request of our own, and a node the registry did not know is not asked again for a while.
+            if (stranger && unknownNodes.has(nodeId)) return undefined;
+            const info =
+              cause === undefined
+                ? await session.call((client) => client.lookup(nodeId))
+                : await lookups.run(
+                    () =>
+                      session.call((client) =>
+                        client.lookup(nodeId, { lane: stranger ? 'background' : 'own' }),
+                      ),
+                    cause.source,
+                    pinned,
+                  );
             // A trusted peer's PILA is checked against its pinned key, whatever the registry says.
             return new Uint8Array(Buffer.from(keyPins.check(nodeId, info, 'lookup'), 'base64'));
           } catch (error) {
             if (isPilotError(error, 'DIR_NOT_FOUND')) {
-              if (!pinned) unknownNodes.add(nodeId);
+              if (stranger) unknownNodes.add(nodeId);
               return undefined;
             }
             throw error;

@@ -62,6 +62,8 @@ export class LookupBudget {
   readonly #options: LookupBudgetOptions;
   readonly #now: () => number;
   readonly #global: Bucket;
+  /** Lookups for pinned peers caused by PILAs (a key rotation) have their own global bucket. */
+  readonly #trusted: Bucket;
   readonly #sources = new Map<string, Bucket>();
   #inFlight = 0;
   readonly #refusals = { rate: 0, perSource: 0, inFlight: 0 };
@@ -70,6 +72,7 @@ export class LookupBudget {
     this.#options = options;
     this.#now = options.now ?? (() => performance.now());
     this.#global = new Bucket(options.perSecond, options.burst, this.#now());
+    this.#trusted = new Bucket(options.perSecond, options.burst, this.#now());
   }
 
   /** Lookups refused since the start, all reasons. */
@@ -88,17 +91,21 @@ export class LookupBudget {
 
   /**
    * Runs `lookup` within the budget of `source` (undefined: the global budget only), or rejects
-   * with DAEMON_BUDGET_SPENT without running it.
+   * with DAEMON_BUDGET_SPENT without running it. `trusted`: the node named is a pinned peer (a key
+   * rotation is the only reason to ask again), so its tokens come from a global bucket of their own
+   * that strangers' lookups cannot spend.
    */
-  async run<T>(lookup: () => Promise<T>, source?: string): Promise<T> {
+  async run<T>(lookup: () => Promise<T>, source?: string, trusted = false): Promise<T> {
     const now = this.#now();
     if (this.#inFlight >= this.#options.maxInFlight) return this.#refuse('inFlight');
-    const bucket = source === undefined ? undefined : this.#bucket(source, now);
+    // A pinned peer may share its address with a flooder (one NAT): its lookups skip the source's bucket.
+    const bucket = source === undefined || trusted ? undefined : this.#bucket(source, now);
     // The source's own bucket first: a flooding source spends only its own tokens.
     if (bucket !== undefined && !bucket.has(now)) return this.#refuse('perSource');
-    if (!this.#global.has(now)) return this.#refuse('rate');
+    const global = trusted ? this.#trusted : this.#global;
+    if (!global.has(now)) return this.#refuse('rate');
     bucket?.take();
-    this.#global.take();
+    global.take();
     this.#inFlight++;
     try {
       return await lookup();

@@ -67,3 +67,25 @@ describe('NegativeCache', () => {
     expect(cache.hits).toBe(2);
   });
 });
+
+describe('LookupBudget for pinned peers', () => {
+  it('takes their tokens from a bucket strangers cannot spend, whatever the source', async () => {
+    const budget = new LookupBudget({
+      perSecond: 1,
+      burst: 1,
+      maxInFlight: 10,
+      perSourcePerSecond: 1,
+      perSourceBurst: 1,
+      now: () => 0,
+    });
+    await expect(budget.run(async () => 1, '192.0.2.1')).resolves.toBe(1);
+    await expect(budget.run(async () => 2, '192.0.2.2')).rejects.toSatisfy((e) =>
+      isPilotError(e, 'DAEMON_BUDGET_SPENT'),
+    );
+    // Same (spent) source, global spent by strangers: a pinned peer's lookup still goes.
+    await expect(budget.run(async () => 3, '192.0.2.1', true)).resolves.toBe(3);
+    await expect(budget.run(async () => 4, '192.0.2.1', true)).rejects.toSatisfy((e) =>
+      isPilotError(e, 'DAEMON_BUDGET_SPENT'),
+    );
+  });
+});

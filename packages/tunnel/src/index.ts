@@ -3,6 +3,7 @@ export { lanCandidates } from './lan.js';
 export { TunnelManager } from './tunnel-manager.js';
 export type {
   DualAddress,
+  KeyLookupCause,
   PeerInfo,
   TunnelAddress,
   TunnelDirectory,

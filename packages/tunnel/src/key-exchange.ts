@@ -100,7 +100,9 @@ export class KeyExchange {
       return;
     }
     const copy = Uint8Array.from(frame.subarray(0, AUTH_KEY_EXCHANGE_SIZE));
-    this.verifyPila(sender, copy).then(
+    // The lookup this may cause is charged to where the PILA came from (the directory budgets it).
+    const source = via.kind === 'relay' ? 'relay' : via.from.address;
+    this.verifyPila(sender, copy, source).then(
       (verified) => {
         if (verified !== undefined && !ctx.closed) this.acceptPila(verified, copy, via);
       },
@@ -108,10 +110,14 @@ export class KeyExchange {
     );
   }
 
-  private async verifyPila(sender: number, frame: Uint8Array): Promise<VerifiedAuthKeyExchange | undefined> {
+  private async verifyPila(
+    sender: number,
+    frame: Uint8Array,
+    source: string,
+  ): Promise<VerifiedAuthKeyExchange | undefined> {
     const ctx = this.ctx;
     for (let attempt = 0; attempt < 2; attempt++) {
-      const key = await ctx.keyCache.get(sender, attempt > 0);
+      const key = await ctx.keyCache.get(sender, attempt > 0, { source });
       if (key === undefined) {
         ctx.drop('pila_unknown_node');
         return undefined;

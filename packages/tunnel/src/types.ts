@@ -10,10 +10,19 @@ export type TunnelAddress = UdpAddress | UdpEndpoint;
 /** What the manager returns: both spellings at once. */
 export type DualAddress = UdpAddress & UdpEndpoint;
 
+/**
+ * Why the tunnel asks for a key: a frame no one has authenticated yet (a PILA) came from `source`
+ * (its IP address, or `relay` for one the beacon relayed). Absent when we need the key ourselves
+ * (we are setting a tunnel up). The directory may budget such lookups per source.
+ */
+export interface KeyLookupCause {
+  readonly source: string;
+}
+
 /** What the tunnel layer needs from the registry. */
 export interface TunnelDirectory {
   /** Ed25519 public key the registry holds for a node (undefined when unknown). Cached by the manager. */
-  publicKey(nodeId: number): Promise<Uint8Array | undefined>;
+  publicKey(nodeId: number, cause?: KeyLookupCause): Promise<Uint8Array | undefined>;
   /** Where a node is reachable, as the registry tells (resolve): its observed endpoint and LAN addresses. */
   resolve(
     nodeId: number,
