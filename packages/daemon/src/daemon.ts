@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import type { Identity } from '@pilot/crypto';
 import { type RegisterOptions, type RegisterResult, toBase64 } from '@pilot/directory/client';
 import { type MetricsServer, startMetricsServer } from '@pilot/metrics';
-import type { ReflectorServer, UdpAddress } from '@pilot/nat';
+import { parseProxyUrl, type ReflectorServer, type UdpAddress } from '@pilot/nat';
 import { connectionStateName, type Datagram } from '@pilot/transport';
 import { type PilotStream, UdpTransport } from '@pilot/transport/node';
-import { type PeerInfo, TunnelManager } from '@pilot/tunnel';
+import { type PeerInfo, TunnelManager, type TunnelManagerOptions } from '@pilot/tunnel';
 import {
   type Address,
   BROADCAST_NODE,
@@ -347,6 +347,7 @@ class PilotDaemon implements Daemon, IpcHandler {
         ? {}
         : { fallbackBeacons: fallbackBeacons.map((b) => ({ address: b.host, port: b.port })) }),
       ...(reflectors === undefined ? {} : { reflectors }),
+      ...this.#tlsRelayOptions(session),
       encrypt: o.encrypt !== false,
       log: (level, message, fields) => this.log.log(level, message, fields),
       onEvent: (event) => {
@@ -1247,6 +1248,41 @@ class PilotDaemon implements Daemon, IpcHandler {
     };
   }
 
+  /**
+   * `--wss` / `--transport` / `--proxy`: the tunnel's relay over TLS. Its certificate is the
+   * registry's (the same rendezvous), so it is pinned to the registry's fingerprint, given or
+   * remembered; a registry reached in plaintext gives no pin, and the relay is then refused.
+   */
+  #tlsRelayOptions(session: RegistrySession): Pick<TunnelManagerOptions, 'tlsRelay' | 'transportMode'> {
+    const o = this.options;
+    if (o.wss === undefined || o.wss === '' || o.transport === 'udp') return {};
+    const { host, port } = splitHostPort(o.wss, '--wss');
+    const proxy = o.proxy === undefined || o.proxy === '' ? undefined : parseProxyUrl(o.proxy);
+    return {
+      transportMode: o.transport ?? 'auto',
+      tlsRelay: {
+        host,
+        port,
+        ...(proxy === undefined ? {} : { proxy }),
+        tls: {
+          verify: (fingerprint) => {
+            const pin = (o.registryFingerprint ?? session.link?.fingerprint)?.replace(/:/g, '').toLowerCase();
+            if (pin === undefined || pin === '')
+              throw daemonError(
+                DaemonErrorCode.BAD_OPTION,
+                'the TLS relay is pinned to the registry certificate: reach the registry over TLS',
+              );
+            if (fingerprint !== pin)
+              throw daemonError(
+                DaemonErrorCode.BAD_OPTION,
+                `the TLS relay's certificate ${fingerprint} is not the registry's ${pin}`,
+              );
+          },
+        },
+      },
+    };
+  }
+
   info(): InfoJson {
     const peers: PeerInfo[] = this.#tunnel?.peers() ?? [];
     const counters = this.#transport?.endpoint.counters;
@@ -1324,6 +1360,9 @@ class PilotDaemon implements Daemon, IpcHandler {
       trusted: trustStore?.trusted.size ?? 0,
       pending: trustStore?.pending.size ?? 0,
       relay_peers: peers.filter((p) => p.relay).length,
+      relay_tls_peers: peers.filter((p) => p.path === 'relay-tls').length,
+      transport_mode: this.#tunnel?.tlsRelay.mode ?? 'udp',
+      tls_relay: { address: this.options.wss ?? '', ...(this.#tunnel?.tlsRelay ?? {}) },
       retransmits: counters?.retransmits ?? 0,
       app_bytes_sent: this.#stats.bytesSent,
       app_bytes_recv: this.#stats.bytesRecv,

@@ -33,6 +33,15 @@ export interface DaemonOptions {
    * birthday probing instead of relaying. Default none.
    */
   reflectors?: string[];
+  /**
+   * `--transport auto|udp|tcp` ($PILOT_TRANSPORT), default auto: with `--wss`, relay over
+   * WebSocket-over-TLS when UDP to the beacon gets no answer (auto) or always (tcp); udp never does.
+   */
+  transport?: 'auto' | 'udp' | 'tcp';
+  /** `--wss host:port` ($PILOT_WSS): the rendezvous' relay over TLS (`pilot-rendezvous --wss-addr`). */
+  wss?: string;
+  /** `--proxy http://user:pass@host:port` ($HTTPS_PROXY): an HTTP CONNECT proxy for the TLS relay and the registry. */
+  proxy?: string;
   /** UDP host:port to bind; default 0.0.0.0:0. */
   listen?: string;
   /** IPC socket path; default $PILOT_SOCKET, else config.json "socket", else <home>/pilot.sock (owner-only directory). */
@@ -92,6 +101,9 @@ const FLAGS: Readonly<Record<string, readonly [keyof DaemonOptions, Kind]>> = {
   beacon: ['beacon', 'string'],
   reflector: ['reflectors', 'list'],
   listen: ['listen', 'string'],
+  transport: ['transport', 'string'],
+  wss: ['wss', 'string'],
+  proxy: ['proxy', 'string'],
   socket: ['socket', 'string'],
   identity: ['identity', 'string'],
   hostname: ['hostname', 'string'],
@@ -278,6 +290,11 @@ export function parseDaemonArgs(argv: string[], env: NodeJS.ProcessEnv = process
     fromEnv['registry-tls'] = env.PILOT_REGISTRY_TLS;
   if (env.PILOT_REGISTRY_FINGERPRINT !== undefined && env.PILOT_REGISTRY_FINGERPRINT !== '')
     fromEnv['registry-fingerprint'] = env.PILOT_REGISTRY_FINGERPRINT;
+  if (env.PILOT_TRANSPORT !== undefined && env.PILOT_TRANSPORT !== '')
+    fromEnv.transport = env.PILOT_TRANSPORT;
+  if (env.PILOT_WSS !== undefined && env.PILOT_WSS !== '') fromEnv.wss = env.PILOT_WSS;
+  const httpsProxy = env.HTTPS_PROXY ?? env.https_proxy;
+  if (httpsProxy !== undefined && httpsProxy !== '') fromEnv.proxy = httpsProxy;
   const merged: Record<string, unknown> = { ...fromHome, ...fromEnv, ...fromConfig, ...flags };
   const options: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(merged)) {
@@ -305,6 +322,12 @@ export function parseDaemonArgs(argv: string[], env: NodeJS.ProcessEnv = process
   if (format !== undefined && !['text', 'json'].includes(format as string))
     bad('--log-format is text or json');
   for (const reflector of (options.reflectors as string[] | undefined) ?? []) parseReflector(reflector);
+  const transport = options.transport;
+  if (transport !== undefined && !['auto', 'udp', 'tcp'].includes(transport as string))
+    bad('--transport is auto, udp or tcp');
+  if (typeof options.wss === 'string' && options.wss !== '') splitHostPort(options.wss, '--wss');
+  if (transport === 'tcp' && (options.wss === undefined || options.wss === ''))
+    bad('--transport tcp needs --wss host:port (the rendezvous relay over TLS)');
   const fingerprint = options.registryFingerprint as string | undefined;
   if (fingerprint !== undefined && fingerprint !== '') {
     if (!/^[0-9a-f]{64}$/.test(fingerprint.replace(/:/g, '').toLowerCase()))

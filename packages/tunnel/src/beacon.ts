@@ -1,4 +1,4 @@
-import { BeaconClient, type UdpAddress } from '@pilot/nat';
+import { BeaconClient, type RetransmitOptions, type UdpAddress } from '@pilot/nat';
 import { dualAddress, natAddress } from './addresses.js';
 import type { TunnelContext } from './context.js';
 import type { DualAddress } from './types.js';
@@ -44,15 +44,17 @@ export class BeaconLink {
   }
 
   /** Our reflexive endpoint as the beacon sees the tunnel socket (also registers us with the beacon). */
-  async discover(): Promise<DualAddress | undefined> {
+  async discover(options?: RetransmitOptions): Promise<DualAddress | undefined> {
     const ctx = this.ctx;
     const client = this.client;
     if (client === undefined) return undefined;
     try {
-      this.ownEndpoint = dualAddress(await client.discover());
+      this.ownEndpoint = dualAddress(await client.discover(options));
+      ctx.tlsPath.onUdpAnswer();
       return this.ownEndpoint;
     } catch (error) {
       ctx.count('discover_failed');
+      if (!ctx.closed && client === this.client) ctx.tlsPath.onUdpSilent();
       ctx.log('debug', 'beacon discover failed', { error: String(error) });
       // The beacon does not answer: the next one of the network, if there is one (tunnels are kept;
       // relays and punches go through the new one from now on).

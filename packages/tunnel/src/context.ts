@@ -13,6 +13,7 @@ import { Punching } from './punching.js';
 import { Relay } from './relay.js';
 import { Sealing } from './sealing.js';
 import { TunnelSetup } from './setup.js';
+import { TlsPath } from './tls-path.js';
 import type {
   PeerInfo,
   TunnelDirectory,
@@ -53,6 +54,7 @@ export class TunnelContext {
   readonly punching: Punching;
   readonly liveness: Liveness;
   readonly setup: TunnelSetup;
+  readonly tlsPath: TlsPath;
 
   constructor(options: TunnelManagerOptions) {
     this.options = options;
@@ -73,6 +75,7 @@ export class TunnelContext {
     this.punching = new Punching(this);
     this.liveness = new Liveness(this);
     this.setup = new TunnelSetup(this);
+    this.tlsPath = new TlsPath(this);
   }
 
   // ---- the node → path table ----
@@ -107,18 +110,23 @@ export class TunnelContext {
 
   info(peer: Peer): PeerInfo {
     const beacon = this.beacon.address;
+    const overTls = peer.relay && this.tlsPath.active;
+    const tlsRelay = this.options.tlsRelay;
     const endpoint =
-      peer.relay && beacon !== undefined
-        ? formatUdpAddress(beacon)
-        : peer.endpoint !== undefined
-          ? formatUdpAddress(peer.endpoint)
-          : '';
+      overTls && tlsRelay !== undefined
+        ? `tls://${tlsRelay.host.includes(':') ? `[${tlsRelay.host}]` : tlsRelay.host}:${tlsRelay.port}`
+        : peer.relay && beacon !== undefined
+          ? formatUdpAddress(beacon)
+          : peer.endpoint !== undefined
+            ? formatUdpAddress(peer.endpoint)
+            : '';
     return {
       node_id: peer.nodeId,
       endpoint,
       encrypted: this.encrypt && peer.crypto !== undefined,
       authenticated: peer.authenticated,
       relay: peer.relay,
+      path: overTls ? 'relay-tls' : peer.relay ? 'relay' : 'direct',
       ...(peer.setupMs === undefined ? {} : { setup_ms: Math.round(peer.setupMs * 10) / 10 }),
       last_seen_ms: Number.isFinite(peer.lastSeenAt) ? Math.round(performance.now() - peer.lastSeenAt) : -1,
       bytes_sent: peer.bytesSent,

@@ -5,6 +5,8 @@ export type {
   DualAddress,
   KeyLookupCause,
   PeerInfo,
+  PeerPath,
+  TlsRelayOptions,
   TunnelAddress,
   TunnelDirectory,
   TunnelEvent,

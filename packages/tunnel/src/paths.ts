@@ -45,6 +45,11 @@ export class Paths {
       }
       return;
     }
+    // --transport tcp: every peer is on the TLS relay, even if UDP frames get through.
+    if (ctx.tlsPath.mode === 'tcp') {
+      ctx.relay.activate(peer);
+      return;
+    }
     peer.lastDirectAt = now;
     const sideSocket = via.kind === 'side' ? via.socket : undefined;
     const samePath =
@@ -91,6 +96,10 @@ export class Paths {
   /** Where a sealed frame goes: returned to the transport (direct or relay), or sent by us (birthday socket). */
   routeSealed(peer: Peer, frame: Uint8Array): Uint8Array | undefined {
     if (peer.relay) {
+      if (this.ctx.tlsPath.active) {
+        this.ctx.tlsPath.send(peer.nodeId, frame);
+        return undefined;
+      }
       this.ctx.count('relay_sent');
       return this.ctx.relay.wrap(peer.nodeId, frame);
     }
@@ -105,7 +114,9 @@ export class Paths {
   sendFrame(peer: Peer, frame: Uint8Array): void {
     const ctx = this.ctx;
     const beacon = ctx.beacon.address;
-    if (peer.relay && beacon !== undefined) {
+    if (peer.relay && ctx.tlsPath.active) {
+      ctx.tlsPath.send(peer.nodeId, frame);
+    } else if (peer.relay && beacon !== undefined) {
       ctx.count('relay_sent');
       ctx.sendRawTo(ctx.relay.wrap(peer.nodeId, frame), beacon);
     } else if (peer.side !== undefined && peer.endpoint !== undefined) {
@@ -120,7 +131,8 @@ export class Paths {
     const ctx = this.ctx;
     const beacon = ctx.beacon.address;
     if (via.kind === 'relay') {
-      if (beacon !== undefined) ctx.sendRawTo(ctx.relay.wrap(node, frame), beacon);
+      if (ctx.tlsPath.active) ctx.tlsPath.send(node, frame);
+      else if (beacon !== undefined) ctx.sendRawTo(ctx.relay.wrap(node, frame), beacon);
     } else if (via.kind === 'side') {
       via.socket.send(frame, via.from.port, via.from.address, () => {});
     } else {

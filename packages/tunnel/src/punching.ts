@@ -65,6 +65,8 @@ export class Punching {
     const ctx = this.ctx;
     if (ctx.closed) return;
     ctx.count('punch_commands');
+    // --transport tcp: no UDP paths are made, whoever asks.
+    if (ctx.tlsPath.mode === 'tcp') return;
     const key = formatUdpAddress(target);
     const existing = this.punches.get(key);
     if (existing !== undefined && !existing.done) return;

@@ -37,6 +37,15 @@ export class Relay {
       return undefined;
     }
     ctx.count('relay_received');
+    return this.openDeliverFrom(source, inner);
+  }
+
+  /**
+   * A relayed frame the relay says `source` sent (a UDP delivery from the beacon, or one that came
+   * over our authenticated TLS relay link): the inner frame's own sender must agree.
+   */
+  openDeliverFrom(source: number, inner: Uint8Array): Uint8Array | undefined {
+    const ctx = this.ctx;
     // The beacon does not authenticate the source it names: the inner frame's own sender must agree.
     if (inner.length >= 8) {
       const magic = readU32(inner, 0);
@@ -57,14 +66,22 @@ export class Relay {
     const beacon = ctx.beacon.address;
     if (beacon === undefined || peer.relay) return;
     peer.relay = true;
+    // Over TLS the transport's endpoint for the peer is unused (the codec sends, see paths.ts).
     ctx.transport?.addPeer({ network: 0, node: peer.nodeId }, toEndpoint(beacon));
     ctx.count('relay_activated');
-    ctx.emit({ type: 'tunnel.relay_activated', node_id: peer.nodeId });
+    ctx.emit({
+      type: 'tunnel.relay_activated',
+      node_id: peer.nodeId,
+      path: ctx.tlsPath.active ? 'relay-tls' : 'relay',
+    });
   }
 
   /** Relayed tunnels look for a direct path again: a punch request and our PILA to the registry endpoint. */
   retryDirect(): void {
     const ctx = this.ctx;
+    // --transport tcp: UDP is not to be used, whatever answers.
+    // Relaying over TLS (auto): UDP is not answering; the first answer starts this search itself.
+    if (ctx.tlsPath.mode === 'tcp' || ctx.tlsPath.active) return;
     for (const peer of ctx.peerTable.values()) {
       if (!peer.relay || peer.crypto === undefined) continue;
       ctx.count('direct_retries');

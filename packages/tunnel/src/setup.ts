@@ -93,7 +93,8 @@ export class TunnelSetup {
         },
       };
       peer.waiters.push(waiter);
-      let relayAt = started + ctx.directTimeoutMs;
+      // Relaying over TLS: UDP is not answering, so there is no direct path to wait for.
+      let relayAt = started + (ctx.tlsPath.active ? 0 : ctx.directTimeoutMs);
       let punchAt = started + PUNCH_REPEAT_MS;
       const tick = (): void => {
         if (ctx.ready(peer)) {
@@ -118,7 +119,9 @@ export class TunnelSetup {
         }
         // Our PILA, and a PILK asking for theirs: a peer that still holds keys for us (we forgot
         // ours, or restarted) would not send its PILA again on its own.
-        for (const candidate of candidates) {
+        // (Not while relaying over TLS: UDP does not get through, and a peer that heard one of
+        // these would answer on a path we cannot hear.)
+        for (const candidate of ctx.tlsPath.active ? [] : candidates) {
           ctx.sendRawTo(ctx.keys.pilaFrame(), candidate);
           ctx.sendRawTo(ctx.keys.pilkFrame(), candidate);
         }

@@ -45,11 +45,17 @@ export class TunnelManager implements TunnelCodec {
     ctx.keys.resetPila();
     for (const peer of ctx.peerTable.values()) peer.crypto?.setOurNode(nodeId);
     ctx.beacon.start();
+    ctx.tlsPath.start();
   }
 
   /** Our reflexive endpoint as the beacon sees the tunnel socket (also registers us with the beacon). */
   discover(): Promise<DualAddress | undefined> {
     return this.ctx.beacon.discover();
+  }
+
+  /** The relay over TLS: mode, whether relayed frames use it now, whether its link is up. */
+  get tlsRelay(): { mode: string; active: boolean; up: boolean; queued_bytes: number; error: string } {
+    return this.ctx.tlsPath.status();
   }
 
   /** Our reflexive endpoint from the last successful discover. */
@@ -87,6 +93,7 @@ export class TunnelManager implements TunnelCodec {
     for (const abort of ctx.aborts) abort.abort();
     ctx.aborts.clear();
     ctx.beacon.close();
+    ctx.tlsPath.close();
     for (const peer of ctx.peerTable.values()) {
       clearTimeout(peer.pilaReplyTimer);
       ctx.failWaiters(peer, tunnelError(TunnelErrorCode.CLOSED, 'tunnel manager closed'));
@@ -121,6 +128,14 @@ export class TunnelManager implements TunnelCodec {
   /** Resolves once authenticated keys exist with the node (direct or relayed). */
   ensureTunnel(nodeId: number, options: { timeoutMs?: number } = {}): Promise<PeerInfo> {
     return this.ctx.setup.ensureTunnel(nodeId, options);
+  }
+
+  /**
+   * Probes UDP to the beacon with a short discover (3 s): in `auto` mode an unanswered one moves
+   * the relay to TLS, an answered one back to UDP. True when it was answered.
+   */
+  probeUdp(): Promise<boolean> {
+    return this.ctx.tlsPath.probe();
   }
 
   /** Sends keepalives now (tests, and the daemon after a network change). */

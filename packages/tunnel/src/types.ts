@@ -1,5 +1,5 @@
 import type { Identity } from '@pilot/crypto';
-import type { NatMapping, ReflectorServer, UdpAddress } from '@pilot/nat';
+import type { HttpProxy, NatMapping, ReflectorServer, TlsRelayTlsOptions, UdpAddress } from '@pilot/nat';
 import type { UdpEndpoint } from '@pilot/transport/node';
 
 /**
@@ -66,9 +66,33 @@ export interface TunnelManagerOptions {
   reflectors?: readonly [ReflectorServer, ReflectorServer] | undefined;
   /** Sockets the hard side opens for birthday probing; default 256. 0 disables birthday probing. */
   birthdaySockets?: number | undefined;
+  /**
+   * The rendezvous' relay over WebSocket-over-TLS (`pilot-rendezvous --wss-addr`), for when UDP is
+   * blocked: its address, the TLS pin (the registry's certificate) and an optional HTTP proxy.
+   */
+  tlsRelay?: TlsRelayOptions | undefined;
+  /**
+   * With `tlsRelay`: `auto` (default) relays over TLS once a UDP discover to the beacon goes
+   * unanswered and back over UDP when one is answered; `tcp` relays every peer over TLS from the
+   * start; `udp` never uses it.
+   */
+  transportMode?: 'auto' | 'udp' | 'tcp' | undefined;
   log?: ((level: TunnelLogLevel, message: string, fields?: Record<string, unknown>) => void) | undefined;
   onEvent?: ((event: TunnelEvent) => void) | undefined;
 }
+
+/** Where the TLS relay is and how to reach it. */
+export interface TlsRelayOptions {
+  readonly host: string;
+  readonly port: number;
+  /** HTTP path of its WebSocket. Default `/pilot/relay`. */
+  readonly path?: string | undefined;
+  readonly tls: TlsRelayTlsOptions;
+  readonly proxy?: HttpProxy | undefined;
+}
+
+/** Which path a peer is on: direct UDP, the beacon's UDP relay, or the relay over TLS. */
+export type PeerPath = 'direct' | 'relay' | 'relay-tls';
 
 /** One peer as `peers()` reports it (also the `peer_list[]` entries of the daemon's info). */
 export interface PeerInfo {
@@ -78,6 +102,8 @@ export interface PeerInfo {
   encrypted: boolean;
   authenticated: boolean;
   relay: boolean;
+  /** `direct`, `relay` (the beacon over UDP) or `relay-tls` (the rendezvous' relay over TLS). */
+  path: PeerPath;
   /** From ensureTunnel's start (the punch request) to the first authenticated frame from the peer. */
   setup_ms?: number;
   /** Milliseconds since the last authenticated frame from the peer (-1: never). */

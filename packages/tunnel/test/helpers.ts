@@ -57,6 +57,12 @@ export class Rendezvous {
     return new Rendezvous(beacon, server, store, dir);
   }
 
+  /** The registry's Ed25519 key of a node (what the TLS relay checks hellos against). */
+  nodeKey(node: number): Uint8Array | undefined {
+    const record = this.store.getNode(node);
+    return record === undefined ? undefined : new Uint8Array(Buffer.from(record.publicKey, 'base64'));
+  }
+
   get beaconAddress(): UdpAddress {
     return { address: '127.0.0.1', port: this.beacon.address().port };
   }

@@ -9,10 +9,17 @@ import { elapsedMs, sleep } from '../time.js';
 
 const TARGET = { name: 'target', help: 'address, node ID or hostname' } as const;
 
-/** "relay" when the tunnel to `node` runs through the beacon, else "direct" (from Info's peer_list). */
-async function pathTo(context: Context, node: number): Promise<'direct' | 'relay'> {
+/** The tunnel's path to `node` (Info's peer_list): direct, relay (beacon over UDP) or relay-tls. */
+async function pathTo(context: Context, node: number): Promise<'direct' | 'relay' | 'relay-tls'> {
   const info = await context.info();
-  const peer = info.peer_list?.find((entry) => entry.node_id === node);
+  return peerPath(info.peer_list?.find((entry) => entry.node_id === node));
+}
+
+/** A peer's path; daemons without `path` (older, or the reference's info) say only relay or not. */
+export function peerPath(
+  peer: { relay?: boolean; path?: string } | undefined,
+): 'direct' | 'relay' | 'relay-tls' {
+  if (peer?.path === 'relay-tls' || peer?.path === 'relay' || peer?.path === 'direct') return peer.path;
   return peer?.relay === true ? 'relay' : 'direct';
 }
 
@@ -141,7 +148,7 @@ const traceroute: Command = {
     }
     const info = await context.info();
     const peer = info.peer_list?.find((entry) => entry.node_id === address.node);
-    const path = peer?.relay === true ? 'relay' : 'direct';
+    const path = peerPath(peer);
     const data = {
       target,
       address: formatAddress(address),
@@ -155,7 +162,7 @@ const traceroute: Command = {
     return {
       data,
       human: [
-        `1  this node → ${path === 'relay' ? 'beacon relay → ' : ''}${data.address}${data.endpoint ? ` (${data.endpoint})` : ''}`,
+        `1  this node → ${path === 'relay' ? 'beacon relay → ' : path === 'relay-tls' ? 'TLS relay → ' : ''}${data.address}${data.endpoint ? ` (${data.endpoint})` : ''}`,
         `   setup ${setupMs} ms · rtt ${rtts.map((rtt) => `${rtt} ms`).join(', ')}`,
       ].join('\n'),
     };

@@ -7,6 +7,7 @@ import { type Command, DAEMON_ERRORS, PEER_ERRORS } from '../command.js';
 import type { Context } from '../context.js';
 import { cliError, usageError } from '../errors.js';
 import { registryClient } from '../registry.js';
+import { peerPath } from './diag.js';
 
 /**
  * This node, to sign a registry search with: the registry then also shows the private nodes that
@@ -73,6 +74,12 @@ const info: Command = {
             : '';
       lines.push(`registry  ${info.registry}${link === '' ? '' : ` (${link})`}`);
     }
+    const tls = info.tls_relay as { address?: string; active?: boolean; up?: boolean } | undefined;
+    if (typeof info.transport_mode === 'string' && info.transport_mode !== 'udp')
+      lines.push(
+        `transport ${info.transport_mode}${tls?.address ? `, TLS relay ${tls.address}` : ''}${tls?.active === true ? ` (relaying over TLS, link ${tls.up === true ? 'up' : 'down'})` : ''}`,
+      );
+    for (const peer of info.peer_list ?? []) lines.push(`peer      ${peerLine(peer)}`);
     if (info.pid !== undefined) lines.push(`pid       ${info.pid}`);
     return { data: { ...info, hostname: info.hostname ?? '' }, human: lines.join('\n') };
   },
@@ -202,7 +209,7 @@ const clearWebhook: Command = {
 };
 
 function peerLine(peer: PeerJson): string {
-  const path = peer.relay === true ? 'relay' : 'direct';
+  const path = peerPath(peer);
   return `${peer.node_id}\t${peer.endpoint}\t${path}\t${peer.encrypted ? 'encrypted' : 'plain'}${peer.authenticated ? ', authenticated' : ''}`;
 }
 

@@ -6,6 +6,8 @@ export interface PeerJson {
   readonly authenticated: boolean;
   /** True when the tunnel runs through the beacon's relay. */
   readonly relay?: boolean;
+  /** `direct`, `relay` (the beacon over UDP) or `relay-tls` (the rendezvous' relay over WebSocket-over-TLS). */
+  readonly path?: 'direct' | 'relay' | 'relay-tls';
   readonly setup_ms?: number;
   readonly last_seen_ms?: number;
   readonly bytes_sent?: number;

@@ -158,6 +158,8 @@ export class TlsRelayServer {
       }
       this.#perIp.set(ip, count + 1);
       this.#sockets.add(socket);
+      // Tunnel frames are datagrams: each goes out at once (Nagle would hold ACKs back for 40 ms).
+      socket.setNoDelay(true);
       // Every connection must have proven its node within the hello timeout.
       const id = `${socket.remoteAddress}:${socket.remotePort}`;
       const timer = setTimeout(() => {

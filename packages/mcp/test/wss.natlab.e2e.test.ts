@@ -1,0 +1,307 @@
+// Issue 16's TLS path, end to end across the NAT lab with the real programs: the rendezvous in `pub`
+// serves its relay over WebSocket-over-TLS (`--wss-addr`); daemon "alpha" (p1) sits behind a router
+// that drops every UDP datagram (nftables) and runs with the default `--transport auto` and `--wss`;
+// daemon "beta" (p2) is an ordinary one. Alpha registers, is found, trusted, pings over `relay-tls`,
+// serves an MCP call to beta, and sends beta a 50 MiB file; mid-transfer the router lets UDP through
+// again and the tunnel moves to a direct path in place, and the file's sha256 matches on arrival.
+// Root only (the NAT lab); skipped with the reason otherwise.
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import {
+  LAB_BEACON,
+  LAB_PUBLIC_IP,
+  LAB_REGISTRY,
+  LAB_STUN,
+  type LabProcess,
+  labUnavailable,
+  NatLab,
+  RENDEZVOUS_MAIN,
+  startLabDaemon,
+} from '@pilot/testkit/natlab';
+import { afterAll, describe, expect, it } from 'vitest';
+import { DEFAULT_MCP_PORT } from '../src/index.js';
+import { newClient, WEATHER_SERVER } from './helpers/mcp.js';
+import {
+  eventually,
+  ipBinary,
+  type LabDaemon,
+  PILOTCTL,
+  pilotctl,
+  pilotctlOk,
+  programsMissing,
+  stopProcess,
+} from './lab/lab-nodes.js';
+
+// net.Socket's destroy path touches process.stderr: open it before the leak check's baseline.
+void process.stderr;
+
+const unavailable = labUnavailable() ?? programsMissing();
+const dir = mkdtempSync(join(tmpdir(), 'pilot-wss-lab-'));
+const WSS = `${LAB_PUBLIC_IP}:8443`;
+const FILE_BYTES = 50 * 1024 * 1024;
+
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** The rendezvous with its TLS relay; the relay budgets at 4 MiB/s a node, so a 50 MiB file takes a while. */
+async function startRendezvous(lab: NatLab, caseDir: string): Promise<LabProcess> {
+  const rendezvous = lab.node('pub', RENDEZVOUS_MAIN, [
+    '--registry-addr',
+    LAB_REGISTRY,
+    '--beacon-addr',
+    LAB_BEACON,
+    '--stun-addr',
+    LAB_STUN,
+    '--wss-addr',
+    WSS,
+    '--store',
+    join(caseDir, 'registry.db'),
+    '--log-format',
+    'json',
+    '--budget-beacon-relay-node-bytes',
+    String(4 << 20),
+    '--budget-beacon-relay-node-rate',
+    '20000',
+    '--budget-beacon-relay-ip-bytes',
+    String(16 << 20),
+    '--budget-beacon-relay-ip-rate',
+    '40000',
+  ]);
+  const line = await rendezvous.waitFor((l) => typeof l.registry === 'string', 20_000, 'the rendezvous');
+  expect(line.wss).toBe(WSS);
+  return rendezvous;
+}
+
+async function startDaemon(
+  lab: NatLab,
+  peer: 'p1' | 'p2',
+  caseDir: string,
+  name: string,
+  extra: readonly string[] = [],
+): Promise<LabDaemon> {
+  const { process, home, socket, nodeId, address } = await startLabDaemon(lab, peer, caseDir, name, {
+    extra,
+  });
+  return {
+    name,
+    peer,
+    process,
+    nodeId,
+    address,
+    env: { PILOT_SOCKET: socket, PILOT_HOME: home, PILOT_REGISTRY: LAB_REGISTRY },
+  };
+}
+
+/** Drops every UDP datagram the router forwards (both ways), before its NAT sees it. */
+async function blockUdp(lab: NatLab, router: 'r1' | 'r2'): Promise<void> {
+  await lab.exec(router, 'nft', ['add', 'table', 'inet', 'pilot_wss_block']);
+  await lab.exec(router, 'nft', [
+    'add chain inet pilot_wss_block forward { type filter hook forward priority -300 ; policy accept ; }',
+  ]);
+  await lab.exec(router, 'nft', [
+    'add',
+    'rule',
+    'inet',
+    'pilot_wss_block',
+    'forward',
+    'meta',
+    'l4proto',
+    'udp',
+    'drop',
+  ]);
+}
+
+async function unblockUdp(lab: NatLab, router: 'r1' | 'r2'): Promise<void> {
+  await lab.exec(router, 'nft', ['delete', 'table', 'inet', 'pilot_wss_block']);
+}
+
+async function peerView(
+  lab: NatLab,
+  from: LabDaemon,
+  to: LabDaemon,
+): Promise<Record<string, unknown> | undefined> {
+  const info = await pilotctlOk(lab, from, ['info']);
+  return (info.peer_list as Record<string, unknown>[] | undefined)?.find((p) => p.node_id === to.nodeId);
+}
+
+async function trust(lab: NatLab, from: LabDaemon, to: LabDaemon): Promise<void> {
+  await pilotctlOk(lab, from, ['handshake', to.address, 'issue 16: TLS path']);
+  await eventually(
+    async () => {
+      const { pending } = await pilotctlOk(lab, to, ['pending']);
+      return (pending as { node_id: number }[]).some((p) => p.node_id === from.nodeId) ? true : undefined;
+    },
+    30_000,
+    `${to.name} to receive the trust request`,
+  );
+  await pilotctlOk(lab, to, ['approve', String(from.nodeId)]);
+  await eventually(
+    async () => {
+      const { trusted } = await pilotctlOk(lab, from, ['trust']);
+      return (trusted as { node_id: number }[]).some((t) => t.node_id === to.nodeId) ? true : undefined;
+    },
+    30_000,
+    `${from.name} to learn the approval`,
+  );
+}
+
+describe.skipIf(unavailable !== undefined)(
+  `the TLS path across the NAT lab${unavailable === undefined ? '' : ` (skipped: ${unavailable})`}`,
+  () => {
+    it('UDP dropped in front of alpha: register, find, trust, ping, MCP, 50 MiB; UDP back moves it direct mid-transfer', async () => {
+      const caseDir = join(dir, 'udp-blocked');
+      mkdirSync(caseDir, { recursive: true });
+      const lab = await NatLab.up('ei', 'ei');
+      const processes: LabProcess[] = [];
+      const daemons: LabDaemon[] = [];
+      const marks: string[] = [];
+      let last = performance.now();
+      const mark = (what: string): void => {
+        marks.push(`${what} ${Math.round(performance.now() - last)} ms`);
+        last = performance.now();
+      };
+      try {
+        processes.push(await startRendezvous(lab, caseDir));
+        await blockUdp(lab, 'r1');
+        const [alpha, beta] = await Promise.all([
+          startDaemon(lab, 'p1', caseDir, 'alpha', ['--wss', WSS]),
+          startDaemon(lab, 'p2', caseDir, 'beta'),
+        ]);
+        daemons.push(alpha, beta);
+        processes.push(alpha.process, beta.process);
+        mark('registered');
+        // No discover answer over UDP: alpha relays over TLS (default --transport auto).
+        const relayInfo = await eventually(
+          async () => {
+            const info = await pilotctlOk(lab, alpha, ['info']);
+            const tls = info.tls_relay as { active?: boolean; up?: boolean } | undefined;
+            return tls?.active === true && tls.up === true ? info : undefined;
+          },
+          20_000,
+          "alpha's TLS relay link",
+        );
+        expect(relayInfo.transport_mode).toBe('auto');
+        mark('relay-tls up');
+
+        await trust(lab, alpha, beta);
+        mark('trusted');
+        // Found: each resolves the other by name through the registry.
+        expect(await pilotctlOk(lab, beta, ['find', 'alpha'])).toMatchObject({ node_id: alpha.nodeId });
+        expect(await pilotctlOk(lab, alpha, ['find', 'beta'])).toMatchObject({ node_id: beta.nodeId });
+
+        const ping = await pilotctlOk(lab, alpha, ['ping', 'beta', '--count', '4']);
+        expect(ping).toMatchObject({ replies: 4, path: 'relay-tls' });
+        const pingBack = await pilotctlOk(lab, beta, ['ping', 'alpha', '--count', '2']);
+        expect(pingBack.replies).toBe(2);
+        expect(await peerView(lab, beta, alpha)).toMatchObject({ authenticated: true, encrypted: true });
+        mark(`ping ${String(ping.avg_ms)} ms`);
+
+        // Alpha serves MCP; beta's official SDK client calls a tool on it over the TLS path.
+        const serve = lab.node(
+          'p1',
+          PILOTCTL,
+          ['mcp', 'serve', '--port', DEFAULT_MCP_PORT, '--', process.execPath, WEATHER_SERVER],
+          { env: { ...alpha.env } },
+        );
+        processes.unshift(serve);
+        await eventually(
+          async () => (serve.stderr.includes('serving MCP') ? true : undefined),
+          30_000,
+          `pilotctl mcp serve (stderr: ${serve.stderr})`,
+          100,
+        );
+        const { NODE_CHANNEL_FD: _fd, NODE_CHANNEL_SERIALIZATION_MODE: _mode, ...inherited } = process.env;
+        const transport = new StdioClientTransport({
+          command: ipBinary(),
+          args: [
+            'netns',
+            'exec',
+            lab.namespace('p2'),
+            process.execPath,
+            PILOTCTL,
+            'mcp',
+            'connect',
+            'alpha',
+            '--port',
+            String(DEFAULT_MCP_PORT),
+          ],
+          env: { ...(inherited as Record<string, string>), ...beta.env },
+          stderr: 'pipe',
+        });
+        const client = newClient('over-relay-tls');
+        await client.connect(transport);
+        const forecast = await client.callTool({
+          name: 'get_forecast',
+          arguments: { city: 'Nairobi', days: 2 },
+        });
+        expect(JSON.stringify(forecast)).toContain('Nairobi');
+        await client.close();
+        mark('mcp call');
+
+        // 50 MiB from alpha to beta; once 8 MiB are through, the router lets UDP pass again.
+        const file = join(caseDir, 'big.bin');
+        const bytes = randomBytes(FILE_BYTES);
+        writeFileSync(file, bytes);
+        const expected = createHash('sha256').update(bytes).digest('hex');
+        const sending = pilotctl(lab, alpha, ['send-file', 'beta', file, '--timeout', '180s'], 240_000);
+        const sentBefore = Number((await peerView(lab, alpha, beta))?.bytes_sent ?? 0);
+        await eventually(
+          async () => {
+            const view = await peerView(lab, alpha, beta);
+            return Number(view?.bytes_sent ?? 0) - sentBefore > 8 * 1024 * 1024 ? true : undefined;
+          },
+          60_000,
+          '8 MiB over the TLS relay',
+          100,
+        );
+        expect((await peerView(lab, alpha, beta))?.path).toBe('relay-tls');
+        mark('8 MiB over relay-tls');
+        await unblockUdp(lab, 'r1');
+        const direct = await eventually(
+          async () => {
+            const view = await peerView(lab, alpha, beta);
+            return view?.path === 'direct' ? view : undefined;
+          },
+          30_000,
+          'a direct path after UDP came back',
+          200,
+        );
+        mark('direct');
+        const movedAt = Number(direct.bytes_sent) - sentBefore;
+        const sent = await sending;
+        expect(sent.code, sent.stderr).toBe(0);
+        expect(sent.data).toMatchObject({ bytes: FILE_BYTES, sha256: expected });
+        mark(`50 MiB sent (${String(sent.data.mb_per_s)} MB/s)`);
+        // The move happened while the file was in flight.
+        expect(movedAt).toBeLessThan(FILE_BYTES);
+        const received = join(String(beta.env.PILOT_HOME), 'received');
+        const landed = await eventually(
+          async () => {
+            const names = readdirSync(received);
+            const path = join(received, names[0] ?? '');
+            return names.length === 1 && statSync(path).size === FILE_BYTES ? path : undefined;
+          },
+          30_000,
+          'the file on beta',
+        );
+        expect(createHash('sha256').update(readFileSync(landed)).digest('hex')).toBe(expected);
+        const after = await pilotctlOk(lab, alpha, ['info']);
+        expect(after.tls_relay).toMatchObject({ active: false });
+        expect((after.tunnel as Record<string, number>).tls_udp_restored).toBe(1);
+        console.log(
+          `TLS path lab: ${marks.join(' · ')} · moved to direct after ${(movedAt / 1048576).toFixed(1)} MiB`,
+        );
+      } catch (error) {
+        for (const d of daemons) console.error(`--- ${d.name} stderr ---\n${d.process.stderr.slice(-4000)}`);
+        throw error;
+      } finally {
+        for (const proc of processes) await stopProcess(proc).catch(() => {});
+        await lab.close();
+      }
+    }, 240_000);
+  },
+);
