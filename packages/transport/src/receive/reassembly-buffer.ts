@@ -25,9 +25,26 @@ interface Piece {
 /** How often a block's current extent is reported before others take its place first. */
 const REPORTS_WANTED = 3;
 
-interface ReportedBlock {
+/**
+ * A run of contiguous out-of-order pieces: what one SACK block reports. Kept up to date as pieces
+ * arrive and drain, so that building an ACK costs the number of holes, not of pieces (under loss an
+ * ACK follows nearly every arrival, and rebuilding the blocks from ~1,000 pieces each time was 40 %
+ * of a receiving core at 5 % loss).
+ */
+interface Block {
+  left: number;
   right: number;
+  /** Stamp of its newest piece. */
+  touched: number;
+  /** Times its current extent was reported (reset when it grows). */
   count: number;
+}
+
+/** SACK block order: least reported first (up to REPORTS_WANTED), then the most recently grown. */
+function before(x: Block, y: Block): boolean {
+  const cx = Math.min(x.count, REPORTS_WANTED);
+  const cy = Math.min(y.count, REPORTS_WANTED);
+  return cx !== cy ? cx < cy : x.touched > y.touched;
 }
 
 /**
@@ -47,8 +64,8 @@ export class ReassemblyBuffer {
   private pieces: Piece[] = [];
   private pieceBytes = 0;
   private lastInsertedSeq: number | undefined;
-  /** Reports so far of each block's current extent, by left edge (the right edge must match). */
-  private reports = new Map<number, ReportedBlock>();
+  /** The out-of-order pieces as blocks, in sequence order. */
+  private blocks: Block[] = [];
   private stamp = 0;
   /** Blocks the last `sackBlocks` call had no room for and that were never reported as they are. */
   unreportedBlocks = 0;
@@ -136,41 +153,95 @@ export class ReassemblyBuffer {
    * block that grows is reported afresh.
    */
   sackBlocks(max: number = 4): SackBlock[] {
-    const all: Array<{ left: number; right: number; touched: number; count: number }> = [];
-    let recent = -1;
-    for (const piece of this.pieces) {
-      const end = seqAdd(piece.seq, piece.data.length);
-      const last = all[all.length - 1];
-      if (last !== undefined && last.right === piece.seq) {
-        last.right = end;
-        if (piece.stamp > last.touched) last.touched = piece.stamp;
-      } else all.push({ left: piece.seq, right: end, touched: piece.stamp, count: 0 });
-      if (this.lastInsertedSeq !== undefined) {
-        const at = seqDiff(this.lastInsertedSeq, piece.seq);
-        if (at >= 0 && at < piece.data.length) recent = all.length - 1;
+    const blocks = this.blocks;
+    const first = this.lastInsertedSeq === undefined ? undefined : this.blockAt(this.lastInsertedSeq);
+    // The best `max` of the rest, by selection: blocks are few (one per hole) but an ACK is built
+    // per arrival under loss, so no sort and no garbage beyond the answer.
+    const chosen: Block[] = first === undefined ? [] : [first];
+    const start = chosen.length;
+    for (const block of blocks) {
+      if (block === first) continue;
+      if (chosen.length < max) {
+        let at = chosen.length;
+        chosen.push(block);
+        while (at > start && before(block, chosen[at - 1]!)) {
+          chosen[at] = chosen[at - 1]!;
+          at--;
+        }
+        chosen[at] = block;
+      } else if (max > start && before(block, chosen[max - 1]!)) {
+        let at = max - 1;
+        while (at > start && before(block, chosen[at - 1]!)) {
+          chosen[at] = chosen[at - 1]!;
+          at--;
+        }
+        chosen[at] = block;
       }
     }
-    for (const block of all) {
-      const seen = this.reports.get(block.left);
-      block.count = seen !== undefined && seen.right === block.right ? seen.count : 0;
+    if (chosen.length > max) chosen.length = max;
+    const out: SackBlock[] = [];
+    for (const block of chosen) {
+      block.count++;
+      out.push({ left: block.left, right: block.right });
     }
-    const first = all[recent];
-    const rest = all.filter((block) => block !== first);
-    rest.sort((x, y) =>
-      Math.min(x.count, REPORTS_WANTED) !== Math.min(y.count, REPORTS_WANTED)
-        ? x.count - y.count
-        : y.touched - x.touched,
-    );
-    const chosen = (first === undefined ? rest : [first, ...rest]).slice(0, max);
-    for (const block of chosen) block.count++;
-    // Only blocks that still exist keep their counts: the map never outgrows the pieces.
-    const reports = new Map<number, ReportedBlock>();
-    for (const block of all)
-      if (block.count > 0) reports.set(block.left, { right: block.right, count: block.count });
-    this.reports = reports;
-    this.unreportedBlocks = 0;
-    for (const block of all) if (block.count === 0) this.unreportedBlocks++;
-    return chosen.map((block) => ({ left: block.left, right: block.right }));
+    let unreported = 0;
+    for (const block of blocks) if (block.count === 0) unreported++;
+    this.unreportedBlocks = unreported;
+    return out;
+  }
+
+  /** The block holding sequence number `seq`, if any (binary search). */
+  private blockAt(seq: number): Block | undefined {
+    const blocks = this.blocks;
+    const offset = seqDiff(seq, this.nextSeq);
+    let low = 0;
+    let high = blocks.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if (seqDiff(blocks[mid]!.right, this.nextSeq) <= offset) low = mid + 1;
+      else high = mid;
+    }
+    const block = blocks[low];
+    return block !== undefined && seqDiff(block.left, this.nextSeq) <= offset ? block : undefined;
+  }
+
+  /** A piece was stored: extend, create or join blocks around it. */
+  private addToBlocks(seq: number, length: number, stamp: number): void {
+    const blocks = this.blocks;
+    const base = this.nextSeq;
+    const left = seqDiff(seq, base);
+    const right = left + length;
+    // The first block that ends at or after the piece's left edge.
+    let low = 0;
+    let high = blocks.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if (seqDiff(blocks[mid]!.right, base) < left) low = mid + 1;
+      else high = mid;
+    }
+    const previous = blocks[low];
+    const joinsPrevious = previous !== undefined && seqDiff(previous.right, base) === left;
+    const nextIndex = joinsPrevious ? low + 1 : low;
+    const next = blocks[nextIndex];
+    const joinsNext = next !== undefined && seqDiff(next.left, base) === right;
+    if (joinsPrevious && joinsNext) {
+      previous.right = next.right;
+      previous.touched = Math.max(stamp, next.touched);
+      previous.count = 0;
+      blocks.splice(nextIndex, 1);
+    } else if (joinsPrevious) {
+      previous.right = seqAdd(seq, length);
+      previous.touched = stamp;
+      previous.count = 0;
+    } else if (joinsNext) {
+      next.left = seq;
+      next.touched = stamp;
+      next.count = 0;
+    } else {
+      const block: Block = { left: seq, right: seqAdd(seq, length), touched: stamp, count: 0 };
+      if (nextIndex === blocks.length) blocks.push(block);
+      else blocks.splice(nextIndex, 0, block);
+    }
   }
 
   private append(bytes: Uint8Array): void {
@@ -182,14 +253,24 @@ export class ReassemblyBuffer {
 
   /** Moves out-of-order pieces that became contiguous into the read queue. */
   private drain(): void {
-    while (this.pieces.length > 0) {
-      const piece = this.pieces[0]!;
+    const pieces = this.pieces;
+    let taken = 0;
+    while (taken < pieces.length) {
+      const piece = pieces[taken]!;
       const start = seqDiff(piece.seq, this.nextSeq);
-      if (start > 0) return;
-      this.pieces.shift();
+      if (start > 0) break;
+      taken++;
       this.pieceBytes -= piece.data.length;
       if (start + piece.data.length > 0) this.append(piece.data.subarray(-start));
     }
+    if (taken === 0) return;
+    // One splice for the run (shift per piece made filling a hole cost pieces² moves).
+    if (taken === pieces.length) this.pieces = [];
+    else pieces.splice(0, taken);
+    // Blocks now wholly below the cumulative ACK went with their pieces.
+    let gone = 0;
+    while (gone < this.blocks.length && seqDiff(this.blocks[gone]!.right, this.nextSeq) <= 0) gone++;
+    if (gone > 0) this.blocks.splice(0, gone);
   }
 
   /** Stores the parts of [start, start+len) not already held; false when nothing was new. */
@@ -203,7 +284,7 @@ export class ReassemblyBuffer {
     let added = false;
     let cursor = start;
     const end = start + bytes.length;
-    let index = 0;
+    let index = this.firstPieceEndingAfter(start);
     while (index < this.pieces.length && cursor < end) {
       const piece = this.pieces[index]!;
       const pStart = seqDiff(piece.seq, this.nextSeq);
@@ -235,6 +316,21 @@ export class ReassemblyBuffer {
     if (index === this.pieces.length) this.pieces.push(piece);
     else this.pieces.splice(index, 0, piece);
     this.pieceBytes += data.length;
+    this.addToBlocks(piece.seq, data.length, piece.stamp);
     return true;
+  }
+
+  /** Index of the first piece that ends after `offset` (bytes past nextSeq); binary search. */
+  private firstPieceEndingAfter(offset: number): number {
+    const pieces = this.pieces;
+    let low = 0;
+    let high = pieces.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      const piece = pieces[mid]!;
+      if (seqDiff(piece.seq, this.nextSeq) + piece.data.length <= offset) low = mid + 1;
+      else high = mid;
+    }
+    return low;
   }
 }

@@ -47,6 +47,16 @@ export class SentPacketTracker {
   private firstSentTime = Number.NaN;
   /** While non-zero: the delivered count up to which transmissions count as application-limited. */
   private appLimitedUntil = 0;
+  /**
+   * Segments in flight that are neither SACKed nor lost, oldest transmission first (a doubly linked
+   * list through the segments). Loss detection walks it from the oldest and stops at the first
+   * segment sent after the newest delivered one (RACK), so an ACK costs the losses in flight, not the
+   * whole flight: scanning every segment per ACK cost a lossy sender most of its ACK processing.
+   */
+  private oldestSent: SentSegment | undefined;
+  private newestSent: SentSegment | undefined;
+  /** The three highest SACKed sequence numbers (RFC 6675's DupThresh: three SACKed above). */
+  private readonly sackedTop: number[] = [];
 
   get inFlight(): number {
     return this.pipeBytes;
@@ -96,10 +106,60 @@ export class SentPacketTracker {
       deliveredTime: this.deliveredTime,
       firstSentTime: this.firstSentTime,
       appLimited: this.appLimitedUntil !== 0,
+      listed: false,
+      previousSent: undefined,
+      nextSent: undefined,
     };
     this.segments.push(segment);
     this.pipeBytes += segmentLength(segment);
+    this.link(segment);
     return segment;
+  }
+
+  private link(segment: SentSegment): void {
+    segment.listed = true;
+    segment.previousSent = this.newestSent;
+    segment.nextSent = undefined;
+    if (this.newestSent === undefined) this.oldestSent = segment;
+    else this.newestSent.nextSent = segment;
+    this.newestSent = segment;
+  }
+
+  private unlink(segment: SentSegment): void {
+    if (!segment.listed) return;
+    segment.listed = false;
+    const previous = segment.previousSent;
+    const next = segment.nextSent;
+    if (previous === undefined) this.oldestSent = next;
+    else previous.nextSent = next;
+    if (next === undefined) this.newestSent = previous;
+    else next.previousSent = previous;
+    segment.previousSent = undefined;
+    segment.nextSent = undefined;
+  }
+
+  /** Rebuilds the send-order list from the segments (after resegment: pieces share an order). */
+  private relink(): void {
+    this.oldestSent = undefined;
+    this.newestSent = undefined;
+    const listed: SentSegment[] = [];
+    for (let i = this.head; i < this.segments.length; i++) {
+      const segment = this.segments[i]!;
+      segment.listed = false;
+      if (!segment.sacked && !segment.lost) listed.push(segment);
+    }
+    listed.sort((x, y) => x.order - y.order);
+    for (const segment of listed) this.link(segment);
+  }
+
+  private noteSacked(seq: number): void {
+    const top = this.sackedTop;
+    if (top.includes(seq)) return;
+    let at = top.length;
+    while (at > 0 && seqDiff(seq, top[at - 1]!) > 0) at--;
+    if (at >= 3) return;
+    top.splice(at, 0, seq);
+    if (top.length > 3) top.length = 3;
   }
 
   /** Records a retransmission of a tracked segment. */
@@ -114,6 +174,8 @@ export class SentPacketTracker {
     segment.sentAt = now;
     segment.order = this.nextOrder++;
     segment.transmissions++;
+    this.unlink(segment);
+    this.link(segment);
   }
 
   /**
@@ -209,12 +271,16 @@ export class SentPacketTracker {
       if (!segment.sacked) deliver(segment, length);
       else this.sackedBytes -= length;
       this.dropFromPipe(segment, length);
+      this.unlink(segment);
       if (segment.fin) finAcked = true;
       cumulativeBytes += length;
       this.segments[this.head] = undefined as unknown as SentSegment;
       this.head++;
     }
     this.compact();
+    // SACKed sequence numbers at or below the cumulative ACK no longer stand above any hole.
+    while (this.sackedTop.length > 0 && seqDiff(this.sackedTop[this.sackedTop.length - 1]!, ack) < 0)
+      this.sackedTop.pop();
     for (const block of blocks) {
       for (let i = this.indexAtOrAfter(block.left); i < this.segments.length; i++) {
         const segment = this.segments[i]!;
@@ -224,6 +290,8 @@ export class SentPacketTracker {
         if (seqDiff(seqAdd(segment.seq, segmentLength(segment)), block.right) > 0) continue;
         this.dropFromPipe(segment, segmentLength(segment));
         segment.sacked = true;
+        this.unlink(segment);
+        this.noteSacked(segment.seq);
         this.sackedBytes += segmentLength(segment);
         deliver(segment, segmentLength(segment));
       }
@@ -267,26 +335,31 @@ export class SentPacketTracker {
     const lost: SentSegment[] = [];
     let nextCheck = Number.NaN;
     if (this.rackOrder === 0) return { lost, nextCheck };
-    let sackedAbove = 0;
-    for (let i = this.segments.length - 1; i >= this.head; i--) {
-      const segment = this.segments[i]!;
-      if (segment.sacked) {
-        sackedAbove++;
-        continue;
-      }
-      if (segment.lost || segment.order >= this.rackOrder) continue;
+    // A first transmission below the third-highest SACKed segment has three SACKed above it.
+    const third = this.sackedTop.length >= DUP_THRESHOLD ? this.sackedTop[DUP_THRESHOLD - 1] : undefined;
+    // Oldest transmission first; everything from the first segment sent after the newest delivered
+    // one on is not lost (yet): RACK only judges what was sent before something that arrived.
+    for (let segment = this.oldestSent; segment !== undefined; ) {
+      const next = segment.nextSent;
+      if (segment.order >= this.rackOrder) break;
       const deadline = segment.sentAt + lossDelay;
       // Three SACKed segments above only say "lost" of a first transmission: the ones above a
       // retransmission were mostly sent (and SACKed) before it, and counting them re-declared every
       // retransmission lost on the next ACK (at 5 % loss, half the losses declared were these).
       // A retransmission is lost only by time, once something sent after it was delivered (RACK).
-      if ((sackedAbove >= DUP_THRESHOLD && segment.transmissions === 1) || deadline <= now) {
+      if (
+        (third !== undefined && segment.transmissions === 1 && seqDiff(segment.seq, third) < 0) ||
+        deadline <= now
+      ) {
         this.markLost(segment);
         lost.push(segment);
       } else if (!(deadline >= nextCheck)) {
         nextCheck = deadline;
       }
+      segment = next;
     }
+    // Highest sequence first, as callers have always seen them.
+    if (lost.length > 1) lost.sort((x, y) => seqDiff(y.seq, x.seq));
     return { lost, nextCheck };
   }
 
@@ -331,6 +404,7 @@ export class SentPacketTracker {
     }
     this.segments = out;
     this.head = 0;
+    this.relink();
   }
 
   /** After a retransmission timeout everything not SACKed is presumed lost (RFC 6675 §5.1). */
@@ -347,6 +421,7 @@ export class SentPacketTracker {
   }
 
   private markLost(segment: SentSegment): void {
+    this.unlink(segment);
     segment.lost = true;
     this.lostCount++;
     this.pipeBytes -= segmentLength(segment);

@@ -21,6 +21,11 @@ export interface SentSegment {
   firstSentTime: number;
   /** Sent while the application left the window unfilled. */
   appLimited: boolean;
+  // The tracker's send-order list of segments in flight neither SACKed nor lost (RACK walks it):
+  /** True while on that list. */
+  listed: boolean;
+  previousSent: SentSegment | undefined;
+  nextSent: SentSegment | undefined;
 }
 
 /** Sequence space a segment occupies: its bytes, or 1 for the FIN. */
