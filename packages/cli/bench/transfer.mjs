@@ -3,7 +3,10 @@
 // (one @pilot/transport stream with SealedCodec, this process to a child) measured in the same run.
 //   BENCH_MIB      MiB per transfer (default 32)
 //   BENCH_REPEATS  runs of each kind, interleaved (default 3); the table shows medians
-//   BENCH_ONLY     e.g. "transport,send-file" (kinds: transport, transport-echo, bench, send-file)
+//   BENCH_ONLY     e.g. "transport,send-file" (kinds: transport, transport-echo, transport-pmtud,
+//                  transport-echo-pmtud, bench, send-file); the -pmtud kinds are the core with path MTU
+//                  discovery (RFC 8899) up to 16 KiB datagrams, what daemons that negotiated
+//                  large-datagrams use on loopback
 //   BENCH_PROF     a directory: --cpu-prof of both daemons
 // The daemons' RSS is sampled every 100 ms during each transfer; the peak is printed, and the peak of
 // each quarter of the transfer (a 1 GiB send-file: BENCH_MIB=1024 BENCH_ONLY=send-file BENCH_REPEATS=1).
@@ -11,7 +14,7 @@ import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RegistryHandler, startDirectoryServer } from '@pilot/directory/server';
@@ -165,6 +168,12 @@ async function transportStream(mode) {
   const B = { network: 0, node: 2 };
   transport.addPeer(B, { host: '127.0.0.1', port: peer.ready.port });
   const stream = await transport.connect(B, 1000);
+  if (mode.endsWith('-pmtud')) {
+    // Both ends probe (the child once the stream arrives); the transfer starts at the settled size.
+    transport.probePathMtu(B, 16_384);
+    while (transport.endpoint.pathMtuInfo(B)?.state !== 'complete')
+      await new Promise((resolve) => setTimeout(resolve, 5));
+  }
   stream.on('error', () => {});
   const chunk = new Uint8Array(64 * 1024).fill(7);
   const cpuBefore = [process.cpuUsage(), (await peer.stat()).cpuMs];
@@ -213,6 +222,8 @@ async function measured(nodes, body) {
 const CASES = {
   transport: () => transportStream('sink'),
   'transport-echo': () => transportStream('echo'),
+  'transport-pmtud': () => transportStream('sink-pmtud'),
+  'transport-echo-pmtud': () => transportStream('echo-pmtud'),
   // The wall time of the whole pilotctl process (its start included), as a user sees it.
   bench: (nodes) => measured(nodes, () => pilotctl(nodes.env, 'bench', nodes.target, String(SIZE_MIB))),
   'send-file': (nodes, file) => measured(nodes, () => pilotctl(nodes.env, 'send-file', nodes.target, file)),
@@ -228,6 +239,7 @@ const file = join(dir, 'payload.bin');
   for (let i = 0; i < SIZE_MIB; i++) writeSync(fd, block);
   closeSync(fd);
 }
+const loadBefore = loadavg()[0];
 const nodes = await startNodes(dir);
 const runs = Object.fromEntries(Object.keys(CASES).map((name) => [name, []]));
 try {
@@ -246,7 +258,7 @@ const med = (name, pick) => (runs[name].length === 0 ? undefined : median(runs[n
 const base = med('transport', (r) => r.rate);
 const echoBase = med('transport-echo', (r) => r.rate);
 console.log(
-  `\n@pilot/cli bench: ${SIZE_MIB} MiB per transfer, median of ${REPEATS}, two daemons on loopback`,
+  `\n@pilot/cli bench: ${SIZE_MIB} MiB per transfer, median of ${REPEATS}, two daemons on loopback; load average ${loadBefore.toFixed(1)} → ${loadavg()[0].toFixed(1)}`,
 );
 console.log(
   '| | MiB/s (MB/s) | every run, MiB/s | ratio to the transport (one way) | ratio to the transport echo | CPU ms/MiB daemon A / B | daemon RSS MiB A / B: before → peak (peak of each quarter) |',
@@ -272,6 +284,8 @@ for (const name of only) {
     {
       transport: 'transport core, one SealedCodec stream',
       'transport-echo': 'transport core, to an echo and back',
+      'transport-pmtud': 'transport core, one stream, path MTU probed (16 KiB datagrams)',
+      'transport-echo-pmtud': 'transport core, echo, path MTU probed (16 KiB datagrams)',
     }[name] ?? `pilotctl ${name}`;
   const ratio = (to) => (to === undefined ? '–' : fmt(rate / to, 2));
   console.log(
