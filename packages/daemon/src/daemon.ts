@@ -378,7 +378,7 @@ class PilotDaemon implements Daemon, IpcHandler {
         negotiated: (node) => negotiatedLargeDatagrams(tunnel, node),
         directEndpoint: (node) => {
           const peer = tunnel.peer(node);
-          return peer === undefined || peer.relay ? undefined : peer.endpoint;
+          return peer === undefined || peer.relay || peer.path !== 'direct' ? undefined : peer.endpoint;
         },
       },
       transport,

@@ -58,6 +58,17 @@ describe('PathMtuPolicy', () => {
     expect(calls).toEqual([]);
   });
 
+  it('the TLS relay taking over re-reads every probed peer', () => {
+    const { policy, negotiated, endpoints, calls } = setup();
+    negotiated.add(9);
+    endpoints.set(9, '127.0.0.1:4000');
+    policy.onTunnelEvent({ type: 'tunnel.established', node_id: 9 });
+    expect(calls).toEqual([[9, LOOPBACK_DATAGRAM_CEILING]]);
+    endpoints.delete(9);
+    policy.onTunnelEvent({ type: 'tunnel.relay_tls' });
+    expect(calls.at(-1)).toEqual([9, 0]);
+  });
+
   it('ignores other events and events without a node', () => {
     const { policy, negotiated, endpoints, calls } = setup();
     negotiated.add(9);

@@ -16,12 +16,16 @@ export interface PathMtuTransport {
 
 /** Tunnel events after which a peer's path may allow another datagram size. */
 const PATH_EVENTS = new Set([
+  'tunnel.established',
+  'tunnel.rekeyed',
   'tunnel.capabilities',
   'tunnel.moved',
   'tunnel.direct_restored',
   'tunnel.relay_activated',
   'tunnel.path_lost',
 ]);
+/** Tunnel events about every peer at once (the TLS relay taking over, UDP coming back). */
+const GLOBAL_EVENTS = new Set(['tunnel.relay_tls', 'tunnel.udp_restored']);
 
 /**
  * Decides, per peer, whether the transport probes for larger datagrams (RFC 8899, see
@@ -55,6 +59,10 @@ export class PathMtuPolicy {
 
   /** A tunnel event (the daemon's onEvent): path changes and capability news re-evaluate the peer. */
   onTunnelEvent(event: { readonly type: string; readonly node_id?: unknown }): void {
+    if (GLOBAL_EVENTS.has(event.type)) {
+      for (const node of [...this.#ceilings.keys()]) this.update(node);
+      return;
+    }
     if (!PATH_EVENTS.has(event.type) || typeof event.node_id !== 'number') return;
     this.update(event.node_id);
   }
