@@ -74,23 +74,49 @@ export function findNativeAead(scope: object = globalThis): NativeAeadAddon | un
 
 /**
  * AES-256-GCM over the addon: an OpenSSL context per key and direction, made on first use, only the
- * nonce reset per call; `release` frees the contexts of an idle key.
+ * nonce reset per call; `release` frees the contexts of an idle key. A class, not closures: a daemon
+ * holds one per peer.
  */
 export function nativeAead(addon: NativeAeadAddon, key: Uint8Array): Aead {
-  const handle = addon.key(key);
-  const release = addon.release;
-  return {
-    ...(release === undefined ? {} : { release: () => release(handle) }),
-    sealInto(nonce, aad, plaintext, out, outOffset) {
-      addon.seal(handle, nonce, aad, plaintext, out, outOffset);
-    },
-    open(nonce, aad, sealed) {
-      if (sealed.length < 16) return undefined;
-      const plaintext = new Uint8Array(sealed.length - 16);
-      return addon.open(handle, nonce, aad, sealed, plaintext, 0) ? plaintext : undefined;
-    },
-    openInto(nonce, aad, sealed, out, outOffset) {
-      return addon.open(handle, nonce, aad, sealed, out, outOffset);
-    },
-  };
+  return new NativeAead(addon, key);
+}
+
+class NativeAead implements Aead {
+  readonly #addon: NativeAeadAddon;
+  readonly #handle: object;
+
+  constructor(addon: NativeAeadAddon, key: Uint8Array) {
+    this.#addon = addon;
+    this.#handle = addon.key(key);
+  }
+
+  sealInto(
+    nonce: Uint8Array,
+    aad: Uint8Array,
+    plaintext: Uint8Array,
+    out: Uint8Array,
+    outOffset: number,
+  ): void {
+    this.#addon.seal(this.#handle, nonce, aad, plaintext, out, outOffset);
+  }
+
+  open(nonce: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Uint8Array | undefined {
+    if (sealed.length < 16) return undefined;
+    const plaintext = new Uint8Array(sealed.length - 16);
+    return this.#addon.open(this.#handle, nonce, aad, sealed, plaintext, 0) ? plaintext : undefined;
+  }
+
+  openInto(
+    nonce: Uint8Array,
+    aad: Uint8Array,
+    sealed: Uint8Array,
+    out: Uint8Array,
+    outOffset: number,
+  ): boolean {
+    return this.#addon.open(this.#handle, nonce, aad, sealed, out, outOffset);
+  }
+
+  release(): void {
+    this.#addon.release?.(this.#handle);
+  }
 }

@@ -19,7 +19,7 @@ export interface TunnelOpenerOptions {
   readonly peerNode: number;
   readonly backend?: BackendName;
   /** Shared bound on live native cipher contexts (see `ContextBudget`); none by default. */
-  readonly contexts?: ContextBudget;
+  readonly contexts?: ContextBudget | undefined;
 }
 
 /** What `openFrame` returns. */
@@ -59,16 +59,48 @@ export interface TunnelOpener {
 export function createTunnelOpener(options: TunnelOpenerOptions): TunnelOpener {
   checkBytes(options.key, TUNNEL_KEY_SIZE, 'key');
   checkU32(options.peerNode, 'peerNode');
-  const peerNode = options.peerNode;
-  const aead: Aead = getCryptoBackend(options.backend).aes256Gcm(options.key);
-  const window = new ReplayWindow();
-  const contexts = options.contexts;
+  return new Opener(options);
+}
 
+// A class for the same reason as the sealer's: one per peer in a daemon, so no per-instance closures.
+class Opener implements TunnelOpener {
+  readonly peerNode: number;
+  readonly #aead: Aead;
+  readonly #window = new ReplayWindow();
+  readonly #contexts: ContextBudget | undefined;
   // The counter of the frame last opened, kept as halves so that `open` allocates no BigInt.
-  let lastHi = 0;
-  let lastLo = 0;
+  #lastHi = 0;
+  #lastLo = 0;
 
-  function openPlaintext(frame: Uint8Array, inPlace: boolean): Uint8Array {
+  constructor(options: TunnelOpenerOptions) {
+    this.peerNode = options.peerNode;
+    this.#aead = getCryptoBackend(options.backend).aes256Gcm(options.key);
+    this.#contexts = options.contexts;
+  }
+
+  get maxCounter(): bigint {
+    return this.#window.max;
+  }
+
+  open(frame: Uint8Array): Uint8Array {
+    return this.#openPlaintext(frame, false);
+  }
+
+  openInPlace(frame: Uint8Array): Uint8Array {
+    return this.#openPlaintext(frame, true);
+  }
+
+  openFrame(frame: Uint8Array): OpenedFrame {
+    const plaintext = this.#openPlaintext(frame, false);
+    return { senderNode: this.peerNode, counter: joinCounter(this.#lastHi, this.#lastLo), plaintext };
+  }
+
+  release(): void {
+    if (this.#contexts === undefined) this.#aead.release?.();
+    else this.#contexts.forget(this.#aead);
+  }
+
+  #openPlaintext(frame: Uint8Array, inPlace: boolean): Uint8Array {
     if (!(frame instanceof Uint8Array)) {
       throw cryptoError(CryptoErrorCode.BAD_FRAME, 'a PILS frame must be a Uint8Array');
     }
@@ -86,15 +118,15 @@ export function createTunnelOpener(options: TunnelOpenerOptions): TunnelOpener {
       );
     }
     const senderNode = readU32(frame, 4);
-    if (senderNode !== peerNode) {
+    if (senderNode !== this.peerNode) {
       throw cryptoError(
         CryptoErrorCode.UNEXPECTED_SENDER,
-        `PILS frame from node ${senderNode} given to the opener of node ${peerNode}`,
+        `PILS frame from node ${senderNode} given to the opener of node ${this.peerNode}`,
       );
     }
     const hi = readU32(frame, 12);
     const lo = readU32(frame, 16);
-    if (!window.checkSplit(hi, lo)) {
+    if (!this.#window.checkSplit(hi, lo)) {
       throw cryptoError(
         CryptoErrorCode.REPLAY,
         `counter ${joinCounter(hi, lo)} replayed, zero, or below the window`,
@@ -103,7 +135,8 @@ export function createTunnelOpener(options: TunnelOpenerOptions): TunnelOpener {
     const nonce = frame.subarray(8, ENCRYPTED_HEADER_SIZE);
     const aad = frame.subarray(4, 8);
     const sealed = frame.subarray(ENCRYPTED_HEADER_SIZE);
-    contexts?.use(aead);
+    const aead = this.#aead;
+    this.#contexts?.use(aead);
     // In place, the nonce and AAD sit before the bytes being overwritten, so they stay intact.
     const plaintext = inPlace
       ? aead.openInto(nonce, aad, sealed, frame, ENCRYPTED_HEADER_SIZE)
@@ -113,26 +146,9 @@ export function createTunnelOpener(options: TunnelOpenerOptions): TunnelOpener {
     if (plaintext === undefined) {
       throw cryptoError(CryptoErrorCode.BAD_TAG, 'PILS frame failed authentication');
     }
-    window.markSplit(hi, lo);
-    lastHi = hi;
-    lastLo = lo;
+    this.#window.markSplit(hi, lo);
+    this.#lastHi = hi;
+    this.#lastLo = lo;
     return plaintext;
   }
-
-  return {
-    peerNode,
-    get maxCounter() {
-      return window.max;
-    },
-    open: (frame) => openPlaintext(frame, false),
-    openInPlace: (frame) => openPlaintext(frame, true),
-    openFrame(frame) {
-      const plaintext = openPlaintext(frame, false);
-      return { senderNode: peerNode, counter: joinCounter(lastHi, lastLo), plaintext };
-    },
-    release() {
-      if (contexts === undefined) aead.release?.();
-      else contexts.forget(aead);
-    },
-  };
 }

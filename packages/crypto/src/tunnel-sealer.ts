@@ -22,7 +22,7 @@ export interface TunnelSealerOptions {
   readonly firstCounter?: number | bigint;
   readonly backend?: BackendName;
   /** Shared bound on live native cipher contexts (see `ContextBudget`); none by default. */
-  readonly contexts?: ContextBudget;
+  readonly contexts?: ContextBudget | undefined;
 }
 
 /** Seals packets into PILS frames for one peer. */
@@ -52,50 +52,68 @@ export interface TunnelSealer {
 export function createTunnelSealer(options: TunnelSealerOptions): TunnelSealer {
   checkBytes(options.key, TUNNEL_KEY_SIZE, 'key');
   checkU32(options.senderNode, 'senderNode');
-  const senderNode = options.senderNode;
-  const aead: Aead = getCryptoBackend(options.backend).aes256Gcm(options.key);
-  const nonces = new NonceSequence({
-    ...(options.prefix === undefined ? {} : { prefix: options.prefix }),
-    ...(options.firstCounter === undefined ? {} : { firstCounter: options.firstCounter }),
-  });
-  const nonce = new Uint8Array(NONCE_BYTES);
-  const contexts = options.contexts;
-  function sealAt(packet: Uint8Array, out: Uint8Array, at: number): void {
-    contexts?.use(aead);
-    nonces.nextInto(nonce, 0);
-    encodeEncryptedFrameHeaderInto(senderNode, nonce, out, at);
+  return new Sealer(options);
+}
+
+// A class rather than closures over a literal: a daemon holds one per peer, and closures plus
+// accessors cost each instance its own functions, context and hidden class (about 1 KB a tunnel).
+class Sealer implements TunnelSealer {
+  readonly senderNode: number;
+  readonly #aead: Aead;
+  readonly #nonces: NonceSequence;
+  readonly #nonce = new Uint8Array(NONCE_BYTES);
+  readonly #contexts: ContextBudget | undefined;
+
+  constructor(options: TunnelSealerOptions) {
+    this.senderNode = options.senderNode;
+    this.#aead = getCryptoBackend(options.backend).aes256Gcm(options.key);
+    this.#nonces = new NonceSequence({
+      ...(options.prefix === undefined ? {} : { prefix: options.prefix }),
+      ...(options.firstCounter === undefined ? {} : { firstCounter: options.firstCounter }),
+    });
+    this.#contexts = options.contexts;
+  }
+
+  get prefix(): Uint8Array {
+    return this.#nonces.prefix;
+  }
+
+  get nextCounter(): bigint | undefined {
+    return this.#nonces.nextCounter;
+  }
+
+  seal(packet: Uint8Array): Uint8Array {
+    checkUint8Array(packet, 'packet');
+    const frame = new Uint8Array(ENCRYPTED_HEADER_SIZE + packet.length + GCM_TAG_SIZE);
+    this.#sealAt(packet, frame, 0);
+    return frame;
+  }
+
+  sealInto(packet: Uint8Array, out: Uint8Array, offset: number): number {
+    checkUint8Array(packet, 'packet');
+    checkUint8Array(out, 'out');
+    const length = ENCRYPTED_HEADER_SIZE + packet.length + GCM_TAG_SIZE;
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset + length > out.length) {
+      throw cryptoError(
+        CryptoErrorCode.BAD_INPUT,
+        `a ${length}-byte frame does not fit in ${out.length} bytes at offset ${offset}`,
+      );
+    }
+    this.#sealAt(packet, out, offset);
+    return length;
+  }
+
+  release(): void {
+    if (this.#contexts === undefined) this.#aead.release?.();
+    else this.#contexts.forget(this.#aead);
+  }
+
+  #sealAt(packet: Uint8Array, out: Uint8Array, at: number): void {
+    const aead = this.#aead;
+    const nonce = this.#nonce;
+    this.#contexts?.use(aead);
+    this.#nonces.nextInto(nonce, 0);
+    encodeEncryptedFrameHeaderInto(this.senderNode, nonce, out, at);
     aead.sealInto(nonce, out.subarray(at + 4, at + 8), packet, out, at + ENCRYPTED_HEADER_SIZE);
   }
-  return {
-    senderNode,
-    get prefix() {
-      return nonces.prefix;
-    },
-    get nextCounter() {
-      return nonces.nextCounter;
-    },
-    seal(packet) {
-      checkUint8Array(packet, 'packet');
-      const frame = new Uint8Array(ENCRYPTED_HEADER_SIZE + packet.length + GCM_TAG_SIZE);
-      sealAt(packet, frame, 0);
-      return frame;
-    },
-    sealInto(packet, out, offset) {
-      checkUint8Array(packet, 'packet');
-      checkUint8Array(out, 'out');
-      const length = ENCRYPTED_HEADER_SIZE + packet.length + GCM_TAG_SIZE;
-      if (!Number.isSafeInteger(offset) || offset < 0 || offset + length > out.length) {
-        throw cryptoError(
-          CryptoErrorCode.BAD_INPUT,
-          `a ${length}-byte frame does not fit in ${out.length} bytes at offset ${offset}`,
-        );
-      }
-      sealAt(packet, out, offset);
-      return length;
-    },
-    release() {
-      if (contexts === undefined) aead.release?.();
-      else contexts.forget(aead);
-    },
-  };
 }

@@ -156,12 +156,15 @@ export class KeyExchange {
     let fresh = false;
     if (!hadState || changed) {
       try {
+        const previous = peer.crypto;
         peer.crypto = new PeerCrypto(
           ctx.x25519.privateKey,
           verified.x25519PublicKey,
           ctx.nodeId,
           peer.nodeId,
+          ctx.contexts,
         );
+        previous?.release();
       } catch (error) {
         if (!isPilotError(error)) throw error;
         ctx.drop('pila_bad_x25519');

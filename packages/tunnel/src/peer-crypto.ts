@@ -1,4 +1,5 @@
 import {
+  type ContextBudget,
   CryptoErrorCode,
   createTunnelOpener,
   createTunnelSealer,
@@ -29,23 +30,40 @@ export class PeerCrypto {
   private readonly key: Uint8Array;
   private readonly peerNode: number;
   private sealer: TunnelSealer;
-  /** By nonce prefix (frame bytes 8..12 as a u32: no string per frame). */
-  private readonly openers = new Map<number, TunnelOpener>();
-  private readonly retired = new Set<number>();
+  /** Shared bound on live cipher contexts (the tunnel's): an idle tunnel keeps only its key bytes. */
+  private readonly contexts: ContextBudget | undefined;
+  /**
+   * The opener of the peer's first nonce prefix, and a Map by prefix (frame bytes 8..12 as a u32: no
+   * string per frame) made only once a peer shows a second prefix (a reference peer that re-derived):
+   * most tunnels keep one prefix, and an empty Map costs an idle tunnel about 300 bytes.
+   */
+  private first: TunnelOpener | undefined;
+  private firstPrefix = -1;
+  private openers: Map<number, TunnelOpener> | undefined;
+  /** Made when a first prefix is evicted (most peers never change prefix: no Set per idle tunnel). */
+  private retired: Set<number> | undefined;
   /** Consecutive frames that failed to open (a peer that lost our key, or garbage). */
   failures = 0;
 
-  constructor(ourPrivate: Uint8Array, peerX25519: Uint8Array, ourNode: number, peerNode: number) {
+  constructor(
+    ourPrivate: Uint8Array,
+    peerX25519: Uint8Array,
+    ourNode: number,
+    peerNode: number,
+    contexts?: ContextBudget,
+  ) {
     this.peerX25519 = Uint8Array.from(peerX25519);
     this.key = deriveTunnelKey(ourPrivate, peerX25519);
     this.peerNode = peerNode;
-    this.sealer = createTunnelSealer({ key: this.key, senderNode: ourNode });
+    this.contexts = contexts;
+    this.sealer = createTunnelSealer({ key: this.key, senderNode: ourNode, contexts });
   }
 
   /** Our node ID changed (registration): later frames carry the new sender ID. */
   setOurNode(ourNode: number): void {
     if (this.sealer.senderNode !== ourNode) {
-      this.sealer = createTunnelSealer({ key: this.key, senderNode: ourNode });
+      this.sealer.release();
+      this.sealer = createTunnelSealer({ key: this.key, senderNode: ourNode, contexts: this.contexts });
     }
   }
 
@@ -66,9 +84,10 @@ export class PeerCrypto {
   open(frame: Uint8Array, inPlace = false): OpenOutcome {
     if (frame.length < 36) return { ok: false, reason: 'bad_frame' };
     const prefix = ((frame[8]! << 24) | (frame[9]! << 16) | (frame[10]! << 8) | frame[11]!) >>> 0;
-    if (this.retired.has(prefix)) return { ok: false, reason: 'replay' };
-    const known = this.openers.get(prefix);
-    const opener = known ?? createTunnelOpener({ key: this.key, peerNode: this.peerNode });
+    if (this.retired?.has(prefix)) return { ok: false, reason: 'replay' };
+    const known = prefix === this.firstPrefix ? this.first : this.openers?.get(prefix);
+    const opener =
+      known ?? createTunnelOpener({ key: this.key, peerNode: this.peerNode, contexts: this.contexts });
     try {
       const plaintext = inPlace ? opener.openInPlace(frame) : opener.open(frame);
       if (known === undefined) this.adopt(prefix, opener);
@@ -76,6 +95,7 @@ export class PeerCrypto {
       return { ok: true, plaintext };
     } catch (error) {
       this.failures++;
+      if (known === undefined) opener.release();
       if (isPilotError(error, CryptoErrorCode.REPLAY)) return { ok: false, reason: 'replay' };
       if (isPilotError(error, CryptoErrorCode.BAD_TAG)) return { ok: false, reason: 'bad_tag' };
       if (isPilotError(error)) return { ok: false, reason: 'bad_frame' };
@@ -83,15 +103,34 @@ export class PeerCrypto {
     }
   }
 
+  /** The tunnel is gone or re-keyed: free the cipher contexts now rather than at GC. */
+  release(): void {
+    this.sealer.release();
+    this.first?.release();
+    for (const opener of this.openers?.values() ?? []) opener.release();
+  }
+
   private adopt(prefix: number, opener: TunnelOpener): void {
+    if (this.openers === undefined && this.first === undefined) {
+      this.first = opener;
+      this.firstPrefix = prefix;
+      return;
+    }
+    if (this.openers === undefined) {
+      this.openers = new Map(this.first === undefined ? [] : [[this.firstPrefix, this.first]]);
+      this.first = undefined;
+      this.firstPrefix = -1;
+    }
     this.openers.set(prefix, opener);
     while (this.openers.size > ACTIVE_PREFIXES) {
       const oldest = this.openers.keys().next().value;
       if (oldest === undefined) break;
+      this.openers.get(oldest)?.release();
       this.openers.delete(oldest);
+      this.retired ??= new Set();
       this.retired.add(oldest);
     }
-    while (this.retired.size > RETIRED_PREFIXES) {
+    while (this.retired !== undefined && this.retired.size > RETIRED_PREFIXES) {
       const oldest = this.retired.values().next().value;
       if (oldest === undefined) break;
       this.retired.delete(oldest);
