@@ -17,6 +17,7 @@ export type DaemonBudgetName =
   | 'handshake-window-segments'
   | 'handshake-streams-per-peer'
   | 'handshake-max-streams'
+  | 'peer-receive-bytes'
   | 'exchange-files-per-stream'
   | 'exchange-files-per-peer'
   | 'exchange-bytes-per-peer'
@@ -53,6 +54,11 @@ export const DAEMON_BUDGETS: Readonly<Record<DaemonBudgetName, BudgetSpec>> = {
   },
   'handshake-streams-per-peer': { default: 4, help: 'port-444 streams open at once from one node' },
   'handshake-max-streams': { default: 256, help: 'port-444 streams open at once in all' },
+  // Memory: what one peer's connections may hold in their receive buffers, all ports together.
+  'peer-receive-bytes': {
+    default: 16 * 1024 ** 2,
+    help: "bytes one node's connections may hold in receive buffers together (out-of-order data over it is dropped)",
+  },
   // Data exchange (port 1001): what one peer can make us write to disk, across all its streams.
   'exchange-files-per-stream': { default: 16, help: 'files open at once on one data-exchange stream' },
   'exchange-files-per-peer': {

@@ -371,6 +371,7 @@ class PilotDaemon implements Daemon, IpcHandler {
       ...(o.synRateLimit === undefined ? {} : { synRatePerSource: o.synRateLimit }),
       ...(o.maxConnsPerPort === undefined ? {} : { maxConnectionsPerPort: o.maxConnsPerPort }),
       ...(o.maxConnsTotal === undefined ? {} : { maxConnections: o.maxConnsTotal }),
+      maxReceiveBytesPerPeer: this.#budgets['peer-receive-bytes'],
     });
     this.#transport = transport;
     this.#pathMtu = new PathMtuPolicy(
@@ -1237,6 +1238,7 @@ class PilotDaemon implements Daemon, IpcHandler {
       syn_rate_limited: counters?.synRateLimited ?? 0,
       not_admitted: counters?.notAdmitted ?? 0,
       receive_buffer_full: counters?.receiveBufferFull ?? 0,
+      peer_receive_bytes: counters?.peerReceiveBudgetFull ?? 0,
       pila_throttled: this.#tunnel?.stats.pila_throttled ?? 0,
       registry_lookups: this.#lookups?.refused ?? 0,
       registry_lookups_per_source: this.#lookups?.refusals.perSource ?? 0,

@@ -54,6 +54,10 @@ export interface ConnectionHost {
   pathMss(peer: Address): number;
   /** A retransmission timeout: path MTU discovery reads it as a possible black hole. */
   retransmissionTimeout(connection: Connection): void;
+  /** The bytes `connection`'s receive buffer holds changed by `delta` (the per-peer budget's tally). */
+  receiveHeld?(connection: Connection, delta: number): void;
+  /** Whether `peer`'s connections may hold `bytes` more (false: the out-of-order segment is dropped). */
+  receiveRoom?(peer: Address, bytes: number): boolean;
 }
 
 export interface ConnectionIdentity {
@@ -87,6 +91,8 @@ export class Connection {
 
   private stateValue: ConnectionState;
   private readonly host: ConnectionHost;
+  /** Receive-buffer bytes last reported to the host (receiveHeld). */
+  private heldReported = 0;
   private readonly options: ResolvedOptions;
   private readonly iss: number;
   private sndUna: number;
@@ -266,8 +272,22 @@ export class Connection {
     const rcv = this.rcv;
     if (rcv === undefined) return undefined;
     const chunk = rcv.read(max);
-    if (chunk !== undefined) this.maybeWindowUpdate();
+    if (chunk !== undefined) {
+      this.syncHeld();
+      this.maybeWindowUpdate();
+    }
     return chunk;
+  }
+
+  /** Reports what the receive buffer holds now to the host's per-peer tally (nothing once closed). */
+  private syncHeld(): void {
+    const report = this.host.receiveHeld;
+    if (report === undefined) return;
+    const now = this.stateValue === ConnectionState.CLOSED ? 0 : (this.rcv?.bufferedBytes ?? 0);
+    const delta = now - this.heldReported;
+    if (delta === 0) return;
+    this.heldReported = now;
+    report(this, delta);
   }
 
   /** Graceful close: the FIN follows the queued data. */
@@ -518,6 +538,13 @@ export class Connection {
         return;
       }
       if (payload.length > this.peerMaxSegment) this.peerMaxSegment = payload.length;
+      // The per-peer memory budget takes out-of-order data only: the segment that fills the gap
+      // always goes in, so a peer over its budget slows down but no connection is stuck.
+      if (seq !== rcv.nextSeq && this.host.receiveRoom?.(this.peer, payload.length) === false) {
+        this.host.counters.peerReceiveBudgetFull++;
+        this.ackPending = true;
+        return;
+      }
       const hadGaps = rcv.hasOutOfOrder;
       const before = rcv.readableBytes;
       const result = rcv.insert(seq, payload, Math.max(this.options.mss, payload.length));
@@ -537,6 +564,7 @@ export class Connection {
         default:
           this.ackPending = true;
       }
+      this.syncHeld();
       if (rcv.readableBytes > before) this.host.emit({ type: 'readable', connection: this });
     }
     if (fin) {
@@ -969,6 +997,7 @@ export class Connection {
     if (error !== undefined) this.closeError = error;
     this.rtoDeadline = NONE;
     this.host.emit({ type: 'closed', connection: this, error: this.closeError });
+    this.syncHeld();
     this.host.closed(this);
   }
 }

@@ -31,6 +31,8 @@ export interface TransportCounters {
   unknownConnection: number;
   /** Data dropped because the receive buffer was full (it will be retransmitted). */
   receiveBufferFull: number;
+  /** Out-of-order data dropped because its peer's connections held maxReceiveBytesPerPeer already. */
+  peerReceiveBudgetFull: number;
   /** Segments retransmitted, and how the losses were found. */
   retransmits: number;
   fastRetransmits: number;
@@ -64,6 +66,7 @@ export function createCounters(): TransportCounters {
     halfOpenReaped: 0,
     unknownConnection: 0,
     receiveBufferFull: 0,
+    peerReceiveBudgetFull: 0,
     retransmits: 0,
     fastRetransmits: 0,
     rtoTimeouts: 0,

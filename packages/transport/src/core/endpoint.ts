@@ -123,6 +123,8 @@ export class Endpoint {
   /** Path MTU discovery, per peer node, only for the peers the caller enabled it for. */
   private readonly paths = new Map<number, PathProbe>();
   private readonly probesDue = new Set<PathProbe>();
+  /** Receive-buffer bytes held per peer node, across its connections (maxReceiveBytesPerPeer). */
+  private readonly heldPerPeer = new Map<number, number>();
 
   constructor(options: EndpointOptions) {
     this.resolved = resolveOptions(options);
@@ -154,7 +156,24 @@ export class Endpoint {
         if (path.prober.onRetransmissionTimeout()) this.pathSizeChanged(path);
         if (path.prober.wantsProbe) this.probesDue.add(path);
       },
+      ...(this.resolved.maxReceiveBytesPerPeer === Number.POSITIVE_INFINITY
+        ? {}
+        : {
+            receiveHeld: (connection: Connection, delta: number) => {
+              const node = connection.peer.node;
+              const held = (this.heldPerPeer.get(node) ?? 0) + delta;
+              if (held <= 0) this.heldPerPeer.delete(node);
+              else this.heldPerPeer.set(node, held);
+            },
+            receiveRoom: (peer: Address, bytes: number) =>
+              (this.heldPerPeer.get(peer.node) ?? 0) + bytes <= this.resolved.maxReceiveBytesPerPeer,
+          }),
     };
+  }
+
+  /** Receive-buffer bytes one peer node's connections hold now (0 without maxReceiveBytesPerPeer). */
+  receiveHeldBy(node: number): number {
+    return this.heldPerPeer.get(node) ?? 0;
   }
 
   // ---------------------------------------------------------------------------------------------

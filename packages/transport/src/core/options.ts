@@ -48,6 +48,12 @@ export interface EndpointOptions {
   readonly synRateGlobal?: number;
   readonly synRatePerSource?: number;
   /**
+   * Bytes the receive buffers of one peer node's connections may hold together (a per-peer memory
+   * budget). Over it, that peer's out-of-order segments are dropped (and retransmitted later); the
+   * segment that fills a gap is always taken, so no connection can be stuck. Default: no limit.
+   */
+  readonly maxReceiveBytesPerPeer?: number;
+  /**
    * Whether a SYN or a datagram from `source` to local `port` may come in. A refusal is a silent
    * drop (no RST), so that a private node does not reveal that it exists (reference §5.1). It runs
    * before every other gate. Default: everything is admitted.
@@ -78,6 +84,7 @@ export interface ResolvedOptions {
   readonly acceptBacklog: number;
   readonly synRateGlobal: number | undefined;
   readonly synRatePerSource: number | undefined;
+  readonly maxReceiveBytesPerPeer: number;
   readonly random: () => number;
 }
 
@@ -125,6 +132,7 @@ export function resolveOptions(options: EndpointOptions): ResolvedOptions {
     acceptBacklog: options.acceptBacklog ?? ACCEPT_BACKLOG,
     synRateGlobal: options.synRateGlobal,
     synRatePerSource: options.synRatePerSource,
+    maxReceiveBytesPerPeer: options.maxReceiveBytesPerPeer ?? Number.POSITIVE_INFINITY,
     random: options.random ?? defaultRandom,
   };
 }
