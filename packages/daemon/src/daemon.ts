@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Identity } from '@pilot/crypto';
 import { type RegisterOptions, type RegisterResult, toBase64 } from '@pilot/directory/client';
 import { type MetricsServer, startMetricsServer } from '@pilot/metrics';
-import { parseProxyUrl, type ReflectorServer, type UdpAddress } from '@pilot/nat';
+import { connectThroughProxy, parseProxyUrl, type ReflectorServer, type UdpAddress } from '@pilot/nat';
 import { connectionStateName, type Datagram } from '@pilot/transport';
 import { type PilotStream, UdpTransport } from '@pilot/transport/node';
 import { type PeerInfo, TunnelManager, type TunnelManagerOptions } from '@pilot/tunnel';
@@ -282,6 +282,13 @@ class PilotDaemon implements Daemon, IpcHandler {
       ...(o.registryTls === undefined ? {} : { tls: o.registryTls }),
       ...(o.registryFingerprint === undefined ? {} : { fingerprint: o.registryFingerprint }),
       knownRegistries: join(this.home, 'known_registries.json'),
+      // --proxy / HTTPS_PROXY: where only an HTTP proxy gets out, the registry is reached through it too.
+      ...(o.proxy === undefined || o.proxy === ''
+        ? {}
+        : {
+            dial: (host: string, port: number) =>
+              connectThroughProxy(parseProxyUrl(o.proxy as string), host, port),
+          }),
       registration: () => this.#registration(),
       heartbeatMs: o.heartbeat ?? 60_000,
       pollMs: o.handshakePoll ?? 5_000,

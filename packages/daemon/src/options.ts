@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { parseProxyUrl } from '@pilot/nat';
 import { DAEMON_BUDGET_NAMES, type DaemonBudgetName } from './budgets.js';
 import { DaemonErrorCode, daemonError } from './errors.js';
 
@@ -326,6 +327,13 @@ export function parseDaemonArgs(argv: string[], env: NodeJS.ProcessEnv = process
   if (transport !== undefined && !['auto', 'udp', 'tcp'].includes(transport as string))
     bad('--transport is auto, udp or tcp');
   if (typeof options.wss === 'string' && options.wss !== '') splitHostPort(options.wss, '--wss');
+  if (typeof options.proxy === 'string' && options.proxy !== '') {
+    try {
+      parseProxyUrl(options.proxy);
+    } catch (error) {
+      bad(`--proxy: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
   if (transport === 'tcp' && (options.wss === undefined || options.wss === ''))
     bad('--transport tcp needs --wss host:port (the rendezvous relay over TLS)');
   const fingerprint = options.registryFingerprint as string | undefined;

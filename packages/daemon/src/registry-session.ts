@@ -1,5 +1,6 @@
 import type { Identity } from '@pilot/crypto';
 import {
+  type Dialer,
   DirectoryClient,
   type DirectorySigner,
   type RegisterOptions,
@@ -25,6 +26,8 @@ export interface RegistrySessionOptions {
   readonly tls?: boolean;
   /** `--registry-fingerprint`. */
   readonly fingerprint?: string;
+  /** `--proxy`: reach the registry through an HTTP CONNECT proxy. */
+  readonly dial?: Dialer;
   /** known_registries.json (fingerprints trusted on first use). */
   readonly knownRegistries?: string;
   /** What to register with, asked again at every (re-)registration. */
@@ -154,6 +157,7 @@ export class RegistrySession {
       ...(this.#options.tls === undefined ? {} : { tls: this.#options.tls }),
       ...(this.#options.fingerprint === undefined ? {} : { fingerprint: this.#options.fingerprint }),
       ...(this.#options.knownRegistries === undefined ? {} : { knownFile: this.#options.knownRegistries }),
+      ...(this.#options.dial === undefined ? {} : { dial: this.#options.dial }),
       onNotice: (message, fields) => log.warn(message, fields),
     });
     const client = await DirectoryClient.connect({
@@ -166,6 +170,7 @@ export class RegistrySession {
         ? {}
         : { maxBackgroundRequests: this.#options.maxBackgroundRequests }),
       ...(link.tls === undefined ? {} : { tls: link.tls }),
+      ...(this.#options.dial === undefined ? {} : { dial: this.#options.dial }),
     });
     this.#client?.close();
     this.#client = client;

@@ -208,4 +208,28 @@ describe('budget flags', () => {
     );
     expect(() => parseDaemonArgs(['--budget-no-such-thing', '3'], {})).toThrow(/unknown flag/);
   });
+
+  it('--transport, --wss and --proxy (HTTPS_PROXY), checked at start', () => {
+    const options = parseDaemonArgs(['--transport', 'tcp', '--wss', '198.18.0.1:443'], {
+      ...env,
+      HTTPS_PROXY: 'http://agent:s3cret@10.1.0.1:8888',
+    });
+    expect(options).toMatchObject({
+      transport: 'tcp',
+      wss: '198.18.0.1:443',
+      proxy: 'http://agent:s3cret@10.1.0.1:8888',
+    });
+    // The flag wins over the environment.
+    expect(parseDaemonArgs(['--proxy', 'http://p:3128'], { ...env, HTTPS_PROXY: 'http://q:1' }).proxy).toBe(
+      'http://p:3128',
+    );
+    expect(parseDaemonArgs([], { ...env, PILOT_TRANSPORT: 'udp', PILOT_WSS: 'h:443' })).toMatchObject({
+      transport: 'udp',
+      wss: 'h:443',
+    });
+    expect(() => parseDaemonArgs(['--transport', 'quic'], env)).toThrow(/auto, udp or tcp/);
+    expect(() => parseDaemonArgs(['--transport', 'tcp'], env)).toThrow(/needs --wss/);
+    expect(() => parseDaemonArgs(['--wss', 'nohost'], env)).toThrow(/host:port/);
+    expect(() => parseDaemonArgs(['--proxy', 'socks5://h:1'], env)).toThrow(/--proxy/);
+  });
 });

@@ -3,6 +3,7 @@
 export { fromBase64, toBase64 } from './base64.js';
 export {
   certificateFingerprint,
+  type Dialer,
   probeRegistryTransport,
   type RegistryTransportProbe,
   type TlsClientOptions,

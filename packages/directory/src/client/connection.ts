@@ -21,9 +21,16 @@ export type TlsClientOptions = {
   readonly servername?: string;
 };
 
+/**
+ * Opens the TCP connection to `host:port` some other way than directly (an HTTP CONNECT proxy):
+ * resolves with a connected socket that carries bytes to the registry; TLS, if any, runs over it.
+ */
+export type Dialer = (host: string, port: number) => Promise<Socket>;
+
 export type ConnectionOptions = {
   readonly host: string;
   readonly port: number;
+  readonly dial?: Dialer;
   readonly tls?: TlsClientOptions;
   readonly connectTimeoutMs: number;
   readonly maxFrameSize?: number;
@@ -62,7 +69,15 @@ export class RegistryConnection {
     socket.on('close', () => this.#fail(dirError(DirErrorCode.CONNECTION, 'registry connection closed')));
   }
 
-  static open(options: ConnectionOptions): Promise<RegistryConnection> {
+  static async open(options: ConnectionOptions): Promise<RegistryConnection> {
+    if (options.dial === undefined) return RegistryConnection.#open(options, undefined);
+    return RegistryConnection.#open(
+      options,
+      await dialWithin(options.dial, options.host, options.port, options.connectTimeoutMs),
+    );
+  }
+
+  static #open(options: ConnectionOptions, raw: Socket | undefined): Promise<RegistryConnection> {
     const maxFrame = options.maxFrameSize ?? REGISTRY_MAX_FRAME;
     return new Promise((resolve, reject) => {
       let socket: Socket;
@@ -90,7 +105,11 @@ export class RegistryConnection {
         );
       const tls = options.tls;
       if (tls === undefined) {
-        socket = netConnect({ host: options.host, port: options.port }, ready);
+        if (raw === undefined) socket = netConnect({ host: options.host, port: options.port }, ready);
+        else {
+          socket = raw;
+          queueMicrotask(ready);
+        }
       } else {
         const pin = tls.pin === undefined ? undefined : normalisePin(tls.pin);
         const servername = tls.servername ?? (/^[\d.:]+$/.test(options.host) ? undefined : options.host);
@@ -100,6 +119,7 @@ export class RegistryConnection {
           rejectUnauthorized: pin === undefined && tls.verify === undefined,
           ...(servername === undefined ? {} : { servername }),
           ...(tls.ca === undefined ? {} : { ca: tls.ca }),
+          ...(raw === undefined ? {} : { socket: raw }),
         };
         const tlsSocket: TLSSocket = tlsConnect(tlsOptions, () => {
           // Nothing has been written yet: a wrong certificate learns nothing from us.
@@ -183,6 +203,38 @@ export class RegistryConnection {
   }
 }
 
+/** `dial(host, port)` within `timeoutMs`, its failures as DIR_CONNECTION / DIR_TIMEOUT. */
+async function dialWithin(dial: Dialer, host: string, port: number, timeoutMs: number): Promise<Socket> {
+  let timer: NodeJS.Timeout | undefined;
+  const dialing = dial(host, port);
+  try {
+    return await Promise.race([
+      dialing.catch((error: unknown) => {
+        throw dirError(
+          DirErrorCode.CONNECTION,
+          `cannot reach the registry at ${host}:${port}: ${error instanceof Error ? error.message : String(error)}`,
+          error,
+        );
+      }),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(dirError(DirErrorCode.TIMEOUT, `connecting to ${host}:${port} timed out`)),
+          timeoutMs,
+        );
+      }),
+    ]);
+  } catch (error) {
+    // A dial that completes after the deadline must not leave its socket open.
+    void dialing.then(
+      (socket) => socket.destroy(),
+      () => {},
+    );
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** What a registry speaks: TLS (with its certificate's fingerprint) or plaintext frames. */
 export type RegistryTransportProbe =
   | { readonly tls: true; readonly fingerprint: string }
@@ -196,17 +248,25 @@ export type RegistryTransportProbe =
  * nothing is decided in time. A man in the middle can make a TLS registry look plaintext here:
  * callers fall back to plaintext only for a registry never seen over TLS.
  */
-export function probeRegistryTransport(
+export async function probeRegistryTransport(
   host: string,
   port: number,
   timeoutMs: number,
+  dial?: Dialer,
 ): Promise<RegistryTransportProbe> {
+  const raw = dial === undefined ? undefined : await dialWithin(dial, host, port, timeoutMs);
   return new Promise((resolve, reject) => {
-    let connected = false;
+    let connected = raw !== undefined;
     let settled = false;
     const servername = /^[\d.:]+$/.test(host) ? undefined : host;
     const socket = tlsConnect(
-      { host, port, rejectUnauthorized: false, ...(servername === undefined ? {} : { servername }) },
+      {
+        host,
+        port,
+        rejectUnauthorized: false,
+        ...(servername === undefined ? {} : { servername }),
+        ...(raw === undefined ? {} : { socket: raw }),
+      },
       () => finish({ tls: true, fingerprint: certificateFingerprint(socket.getPeerCertificate().raw) }),
     );
     const finish = (outcome: RegistryTransportProbe | Error): void => {

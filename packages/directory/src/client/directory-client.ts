@@ -3,13 +3,15 @@ import { toBase64 } from '../base64.js';
 import { DirErrorCode, dirError } from '../errors.js';
 import { advertisedExtensions, RegistryExtension } from '../extensions.js';
 import { Challenge, type DirectorySigner, signChallenge } from '../signed-text.js';
-import { RegistryConnection, type TlsClientOptions } from './connection.js';
+import { type Dialer, RegistryConnection, type TlsClientOptions } from './connection.js';
 import { type RequestLane, RequestLanes } from './request-lanes.js';
 
 export type DirectoryClientOptions = {
   readonly host: string;
   readonly port: number;
   readonly tls?: TlsClientOptions;
+  /** Reach the registry through this (an HTTP CONNECT proxy) instead of a direct TCP connection. */
+  readonly dial?: Dialer;
   /** Deadline of one request, reply included. Default 10 s. */
   readonly requestTimeoutMs?: number;
   /** Default 5 s. */
@@ -271,6 +273,7 @@ export class DirectoryClient {
           port: this.#options.port,
           connectTimeoutMs: this.#options.connectTimeoutMs ?? 5000,
           ...(this.#options.tls === undefined ? {} : { tls: this.#options.tls }),
+          ...(this.#options.dial === undefined ? {} : { dial: this.#options.dial }),
         });
         return this.#connection;
       } catch (error) {

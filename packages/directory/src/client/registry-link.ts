@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DirErrorCode, dirError } from '../errors.js';
-import { probeRegistryTransport, type TlsClientOptions } from './connection.js';
+import { type Dialer, probeRegistryTransport, type TlsClientOptions } from './connection.js';
 
 /** How a registry link is protected, for `pilotctl info` and logs. */
 export type RegistryLinkMode = 'plaintext' | 'tls';
@@ -23,6 +23,8 @@ export type RegistryLinkOptions = {
   /** The file of fingerprints seen before (trust on first use); undefined remembers nothing. */
   readonly knownFile?: string;
   readonly probeTimeoutMs?: number;
+  /** Reach the registry through this (an HTTP CONNECT proxy) when probing it. */
+  readonly dial?: Dialer;
   /** Told when the link falls back to plaintext or first trusts a certificate. */
   readonly onNotice?: (message: string, fields: Record<string, unknown>) => void;
 };
@@ -130,7 +132,12 @@ export async function resolveRegistryLink(options: RegistryLinkOptions): Promise
     return { mode: 'tls', pinSource: 'remembered', fingerprint: remembered.fingerprint, tls: { verify } };
   }
   if (options.tls !== true) {
-    const probe = await probeRegistryTransport(options.host, options.port, options.probeTimeoutMs ?? 3000);
+    const probe = await probeRegistryTransport(
+      options.host,
+      options.port,
+      options.probeTimeoutMs ?? 3000,
+      options.dial,
+    );
     if (!probe.tls) {
       notice('the registry does not speak TLS: plaintext link (pass --registry-tls to require TLS)', {
         registry: address,
