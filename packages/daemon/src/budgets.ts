@@ -22,6 +22,12 @@ export type DaemonBudgetName =
   | 'exchange-files-per-peer'
   | 'exchange-bytes-per-peer'
   | 'exchange-window-ms'
+  | 'punch-attempts'
+  | 'punch-unsolicited-per-ip'
+  | 'punch-unsolicited-burst'
+  | 'punch-unsolicited-rate'
+  | 'birthday-concurrent'
+  | 'birthday-per-ip-ms'
   | 'log-interval-ms';
 
 type BudgetSpec = { readonly default: number; readonly help: string };
@@ -70,6 +76,27 @@ export const DAEMON_BUDGETS: Readonly<Record<DaemonBudgetName, BudgetSpec>> = {
     help: 'bytes (files and messages) one node may send us per exchange window: its disk quota',
   },
   'exchange-window-ms': { default: 86_400_000, help: 'the window of the per-node exchange quotas' },
+  // Punch commands are unauthenticated (anyone can have the beacon send one naming us). A command
+  // we did not ask for gets three 4-byte PILPs (≤ 3× the 9-byte request that caused it), within
+  // these rates; our own attempts (PILP + PILA for seconds) and birthday bursts are capped at once.
+  'punch-attempts': { default: 8, help: 'full punch attempts (answers to our own punch requests) at once' },
+  'punch-unsolicited-per-ip': {
+    default: 1,
+    help: 'punch commands we did not ask for answered per second per commanded IP',
+  },
+  'punch-unsolicited-burst': { default: 3, help: 'burst of the per-IP rate above' },
+  'punch-unsolicited-rate': {
+    default: 20,
+    help: 'punch commands we did not ask for answered per second in all',
+  },
+  'birthday-concurrent': {
+    default: 2,
+    help: 'birthday bursts (256 sockets or probes) at once, only towards IPs the registry vouched for',
+  },
+  'birthday-per-ip-ms': {
+    default: 15_000,
+    help: 'a new birthday burst towards one IP at most this often, ms',
+  },
   'log-interval-ms': { default: 10_000, help: 'at most one "budget hit" log line per this interval' },
 };
 

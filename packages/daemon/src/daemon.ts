@@ -197,6 +197,8 @@ class PilotDaemon implements Daemon, IpcHandler {
   #networkPeers = new Set<number>();
   #networksAt = 0;
   readonly #budgets: DaemonBudgets;
+  /** The rendezvous' second reflector port, as the registry advertised it (`reflector_port`). */
+  #reflectorPort: number | undefined;
   #lookups: LookupBudget | undefined;
   #unknownNodes: NegativeCache | undefined;
   #exchangeQuota: ExchangeQuota | undefined;
@@ -342,6 +344,22 @@ class PilotDaemon implements Daemon, IpcHandler {
             throw error;
           }
         },
+        // Birthday intents (the registry's `birthday` extension): ours towards a peer (its IPs come
+        // back), or who intends to reach us (asked because of unauthenticated punch commands: within
+        // the lookup budget). A registry without the extension: no birthday probing.
+        birthday: async (nodeId) => {
+          try {
+            // Who intends to reach us is asked because of a stranger's command: background lane.
+            const lane = nodeId === undefined ? 'background' : 'own';
+            const ask = () =>
+              session.call((client) => client.birthday(session.signer, this.#nodeId, nodeId, { lane }));
+            const reply = nodeId === undefined ? await lookups.run(ask) : await ask();
+            return nodeId === undefined ? reply.peers.flatMap((peer) => peer.ips) : reply.ips;
+          } catch (error) {
+            if (isPilotError(error, 'DIR_UNSUPPORTED')) return [];
+            throw error;
+          }
+        },
         resolve: async (nodeId) => {
           const where = await this.#resolve(nodeId);
           const endpoint = parseEndpoint(where.realAddr);
@@ -355,6 +373,14 @@ class PilotDaemon implements Daemon, IpcHandler {
         : { fallbackBeacons: fallbackBeacons.map((b) => ({ address: b.host, port: b.port })) }),
       ...(reflectors === undefined ? {} : { reflectors }),
       ...this.#tlsRelayOptions(session),
+      punchBudget: {
+        maxAttempts: this.#budgets['punch-attempts'],
+        unsolicitedPerIpPerSecond: this.#budgets['punch-unsolicited-per-ip'],
+        unsolicitedPerIpBurst: this.#budgets['punch-unsolicited-burst'],
+        unsolicitedPerSecond: this.#budgets['punch-unsolicited-rate'],
+        maxBirthdays: this.#budgets['birthday-concurrent'],
+        birthdayPerIpMs: this.#budgets['birthday-per-ip-ms'],
+      },
       encrypt: o.encrypt !== false,
       log: (level, message, fields) => this.log.log(level, message, fields),
       onEvent: (event) => {
@@ -411,6 +437,14 @@ class PilotDaemon implements Daemon, IpcHandler {
     });
 
     await session.start();
+    // No --reflector: the rendezvous' second reflector, when its registry advertised one
+    // (reflector_port), beside the beacon: the NAT is classified without flags.
+    if (reflectors === undefined && beacon !== undefined && this.#reflectorPort !== undefined) {
+      tunnel.setReflectors([
+        { protocol: 'beacon', address: beacon.host, port: beacon.port },
+        { protocol: 'stun', address: beacon.host, port: this.#reflectorPort },
+      ]);
+    }
     tunnel.attach(transport, this.#nodeId);
     if (fixedEndpoint === undefined && beacon !== undefined) {
       try {
@@ -502,6 +536,7 @@ class PilotDaemon implements Daemon, IpcHandler {
   async #onRegistered(result: RegisterResult, again: boolean): Promise<void> {
     const session = this.#session;
     if (session === undefined) return;
+    this.#reflectorPort = result.reflectorPort;
     const changed = result.nodeId !== this.#nodeId;
     this.#nodeId = result.nodeId;
     this.#address = result.address;
@@ -1254,6 +1289,10 @@ class PilotDaemon implements Daemon, IpcHandler {
       exchange_files_per_stream: this.#exchangeFilesRefused,
       exchange_files_per_peer: this.#exchangeQuota?.refusals.files ?? 0,
       exchange_bytes_per_peer: this.#exchangeQuota?.refusals.bytes ?? 0,
+      punch_unsolicited: this.#tunnel?.stats.punch_unsolicited_refused ?? 0,
+      punch_attempts: this.#tunnel?.stats.punch_attempts_refused ?? 0,
+      birthday_unvouched: this.#tunnel?.stats.birthday_refused_unvouched ?? 0,
+      birthday_busy: this.#tunnel?.stats.birthday_refused_busy ?? 0,
     };
   }
 

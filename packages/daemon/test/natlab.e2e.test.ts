@@ -1,6 +1,7 @@
-// End to end across real NATs, with the real programs: the rendezvous (registry + beacon + a second
-// reflector port) in the lab's `pub` namespace and a daemon behind each router, each with its own
-// PILOT_HOME, identity and IPC socket. The test drives them through their sockets with raw IPC frames:
+// End to end across real NATs, with the real programs and their default flags: the rendezvous
+// (registry + beacon + its second reflector port, served and advertised by default) in the lab's
+// `pub` namespace and a daemon behind each router, each with its own PILOT_HOME, identity and IPC
+// socket (no --reflector: each learns the reflector from the registry and classifies its NAT). The test drives them through their sockets with raw IPC frames:
 // trust through the registry relay, echo, a file through data exchange (sha256 checked on arrival in
 // <home>/received), and the path (direct or relay) from Info's peer_list; on one pair also a refused
 // handshake, datagrams both ways, pub/sub with topic filters, a 50 MiB file and a restarted daemon.
@@ -85,17 +86,17 @@ async function withPair<T>(
   m1: NatPlacement,
   m2: NatPlacement,
   body: (pair: Pair) => Promise<T>,
-  reflector = true,
+  rendezvousFlags: readonly string[] = [],
 ): Promise<T> {
   const caseDir = join(dir, `c${++cases}`);
   mkdirSync(caseDir);
   const lab = await NatLab.up(m1, m2);
   const daemons: LabDaemon[] = [];
   try {
-    await startRendezvous(lab, join(caseDir, 'rendezvous'));
+    await startRendezvous(lab, join(caseDir, 'rendezvous'), rendezvousFlags);
     const [d1, d2] = await Promise.all([
-      startDaemon(lab, 'p1', caseDir, 'alpha', [], reflector),
-      startDaemon(lab, 'p2', caseDir, 'beta', [], reflector),
+      startDaemon(lab, 'p1', caseDir, 'alpha'),
+      startDaemon(lab, 'p2', caseDir, 'beta'),
     ]);
     daemons.push(d1, d2);
     const restart = async (daemon: LabDaemon): Promise<LabDaemon> => {
@@ -120,8 +121,9 @@ const mappingOf = (placement: NatPlacement): string => (placement === 'sym' ? 'h
 const PAIRS: readonly (readonly [NatPlacement, NatPlacement, 'direct' | 'relay'])[] = [
   ['ei', 'ei', 'direct'],
   ['fullcone', 'sym', 'direct'],
-  // Port-restricted + symmetric: no plain punch works; birthday probing (the NAT classified through
-  // --reflector) finds a direct path, possibly after the relay took over (it then upgrades in place).
+  // Port-restricted + symmetric: no plain punch works; birthday probing (the NAT classified against
+  // the reflector the registry advertised, the intents vouched for by the registry) finds a direct
+  // path, possibly after the relay took over (it then upgrades in place).
   ['ei', 'sym', 'direct'],
   ['sym', 'sym', 'relay'],
 ];
@@ -134,7 +136,7 @@ describe.skipIf(unavailable !== undefined)(
       async (m1, m2, expected) => {
         const started = performance.now();
         await withPair(m1, m2, async ({ d1, d2 }) => {
-          // Each daemon classified its NAT against the beacon and the rendezvous's --stun-addr port.
+          // Each daemon classified its NAT against the beacon and the reflector port the registry advertised.
           const mappings = await Promise.all(
             [d1, d2].map((d) =>
               eventually(
@@ -344,7 +346,7 @@ describe.skipIf(unavailable !== undefined)(
       console.log(`ei + fullcone extended case: ${marks.join(', ')}`);
     }, 150_000);
 
-    it('ei + sym without --reflector: the NAT stays unclassified, no birthday probing, the tunnel relays', async () => {
+    it('ei + sym with the rendezvous reflector off (--stun-addr off): the NAT stays unclassified, no birthday probing, the tunnel relays', async () => {
       await withPair(
         'ei',
         'sym',
@@ -355,7 +357,7 @@ describe.skipIf(unavailable !== undefined)(
           expect((await peerOf(d1, d2.nodeId))?.relay).toBe(true);
           expect(((await info(d1)).tunnel as Record<string, number>).birthday_started ?? 0).toBe(0);
         },
-        false,
+        ['--stun-addr', 'off'],
       );
     }, 60_000);
 

@@ -78,9 +78,15 @@ export class BeaconLink {
     return this.ownEndpoint;
   }
 
-  /** Asks the beacon to have the node punch towards us (and tells us where to punch). */
-  requestPunch(nodeId: number): void {
-    this.client?.requestPunch(nodeId);
+  /**
+   * Asks the beacon to have the node punch towards us (and tells us where to punch). The command
+   * that comes back is ours (solicited) when it points at `ips`, or at the IP of the node's path.
+   */
+  requestPunch(nodeId: number, ips?: readonly string[]): void {
+    if (this.client === undefined) return;
+    const endpoint = this.ctx.peerTable.get(nodeId)?.endpoint;
+    this.ctx.punching.asked(nodeId, ips ?? (endpoint === undefined ? undefined : [endpoint.address]));
+    this.client.requestPunch(nodeId);
   }
 
   close(): void {

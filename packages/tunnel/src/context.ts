@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { ContextBudget, generateX25519KeyPair, type X25519KeyPair } from '@pilot/crypto';
-import { formatUdpAddress, type NatMapping, type UdpAddress } from '@pilot/nat';
+import { formatUdpAddress, type NatMapping, type ReflectorServer, type UdpAddress } from '@pilot/nat';
 import type { UdpTransport } from '@pilot/transport/node';
 import { toEndpoint } from './addresses.js';
 import { BeaconLink } from './beacon.js';
@@ -52,6 +52,8 @@ export class TunnelContext {
   transport: UdpTransport | undefined;
   nodeId = 0;
   mapping: NatMapping | undefined;
+  /** The two reflectors our NAT is classified against (the options', or set later: the registry's). */
+  reflectors: readonly [ReflectorServer, ReflectorServer] | undefined;
   closed = false;
 
   readonly keyCache: KeyCache;
@@ -73,6 +75,7 @@ export class TunnelContext {
     this.directTimeoutMs = options.directTimeoutMs ?? 6000;
     this.directRetryMs = options.directRetryMs ?? 20_000;
     this.mapping = options.natMapping;
+    this.reflectors = options.reflectors;
     this.keyCache = new KeyCache(this.directory, (level, message, fields) =>
       this.log(level, message, fields),
     );

@@ -96,7 +96,7 @@ export class Liveness {
       ctx.timers.add(timer);
     });
     if (ctx.closed || peer.lastSeenAt >= started) return;
-    if (ctx.options.reflectors !== undefined) await ctx.punching.classify();
+    if (ctx.reflectors !== undefined) await ctx.punching.classify();
     if (ctx.closed) return;
     ctx.count('path_repunch');
     ctx.beacon.requestPunch(peer.nodeId);

@@ -12,11 +12,30 @@ import {
 } from '@pilot/nat';
 import type { TunnelContext } from './context.js';
 import type { Via } from './peer.js';
+import { PunchBudget, type PunchBudgetCounters, UNSOLICITED_PUNCHES } from './punch-budget.js';
 
 /** Punch frames (and our PILA) sent towards a punch command's endpoint, and for how long. */
 const PUNCH_INTERVAL_MS = 150;
 /** A direct punch that has produced nothing by then starts birthday probing (when our mapping is known). */
 const BIRTHDAY_AFTER_MS = 600;
+/** How long a solicited attempt waits for the registry to vouch for the peer's IP before giving up birthday. */
+const BIRTHDAY_VOUCH_WAIT_MS = 2500;
+/** Registry queries "who intends to reach us" caused by unsolicited commands: at most one per this. */
+const ASKERS_QUERY_MS = 1000;
+/** Our own birthday intent towards one peer is declared to the registry at most this often. */
+const INTENT_EVERY_MS = 10_000;
+/** PILPs from a peer we punch towards that we answer with our PILA, per attempt. */
+const PILP_ANSWERS_PER_ATTEMPT = 4;
+/** The stats names of the budget's counters (tunnel stats, `pilotctl info`). */
+const COUNTER_STATS: Readonly<Record<keyof PunchBudgetCounters, string>> = {
+  punchSolicited: 'punch_solicited',
+  punchUnsolicited: 'punch_unsolicited',
+  punchUnsolicitedRefused: 'punch_unsolicited_refused',
+  punchAttemptsRefused: 'punch_attempts_refused',
+  punchUnsolicitedBytes: 'punch_unsolicited_bytes',
+  birthdayRefusedUnvouched: 'birthday_refused_unvouched',
+  birthdayRefusedBusy: 'birthday_refused_busy',
+};
 
 interface PunchAttempt {
   readonly target: UdpAddress;
@@ -25,21 +44,37 @@ interface PunchAttempt {
   readonly stopAt: number;
   birthday: boolean;
   done: boolean;
+  /** PILPs from the target's IP answered with our PILA (its NAT opened a new mapping towards us). */
+  pilpAnswers: number;
   /** Stops the attempt's birthday probing once another path authenticated. */
   abort: AbortController | undefined;
 }
 
 /**
- * Hole punching: the beacon's punch commands (PILP and our PILA towards the endpoint for a while),
- * birthday probing when nothing comes (easy side from the tunnel socket, hard side from many
- * sockets, whose winner becomes a peer's side socket), and classifying our NAT's mapping (which
- * decides the birthday role).
+ * Hole punching: the beacon's punch commands, birthday probing when nothing comes (easy side from
+ * the tunnel socket, hard side from many sockets, whose winner becomes a peer's side socket), and
+ * classifying our NAT's mapping (which decides the birthday role).
+ *
+ * Within budgets (punch-budget.ts): a command that answers a punch request of ours gets the full
+ * attempt (PILP and our PILA every 150 ms, birthday probing after 600 ms); any other command gets
+ * the reference's three PILPs, which open our NAT for the requester's own PILA (answered one for one)
+ * and nothing more, unless the registry vouches that a node at that IP intends to reach us (its
+ * signed birthday intent): then it gets the full attempt too. Birthday bursts go only towards IPs the
+ * registry vouched for, a few at once.
  */
 export class Punching {
   private readonly punches = new Map<string, PunchAttempt>();
   private readonly sideSockets = new Set<Socket>();
+  readonly budget: PunchBudget;
+  /** The registry query "who intends to reach us" in flight, and when the last one ended. */
+  private askersQuery: Promise<void> | undefined;
+  private askersAt = Number.NEGATIVE_INFINITY;
+  /** Peer → when we last declared our birthday intent towards it. */
+  private readonly intents = new Map<number, number>();
 
-  constructor(private readonly ctx: TunnelContext) {}
+  constructor(private readonly ctx: TunnelContext) {
+    this.budget = new PunchBudget(ctx.options.punchBudget);
+  }
 
   /**
    * Classifies our NAT's mapping from the tunnel socket against the two `reflectors` (it decides our
@@ -47,7 +82,7 @@ export class Punching {
    */
   async classify(): Promise<NatMapping | undefined> {
     const ctx = this.ctx;
-    const reflectors = ctx.options.reflectors;
+    const reflectors = ctx.reflectors;
     const transport = ctx.transport;
     if (reflectors === undefined || transport === undefined) return ctx.mapping;
     try {
@@ -60,7 +95,43 @@ export class Punching {
     return ctx.mapping;
   }
 
-  /** A punch command: PILP and our PILA to that endpoint for a while, birthday probing if nothing comes. */
+  /** Whether birthday probing can happen at all here (mapping known, sockets allowed, the registry asked). */
+  private get birthdayPossible(): boolean {
+    const ctx = this.ctx;
+    return (
+      ctx.mapping !== undefined &&
+      ctx.encrypt &&
+      (ctx.options.birthdaySockets ?? 256) > 0 &&
+      ctx.directory.birthday !== undefined
+    );
+  }
+
+  /**
+   * We asked the beacon to punch towards `nodeId` (known by `ips` when the registry said): its
+   * command towards those IPs is ours. With birthday probing possible, our intent goes to the
+   * registry too (at most every 10 s per peer), which vouches for the peer's IPs in return.
+   */
+  asked(nodeId: number, ips?: readonly string[]): void {
+    const ctx = this.ctx;
+    this.budget.asked(nodeId, ips);
+    const birthday = ctx.directory.birthday;
+    if (!this.birthdayPossible || birthday === undefined) return;
+    const now = performance.now();
+    const last = this.intents.get(nodeId);
+    if (last !== undefined && now - last < INTENT_EVERY_MS) return;
+    this.intents.set(nodeId, now);
+    if (this.intents.size > 1024) {
+      const oldest = this.intents.keys().next();
+      if (oldest.done !== true) this.intents.delete(oldest.value);
+    }
+    birthday.call(ctx.directory, nodeId).then(
+      (vouched) => this.budget.vouch(vouched),
+      (error: unknown) =>
+        ctx.log('debug', 'birthday intent failed', { node_id: nodeId, error: String(error) }),
+    );
+  }
+
+  /** A punch command from the beacon (or someone spoofing it): what to send depends on who asked. */
   onPunchCommand(target: UdpAddress): void {
     const ctx = this.ctx;
     if (ctx.closed) return;
@@ -70,6 +141,89 @@ export class Punching {
     const key = formatUdpAddress(target);
     const existing = this.punches.get(key);
     if (existing !== undefined && !existing.done) return;
+    const decision = this.budget.command(target.address, this.punches.size);
+    if (decision === 'attempt') this.startAttempt(key, target);
+    else if (decision === 'answer') this.answer(target);
+    this.syncCounters();
+  }
+
+  /** The reference's answer to a command: three PILPs (open our NAT for the requester; nothing more). */
+  private answer(target: UdpAddress): void {
+    const ctx = this.ctx;
+    for (let i = 0; i < UNSOLICITED_PUNCHES; i++) ctx.sendRawTo(PUNCH_FRAME, target);
+    this.budget.answered(UNSOLICITED_PUNCHES * PUNCH_FRAME.length);
+    // A node the registry vouches for (its signed intent towards us, from this IP) gets the full
+    // attempt: with a hard NAT on either side, only birthday probing finds a direct path.
+    if (!this.birthdayPossible) return;
+    void this.vouchedAsker(target.address).then((vouched) => {
+      if (!vouched || ctx.closed) return;
+      const key = formatUdpAddress(target);
+      const existing = this.punches.get(key);
+      if (existing !== undefined && !existing.done) return;
+      if (this.punches.size >= this.budget.maxAttempts) {
+        this.budget.counters.punchAttemptsRefused++;
+        this.syncCounters();
+        return;
+      }
+      ctx.count('punch_vouched');
+      this.startAttempt(key, target);
+    });
+  }
+
+  /**
+   * Whether a node at `ip` declared to the registry that it will reach us: asks the registry at most
+   * once a second whatever the commands, and once more a second later (the requester's intent may
+   * reach the registry just after its punch request reached the beacon).
+   */
+  private async vouchedAsker(ip: string): Promise<boolean> {
+    for (let round = 0; round < 2; round++) {
+      if (this.budget.vouched(ip)) return true;
+      if (round > 0) {
+        const waited = await this.wait(ASKERS_QUERY_MS);
+        if (!waited) return false;
+      }
+      await this.queryAskers();
+      if (this.ctx.closed) return false;
+    }
+    return this.budget.vouched(ip);
+  }
+
+  private queryAskers(): Promise<void> {
+    const ctx = this.ctx;
+    const birthday = ctx.directory.birthday;
+    if (birthday === undefined) return Promise.resolve();
+    if (this.askersQuery !== undefined) return this.askersQuery;
+    if (performance.now() - this.askersAt < ASKERS_QUERY_MS) return Promise.resolve();
+    ctx.count('birthday_askers_queries');
+    this.askersQuery = birthday
+      .call(ctx.directory)
+      .then(
+        (ips) => this.budget.vouch(ips),
+        (error: unknown) => ctx.log('debug', 'birthday askers query failed', { error: String(error) }),
+      )
+      .finally(() => {
+        this.askersQuery = undefined;
+        this.askersAt = performance.now();
+      });
+    return this.askersQuery;
+  }
+
+  /** Resolves true after `ms`, or false at once when closed (the timer is cleared at close). */
+  private wait(ms: number): Promise<boolean> {
+    const ctx = this.ctx;
+    if (ctx.closed) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        ctx.timers.delete(timer);
+        resolve(!ctx.closed);
+      }, ms);
+      ctx.timers.add(timer);
+    });
+  }
+
+  /** The full attempt: PILP and our PILA towards the endpoint for a while, birthday probing if nothing comes. */
+  private startAttempt(key: string, target: UdpAddress): void {
+    const ctx = this.ctx;
     const started = performance.now();
     const lifetime = Math.max(ctx.directTimeoutMs, BIRTHDAY_AFTER_MS + 1000);
     const attempt: PunchAttempt = {
@@ -78,6 +232,7 @@ export class Punching {
       stopAt: started + lifetime,
       birthday: false,
       done: false,
+      pilpAnswers: 0,
       abort: undefined,
       timer: setInterval(() => this.punchTick(key, attempt), PUNCH_INTERVAL_MS),
     };
@@ -98,9 +253,40 @@ export class Punching {
     if (ctx.encrypt) ctx.sendRawTo(ctx.keys.pilaFrame(), attempt.target);
     else ctx.sendRawTo(PUNCH_FRAME, attempt.target);
     if (!attempt.birthday && now - attempt.started >= BIRTHDAY_AFTER_MS) {
-      attempt.birthday = true;
-      this.startBirthday(attempt);
+      // Only towards an IP the registry vouched for; the vouching may still be on its way.
+      const vouched = this.budget.vouched(attempt.target.address);
+      if (vouched || now - attempt.started >= BIRTHDAY_AFTER_MS + BIRTHDAY_VOUCH_WAIT_MS) {
+        attempt.birthday = true;
+        if (this.birthdayPossible) this.startBirthday(attempt);
+      }
     }
+  }
+
+  /**
+   * A PILP arrived directly. From the IP of a peer we punch towards, it is the peer's NAT opening a
+   * mapping towards us (a symmetric NAT: a new port): our PILA goes back to that endpoint, so the
+   * peer learns our path and answers (a few per attempt; PILPs from anyone else get nothing).
+   */
+  onPunchFrame(via: Via): void {
+    const ctx = this.ctx;
+    ctx.count('punch_received');
+    if (via.kind !== 'direct' || this.punches.size === 0 || !ctx.encrypt) return;
+    const ip = normalizeIp(via.from.address);
+    for (const attempt of this.punches.values()) {
+      if (attempt.done || normalizeIp(attempt.target.address) !== ip) continue;
+      if (attempt.pilpAnswers >= PILP_ANSWERS_PER_ATTEMPT) return;
+      attempt.pilpAnswers++;
+      ctx.count('punch_answered');
+      ctx.sendRawTo(ctx.keys.pilaFrame(), via.from);
+      return;
+    }
+  }
+
+  /** Mirrors the budget's counters into the tunnel stats. */
+  private syncCounters(): void {
+    const counters = this.budget.counters;
+    for (const [name, stat] of Object.entries(COUNTER_STATS) as [keyof PunchBudgetCounters, string][])
+      if (counters[name] > 0) this.ctx.stats[stat] = counters[name];
   }
 
   /** An authenticated frame arrived: punches towards that IP have done their job. */
@@ -121,12 +307,17 @@ export class Punching {
     const sockets = ctx.options.birthdaySockets ?? 256;
     const transport = ctx.transport;
     if (ctx.mapping === undefined || sockets <= 0 || transport === undefined || !ctx.encrypt) return;
+    // Only towards an IP the registry vouched for, a few bursts at once, one per IP per interval.
+    const slot = this.budget.startBirthday(attempt.target.address);
+    this.syncCounters();
+    if (!slot) return;
     const abort = new AbortController();
     ctx.aborts.add(abort);
     attempt.abort = abort;
     const timeoutMs = Math.max(2000, attempt.stopAt - performance.now() + 2000);
     const done = (): void => {
       ctx.aborts.delete(abort);
+      this.budget.birthdayEnded();
     };
     ctx.count('birthday_started');
     if (ctx.mapping === 'hard') {

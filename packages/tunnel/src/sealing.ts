@@ -85,7 +85,7 @@ export class Sealing {
         ctx.keys.onPilk(frame, via);
         return undefined;
       case TunnelMagic.PUNCH:
-        ctx.count('punch_received');
+        ctx.punching.onPunchFrame(via);
         return undefined;
       case TunnelMagic.PLAINTEXT:
         return this.openPlaintext(frame, via, relaySource);

@@ -64,6 +64,11 @@ export class TunnelSetup {
       ctx.log('debug', 'resolve failed', { node_id: nodeId, error: String(error) });
       if (peer.endpoint !== undefined) where = { endpoint: peer.endpoint };
     }
+    // The peer's IPs, now known: only a command towards them answers our punch request.
+    const ips = [where.endpoint, ...(where.lanAddrs ?? [])].flatMap((a) =>
+      a === undefined ? [] : [a.address],
+    );
+    if (beacon !== undefined && ips.length > 0) ctx.punching.asked(nodeId, ips);
     if (ctx.encrypt && (await keyPromise) === undefined) {
       throw tunnelError(TunnelErrorCode.UNREACHABLE, `node ${nodeId} has no key in the registry`);
     }

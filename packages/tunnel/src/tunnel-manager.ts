@@ -1,4 +1,4 @@
-import type { NatMapping } from '@pilot/nat';
+import type { NatMapping, ReflectorServer } from '@pilot/nat';
 import type { TunnelCodec, UdpEndpoint, UdpTransport } from '@pilot/transport/node';
 import type { Address } from '@pilot/wire';
 import { TunnelContext } from './context.js';
@@ -35,7 +35,18 @@ export class TunnelManager implements TunnelCodec {
     ctx.transport = transport;
     this.setNodeId(nodeId);
     ctx.liveness.start();
-    if (ctx.mapping === undefined && ctx.options.reflectors !== undefined) void ctx.punching.classify();
+    if (ctx.mapping === undefined && ctx.reflectors !== undefined) void ctx.punching.classify();
+  }
+
+  /**
+   * The two reflectors to classify our NAT against, when learned after construction (the daemon
+   * learns the rendezvous' second reflector from the registry); classifies at once when attached
+   * and the mapping is not known yet.
+   */
+  setReflectors(reflectors: readonly [ReflectorServer, ReflectorServer]): void {
+    const ctx = this.ctx;
+    ctx.reflectors = reflectors;
+    if (ctx.transport !== undefined && ctx.mapping === undefined && !ctx.closed) void ctx.punching.classify();
   }
 
   /** Our node ID (learned from the registry after binding): PILA, sealers and the beacon client follow. */

@@ -1,6 +1,7 @@
 import type { Identity } from '@pilot/crypto';
 import type { HttpProxy, NatMapping, ReflectorServer, TlsRelayTlsOptions, UdpAddress } from '@pilot/nat';
 import type { UdpEndpoint } from '@pilot/transport/node';
+import type { PunchBudgetOptions } from './punch-budget.js';
 
 /**
  * A UDP address as either layer spells it: `@pilot/nat`'s `{ address, port }` or the transport's
@@ -27,6 +28,13 @@ export interface TunnelDirectory {
   resolve(
     nodeId: number,
   ): Promise<{ endpoint?: TunnelAddress | undefined; lanAddrs?: readonly TunnelAddress[] | undefined }>;
+  /**
+   * Birthday intents (the registry's `birthday` extension). With a node: declares that we will
+   * birthday-probe it and returns its IPs; without: the IPs of the nodes that declared they will
+   * probe us. Birthday bursts go only towards IPs returned here; without this method (or with a
+   * registry that does not offer it: return []) there is no birthday probing.
+   */
+  birthday?(nodeId?: number): Promise<readonly string[]>;
 }
 
 export type TunnelLogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -77,6 +85,8 @@ export interface TunnelManagerOptions {
    * start; `udp` never uses it.
    */
   transportMode?: 'auto' | 'udp' | 'tcp' | undefined;
+  /** What punch commands may make us send, and punch/birthday attempts at once (punch-budget.ts). */
+  punchBudget?: PunchBudgetOptions | undefined;
   log?: ((level: TunnelLogLevel, message: string, fields?: Record<string, unknown>) => void) | undefined;
   onEvent?: ((event: TunnelEvent) => void) | undefined;
 }

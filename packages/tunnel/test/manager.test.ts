@@ -69,8 +69,10 @@ describe('TunnelManager details', () => {
   });
 
   it('a quiet but healthy peer is probed (PILK → PILA), not relayed', async () => {
-    // A checks liveness often; B sends keepalives rarely: A sees silence and probes.
-    const a = await node({ keepaliveMs: 300, directTimeoutMs: 600 });
+    // A checks liveness often; B sends keepalives rarely: A sees silence and probes. (Silence is
+    // 2.5 keepalives: 1.5 s, so the probe comes after B's one-PILA-a-second reply window of the
+    // setup; B's punch command no longer makes it send PILAs for seconds, which hid this.)
+    const a = await node({ keepaliveMs: 600, directTimeoutMs: 600 });
     const b = await node({ keepaliveMs: 60_000 });
     await a.manager.ensureTunnel(b.nodeId);
     await until(() => (a.manager.stats.path_lost ?? 0) >= 1, 10_000, 'a silent-path probe');

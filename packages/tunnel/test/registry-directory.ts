@@ -37,5 +37,9 @@ export function registryTunnelDirectory(
       const lanAddrs = found.lanAddrs.map(parseUdpAddress).filter((a): a is UdpAddress => a !== undefined);
       return { ...(endpoint === undefined ? {} : { endpoint }), lanAddrs };
     },
+    async birthday(nodeId) {
+      const reply = await client.birthday(signer, requester(), nodeId);
+      return nodeId === undefined ? reply.peers.flatMap((peer) => peer.ips) : reply.ips;
+    },
   };
 }

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   DAEMON_MAIN,
-  type LabPeer,
+  type LabNamespace,
   type LabProcess,
   type NatLab,
   RENDEZVOUS_MAIN,
@@ -54,7 +54,7 @@ export const startRendezvous: typeof startLabRendezvous = startLabRendezvous;
 export interface LabDaemon {
   readonly name: string;
   /** Where it runs, and what it was started with: `restartDaemon` starts it again the same way. */
-  readonly peer: LabPeer;
+  readonly peer: LabNamespace;
   readonly dir: string;
   readonly extra: readonly string[];
   readonly reflector: boolean;
@@ -67,11 +67,11 @@ export interface LabDaemon {
 
 export async function startDaemon(
   lab: NatLab,
-  peer: LabPeer,
+  peer: LabNamespace,
   dir: string,
   name: string,
   extra: readonly string[] = [],
-  reflector = true,
+  reflector = false,
 ): Promise<LabDaemon> {
   const { process, home, socket, nodeId, address } = await startLabDaemon(lab, peer, dir, name, {
     extra,

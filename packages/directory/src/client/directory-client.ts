@@ -395,7 +395,12 @@ export class DirectoryClient {
    * peer and learns the peer's IPs; without, learns which nodes intend to reach `requesterId`.
    * Rejects with DIR_UNSUPPORTED, sending nothing, when the registry does not advertise it.
    */
-  async birthday(signer: DirectorySigner, requesterId: number, peerId?: number): Promise<BirthdayReply> {
+  async birthday(
+    signer: DirectorySigner,
+    requesterId: number,
+    peerId?: number,
+    options: RequestOptions = {},
+  ): Promise<BirthdayReply> {
     await this.negotiate();
     if (!this.supports(RegistryExtension.BIRTHDAY)) {
       throw dirError(
@@ -403,12 +408,14 @@ export class DirectoryClient {
         'this registry does not offer birthday intents (a reference registry)',
       );
     }
-    const reply = await this.request(() =>
-      this.#signed(signer, Challenge.birthday(requesterId, peerId ?? 0), {
-        type: 'birthday',
-        requester_id: requesterId,
-        ...(peerId === undefined ? {} : { node_id: peerId }),
-      }),
+    const reply = await this.request(
+      () =>
+        this.#signed(signer, Challenge.birthday(requesterId, peerId ?? 0), {
+          type: 'birthday',
+          requester_id: requesterId,
+          ...(peerId === undefined ? {} : { node_id: peerId }),
+        }),
+      options,
     );
     const peers = (Array.isArray(reply.peers) ? (reply.peers as Message[]) : []).slice(0, 64).map((peer) => ({
       nodeId: num(peer, 'node_id'),

@@ -4,7 +4,7 @@
 // `dist/` entry points by path, so `pnpm run build` (turbo orders it) must have run first.
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LAB_PUBLIC_IP, type LabPeer } from './addresses.js';
+import { LAB_PUBLIC_IP, type LabNamespace } from './addresses.js';
 import type { NatLab } from './lab.js';
 import type { LabLine, LabProcess } from './lab-process.js';
 
@@ -15,29 +15,38 @@ export const PILOTCTL_MAIN: string = join(ROOT, 'packages/cli/dist/bin.js');
 
 export const LAB_REGISTRY: string = `${LAB_PUBLIC_IP}:9000`;
 export const LAB_BEACON: string = `${LAB_PUBLIC_IP}:9001`;
-/** The rendezvous's second reflector (`--stun-addr`): the daemons classify their NAT against it. */
+/**
+ * The rendezvous's second reflector (its default `--stun-addr`, the beacon's port + 1): the registry
+ * advertises it and the daemons classify their NAT against it without flags.
+ */
 export const LAB_STUN: string = `${LAB_PUBLIC_IP}:9002`;
 
-/** Starts `pilot-rendezvous` in `pub` with its store under `dir`, once it announces itself. */
-export async function startLabRendezvous(lab: NatLab, dir: string): Promise<LabProcess> {
+/** Starts `pilot-rendezvous` in `pub` with its store under `dir` (and `extra` flags), once it announces itself. */
+export async function startLabRendezvous(
+  lab: NatLab,
+  dir: string,
+  extra: readonly string[] = [],
+): Promise<LabProcess> {
   const rendezvous = lab.node('pub', RENDEZVOUS_MAIN, [
     '--registry-addr',
     LAB_REGISTRY,
     '--beacon-addr',
     LAB_BEACON,
-    '--stun-addr',
-    LAB_STUN,
     '--store',
     join(dir, 'registry.db'),
     '--log-format',
     'json',
+    ...extra,
   ]);
   await rendezvous.waitFor((line) => typeof line.registry === 'string', 20_000, 'the rendezvous');
   return rendezvous;
 }
 
 export interface LabDaemonOptions {
-  /** Pass the rendezvous's second reflector (default true): without it the NAT is not classified. */
+  /**
+   * Name the rendezvous's second reflector with `--reflector` (default false: the daemon learns it
+   * from the registry, as with default flags).
+   */
   readonly reflector?: boolean;
   /** More daemon flags. */
   readonly extra?: readonly string[];
@@ -52,12 +61,12 @@ export interface LabDaemonProcess {
 }
 
 /**
- * Starts `pilot-daemon` as `name` behind `peer`'s router (PILOT_HOME `<dir>/<name>`, socket
+ * Starts `pilot-daemon` as `name` behind `peer`'s router (or in `pub`, beside the rendezvous) (PILOT_HOME `<dir>/<name>`, socket
  * `<dir>/<name>.sock`), registered with the lab's rendezvous, and waits for its ready line.
  */
 export async function startLabDaemon(
   lab: NatLab,
-  peer: LabPeer,
+  peer: LabNamespace,
   dir: string,
   name: string,
   options: LabDaemonOptions = {},
@@ -72,7 +81,7 @@ export async function startLabDaemon(
       LAB_REGISTRY,
       '--beacon',
       LAB_BEACON,
-      ...((options.reflector ?? true) ? ['--reflector', LAB_STUN] : []),
+      ...(options.reflector === true ? ['--reflector', LAB_STUN] : []),
       '--socket',
       socket,
       '--hostname',

@@ -55,6 +55,11 @@ const directory = {
     const lanAddrs = found.lanAddrs.map(parseUdpAddress).filter((a) => a !== undefined);
     return { ...(endpoint === undefined ? {} : { endpoint }), lanAddrs };
   },
+  // Birthday intents: birthday probing goes only towards IPs the registry vouches for.
+  async birthday(node) {
+    const reply = await client.birthday(signer, nodeId, node);
+    return node === undefined ? reply.peers.flatMap((peer) => peer.ips) : reply.ips;
+  },
 };
 const manager = new TunnelManager({
   identity,
