@@ -1,4 +1,4 @@
-// Issue 15, scenario 2, with real processes in the NAT lab: an attacker process (test/lab/
+// Issue 15, scenario 2, with real processes in the NAT lab: an attacker process (test/floods/
 // punch-attacker.mjs) claims made-up node IDs at the beacon and sends spoofed punch requests naming
 // the victim, so that the beacon commands the victim daemon to punch towards the attacker. The
 // rendezvous' own punch caps are lifted, so what is measured is the daemon's budget alone.
@@ -27,13 +27,13 @@ import {
   startRendezvous,
   stopDaemon,
   trust,
-} from './lab/lab-daemons.js';
+} from '../lab/lab-daemons.js';
 
 void process.stderr;
 
 const unavailable = labUnavailable();
 const dir = mkdtempSync(join(tmpdir(), 'pilot-punch-flood-'));
-const ATTACKER = fileURLToPath(new URL('./lab/punch-attacker.mjs', import.meta.url));
+const ATTACKER = fileURLToPath(new URL('./punch-attacker.mjs', import.meta.url));
 const flags = (name: string): string[] => (process.env[name] ?? '').split(' ').filter((f) => f !== '');
 const VICTIM_FLAGS = flags('PILOT_PUNCH_FLOOD_VICTIM_FLAGS');
 const RENDEZVOUS_FLAGS = flags('PILOT_PUNCH_FLOOD_RENDEZVOUS_FLAGS');
