@@ -57,6 +57,12 @@ export class SentPacketTracker {
   private newestSent: SentSegment | undefined;
   /** The three highest SACKed sequence numbers (RFC 6675's DupThresh: three SACKed above). */
   private readonly sackedTop: number[] = [];
+  /**
+   * SACK blocks already applied, left edge → right edge: every segment inside is SACKed (SACKed
+   * segments stay so). A receiver repeats a block several times and grows it at its right edge, so
+   * an ACK only walks what is new in each block instead of the whole block again.
+   */
+  private readonly appliedBlocks = new Map<number, number>();
 
   get inFlight(): number {
     return this.pipeBytes;
@@ -281,8 +287,17 @@ export class SentPacketTracker {
     // SACKed sequence numbers at or below the cumulative ACK no longer stand above any hole.
     while (this.sackedTop.length > 0 && seqDiff(this.sackedTop[this.sackedTop.length - 1]!, ack) < 0)
       this.sackedTop.pop();
+    // A cache: entries below the cumulative ACK are never asked for again; bound it by clearing.
+    if (this.appliedBlocks.size > 64) this.appliedBlocks.clear();
     for (const block of blocks) {
-      for (let i = this.indexAtOrAfter(block.left); i < this.segments.length; i++) {
+      const applied = this.appliedBlocks.get(block.left);
+      let from = block.left;
+      if (applied !== undefined) {
+        if (seqDiff(block.right, applied) <= 0) continue;
+        from = applied;
+      }
+      this.appliedBlocks.set(block.left, block.right);
+      for (let i = this.indexAtOrAfter(from); i < this.segments.length; i++) {
         const segment = this.segments[i]!;
         if (seqDiff(segment.seq, block.right) >= 0) break;
         if (segment.sacked) continue;
