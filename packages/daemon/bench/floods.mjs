@@ -3,8 +3,8 @@
 // attacker process, a trusted peer) twice each and prints what each printed as `[flood] {...}`:
 //   after  — this build with its default budgets;
 //   before — this build with the budgets of the scenario lifted by flag; for scenario 1, with
-//            BENCH_BEFORE_DAEMON_MAIN=<another build's apps/daemon/dist/main.js>, that build (its
-//            registry lanes cannot be lifted by flag: give the build before them).
+//            BENCH_BEFORE_ROOT=<another built checkout>, that checkout's pilot-daemon and
+//            pilot-rendezvous (the registry lanes cannot be lifted by flag: give a build before them).
 // The "before" runs fail their assertions by design; only the figures are read.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -22,9 +22,11 @@ const LIFTED = {
 
 function run(test, before) {
   const env = { ...process.env };
-  if (before && test === 'pila-flood' && process.env.BENCH_BEFORE_DAEMON_MAIN !== undefined)
-    env.PILOT_FLOOD_DAEMON_MAIN = process.env.BENCH_BEFORE_DAEMON_MAIN;
-  else if (before) env.PILOT_FLOOD_DAEMON_ARGS = LIFTED[test];
+  const root = process.env.BENCH_BEFORE_ROOT;
+  if (before && test === 'pila-flood' && root !== undefined) {
+    env.PILOT_FLOOD_DAEMON_MAIN = `${root}/apps/daemon/dist/main.js`;
+    env.PILOT_FLOOD_RENDEZVOUS_MAIN = `${root}/apps/rendezvous/dist/main.js`;
+  } else if (before) env.PILOT_FLOOD_DAEMON_ARGS = LIFTED[test];
   const result = spawnSync('pnpm', ['exec', 'vitest', 'run', `test/floods/${test}.int.test.ts`], {
     cwd: PACKAGE,
     env,

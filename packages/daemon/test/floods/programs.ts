@@ -75,7 +75,8 @@ export async function startRendezvous(
   extra: readonly string[] = [],
 ): Promise<{ program: Program; registry: string; beacon: string }> {
   const rv = program([
-    RENDEZVOUS_MAIN,
+    // Another build's, with that build's daemon (PILOT_FLOOD_DAEMON_MAIN), for a "before" figure.
+    process.env.PILOT_FLOOD_RENDEZVOUS_MAIN ?? RENDEZVOUS_MAIN,
     '--registry-addr',
     '127.0.0.1:0',
     '--beacon-addr',
