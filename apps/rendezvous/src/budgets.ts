@@ -32,6 +32,9 @@ type BudgetNameList =
   | 'registry-ip-rate'
   | 'registry-register-rate'
   | 'registry-register-burst'
+  | 'registry-register-hangup-after'
+  | 'registry-accept-rate'
+  | 'registry-connect-rate-per-ip'
   | 'registry-max-networks-per-node'
   | 'registry-network-creates-per-node'
   | 'registry-network-creates-per-ip'
@@ -90,6 +93,18 @@ export const RENDEZVOUS_BUDGETS: Readonly<Record<BudgetNameList, BudgetSpec>> = 
   'registry-ip-rate': { default: 1000, help: 'requests per source IP per second' },
   'registry-register-rate': { default: 10, help: 'register requests per source IP per second' },
   'registry-register-burst': { default: 1000, help: 'register requests one source IP may send at once' },
+  'registry-register-hangup-after': {
+    default: 16,
+    help: 'a connection refused this many registrations is closed (a flood then costs reconnects)',
+  },
+  'registry-accept-rate': {
+    default: 1000,
+    help: 'new registry connections per second overall (burst 2x); over it, or with partial frames near their cap, new connections are closed unread',
+  },
+  'registry-connect-rate-per-ip': {
+    default: 20,
+    help: 'new registry connections per source IP per second (burst: the per-IP connection cap), checked before TLS',
+  },
   'registry-max-networks-per-node': { default: 64, help: 'networks one node may belong to' },
   'registry-network-creates-per-node': {
     default: 10,
@@ -174,6 +189,12 @@ export function serverBudgetOptions(b: RendezvousBudgets): Partial<DirectoryServ
     connectionRate: rate(b['registry-connection-rate']),
     sourceRate: rate(b['registry-ip-rate']),
     registerRate: { perSecond: b['registry-register-rate'], burst: b['registry-register-burst'] },
+    registerHangupAfter: b['registry-register-hangup-after'],
+    acceptRate: rate(b['registry-accept-rate']),
+    connectRate: {
+      perSecond: b['registry-connect-rate-per-ip'],
+      burst: b['registry-max-connections-per-ip'],
+    },
   };
 }
 

@@ -1,8 +1,11 @@
 // Registry flood (issue 15, scenario 5): the victim is a registry server in its own process
 // (bench/flood-server.mjs), the attacker another (bench/flood-attacker.mjs: slow connections, a
 // register flood, a network-ID flood), and a legitimate node in this process keeps sending signed
-// heartbeats and measures how long each takes. Run once with the budgets lifted ("before") and once
-// with the defaults ("after"), same run, same machine.
+// heartbeats and measures how long each takes. Three runs, same machine: "before" (issue 15's
+// budgets lifted), "budgets" (only its first round: frame deadline, buffered bytes, registrations per
+// IP, network creation) and "after" (the defaults: also accept shedding and rate, connect rate per IP,
+// register hang-up, budgets checked before signatures). The server also reports its event-loop
+// delay; PILOT_FLOOD_PROF=<dir> writes its CPU profile (<mode>.cpuprofile) there.
 //
 //   node bench/flood.mjs                    10,000 slow connections holding 64 KiB each, 20,000
 //                                           registrations, 2,000 network creations, 15 s under flood
@@ -18,7 +21,7 @@ const HELD = Number(process.env.PILOT_FLOOD_HELD ?? 65_536);
 const REGISTERS = Number(process.env.PILOT_FLOOD_REGISTERS ?? 20_000);
 const NETWORKS = Number(process.env.PILOT_FLOOD_NETWORKS ?? 2_000);
 const SECONDS = Number(process.env.PILOT_FLOOD_SECONDS ?? 15);
-const MODES = (process.env.PILOT_FLOOD_MODES ?? 'before,after').split(',');
+const MODES = (process.env.PILOT_FLOOD_MODES ?? 'before,budgets,after').split(',');
 const json = process.argv.includes('--json');
 const here = (name) => fileURLToPath(new URL(name, import.meta.url));
 
@@ -35,7 +38,11 @@ function lines(child, onLine) {
 }
 
 function startServer(mode) {
-  const child = spawn(process.execPath, [here('./flood-server.mjs'), mode], {
+  // PILOT_FLOOD_PROF=<dir>: the server writes a CPU profile there (what takes its event loop).
+  const prof = process.env.PILOT_FLOOD_PROF;
+  const flags =
+    prof === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${prof}`, `--cpu-prof-name=${mode}.cpuprofile`];
+  const child = spawn(process.execPath, [...flags, here('./flood-server.mjs'), mode], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const waiting = [];
@@ -108,12 +115,15 @@ async function run(mode) {
     { stdio: ['pipe', 'pipe', 'inherit'] },
   );
   let attack;
-  const attackDone = new Promise((resolve) =>
+  const attackDone = new Promise((resolve, reject) => {
     lines(attacker, (line) => {
       attack = JSON.parse(line);
       resolve(attack);
-    }),
-  );
+    });
+    attacker.once('exit', (code) => {
+      if (attack === undefined) reject(new Error(`flood attacker exited (${code}) before reporting`));
+    });
+  });
   const started = performance.now();
   let rssPeak = rssBefore;
   while (performance.now() - started < SECONDS * 1000 || attack === undefined) {
@@ -165,15 +175,16 @@ if (json) {
     `registry flood: ${SLOW} slow connections holding ${HELD} B each, ${REGISTERS} registrations, ${NETWORKS} network creations; ${SECONDS} s`,
   );
   console.log(
-    'mode    RSS before  RSS peak  RSS end   heartbeats  p50 ms  p99 ms  failed  registered  networks  slow alive',
+    'mode    RSS before  RSS peak  RSS end   heartbeats  p50 ms  p99 ms  failed  registered  networks  slow alive  loop p99/max ms  shed at accept',
   );
   for (const r of results) {
     console.log(
-      `${r.mode.padEnd(7)} ${f(r.rssBeforeMiB).padStart(8)} MiB ${f(r.rssPeakMiB).padStart(6)} MiB ${f(r.rssEndMiB).padStart(6)} MiB ${String(r.heartbeats).padStart(10)} ${f(r.p50ms, 2).padStart(7)} ${f(r.p99ms, 2).padStart(7)} ${String(r.heartbeatFailures).padStart(7)} ${String(r.attack.registered).padStart(11)} ${String(r.attack.created).padStart(9)} ${String(r.attack.alive).padStart(11)}`,
+      `${r.mode.padEnd(7)} ${f(r.rssBeforeMiB).padStart(8)} MiB ${f(r.rssPeakMiB).padStart(6)} MiB ${f(r.rssEndMiB).padStart(6)} MiB ${String(r.heartbeats).padStart(10)} ${f(r.p50ms, 2).padStart(7)} ${f(r.p99ms, 2).padStart(7)} ${String(r.heartbeatFailures).padStart(7)} ${String(r.attack.registered).padStart(11)} ${String(r.attack.created).padStart(9)} ${String(r.attack.alive).padStart(11)} ${`${f(r.server.loopDelayP99Ms)}/${f(r.server.loopDelayMaxMs)}`.padStart(16)} ${String((r.server.acceptThrottled ?? 0) + (r.server.connectRateRefused ?? 0)).padStart(15)}`,
     );
   }
-  const [before, after] = results;
-  if (before !== undefined && after !== undefined)
+  const before = results[0];
+  const after = results.at(-1);
+  if (before !== undefined && after !== undefined && before !== after)
     console.log(
       `ratio after/before: RSS growth ${f((after.rssPeakMiB - after.rssBeforeMiB) / (before.rssPeakMiB - before.rssBeforeMiB), 3)}, p99 ${f(after.p99ms / before.p99ms, 2)}`,
     );

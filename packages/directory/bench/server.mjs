@@ -21,6 +21,8 @@ const server = await startDirectoryServer({
   connectionRate: unlimited,
   sourceRate: unlimited,
   registerRate: unlimited,
+  connectRate: unlimited,
+  acceptRate: unlimited,
   maxConnectionsPerSource: 1000,
   maxQueuedPerConnection: 1000,
 });

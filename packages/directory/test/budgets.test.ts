@@ -56,6 +56,38 @@ describe('registry budgets (logic)', () => {
     expect(later.type, JSON.stringify(later)).toBe('create_network_ok');
   });
 
+  it('network creation: a flood over the budget is refused before its signature is checked, and forged requests spend nothing', () => {
+    reg = testRegistry({
+      networkCreateBurstPerNode: 2,
+      networkCreateBurstPerIp: 100,
+      networkCreateEveryMs: 60_000,
+    });
+    const a = reg.node();
+    // Forged signatures (another key): refused as such, and the node's budget is untouched.
+    const mallory = createSigner();
+    for (let i = 0; i < 5; i++) {
+      const forged = reg.send({
+        type: 'create_network',
+        node_id: a.id,
+        name: `forged-${i}`,
+        join_rule: 'open',
+        ...reg.sign(mallory, Challenge.createNetwork(a.id, `forged-${i}`)),
+      });
+      expect(forged.code).toBe(DirErrorCode.BAD_SIGNATURE);
+    }
+    expect(create(reg, a, 'net-0').type).toBe('create_network_ok');
+    expect(create(reg, a, 'net-1').type).toBe('create_network_ok');
+    // Spent: now even a forged request is refused for the budget, before any Ed25519 work.
+    const over = reg.send({
+      type: 'create_network',
+      node_id: a.id,
+      name: 'net-2',
+      join_rule: 'open',
+      ...reg.sign(mallory, Challenge.createNetwork(a.id, 'net-2')),
+    });
+    expect(over.code).toBe(DirErrorCode.RATE_LIMITED);
+  });
+
   it('networks per node: creating or joining beyond the limit is refused', () => {
     reg = testRegistry({ maxNetworksPerNode: 2, networkCreateBurstPerNode: 10 });
     const a = reg.node();
@@ -143,5 +175,32 @@ describe('registry budgets (TCP)', () => {
     expect(codes.filter((c) => c === 'ok')).toHaveLength(5);
     expect(codes.filter((c) => c === DirErrorCode.RATE_LIMITED)).toHaveLength(3);
     expect(running.server.stats().registerLimited).toBe(3);
+  });
+
+  it('a connection refused registrations 16 times is hung up on; reconnects are under the connect rate per IP', async () => {
+    running = await runServer({
+      registerRate: { perSecond: 0.001, burst: 1 },
+      connectRate: { perSecond: 0.001, burst: 3 },
+    });
+    const port = running.server.port;
+    const peer = await RawPeer.open(port);
+    peers.push(peer);
+    for (let i = 0; i < 17; i++)
+      peer.sendJson({
+        type: 'register',
+        public_key: toBase64(createSigner().publicKey),
+        listen_addr: ':4000',
+      });
+    const replies = [];
+    for (let i = 0; i < 17; i++) replies.push(await peer.reply());
+    expect(replies[0]?.type).toBe('register_ok');
+    expect(replies.slice(1).every((reply) => reply.code === DirErrorCode.RATE_LIMITED)).toBe(true);
+    await peer.waitClosed();
+    expect(running.server.stats().registerHangups).toBe(1);
+    // Two more connections (burst 3), then refused at accept.
+    const more = [await RawPeer.open(port), await RawPeer.open(port), await RawPeer.open(port)];
+    peers.push(...more);
+    await more[2]?.waitClosed();
+    expect(running.server.stats().connectRateRefused).toBe(1);
   });
 });

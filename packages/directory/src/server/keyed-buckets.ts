@@ -28,6 +28,11 @@ export class KeyedBuckets<K> {
     return bucket.take(now);
   }
 
+  /** Whether `key` has a token now (a key never seen has a full bucket); nothing is taken. */
+  has(key: K, now: number): boolean {
+    return this.#buckets.get(key)?.has(now) ?? true;
+  }
+
   /** Forgets the keys whose buckets are full again. */
   prune(now: number): void {
     for (const [key, bucket] of this.#buckets) if (bucket.idle(now)) this.#buckets.delete(key);

@@ -70,6 +70,13 @@ const createNetwork: Operation = (ctx, request, origin) => {
     }
     if (nodeId === undefined) throw dirError(DirErrorCode.BAD_REQUEST, 'invalid request: node_id required');
     creator = ctx.liveNode(nodeId);
+    // The budgets first (cheap), the signature after (an Ed25519 verification and a nonce write):
+    // a flood over the budget is refused before it costs a verification. Only a verified request
+    // takes from the budget (below), so a stranger cannot spend a node's budget.
+    checkNetworksPerNode(ctx, creator.nodeId);
+    if (!ctx.limits.canCreateNetwork(creator.nodeId, origin.remoteAddress, ctx.now)) {
+      throw dirError(DirErrorCode.RATE_LIMITED, 'request failed: network creation budget spent, try later');
+    }
     ctx.auth.authorise(request, creator, Challenge.createNetwork(creator.nodeId, name), ctx.now);
   } else if (nodeId !== undefined && nodeId !== 0) {
     creator = ctx.liveNode(nodeId);

@@ -21,6 +21,12 @@ export class TokenBucket {
     return true;
   }
 
+  /** Whether a token is there now (nothing is taken). */
+  has(now: number): boolean {
+    this.#refill(now);
+    return this.#tokens >= 1;
+  }
+
   /** True when the bucket is full again: its source has been quiet long enough to forget. */
   idle(now: number): boolean {
     this.#refill(now);

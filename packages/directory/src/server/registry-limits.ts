@@ -58,6 +58,17 @@ export class RegistryLimits {
     return ok;
   }
 
+  /**
+   * Whether the node's and the IP's creation budgets have a token, without taking it (counted as a
+   * refusal when not): checked before the signature, so that a flood over the budget costs no
+   * Ed25519 verification, yet only a verified request spends the node's budget.
+   */
+  canCreateNetwork(nodeId: number, ip: string | undefined, now: number): boolean {
+    const ok = this.#perNode.has(nodeId, now) && (ip === undefined || this.#perIp.has(ip, now));
+    if (!ok) this.counters.networkCreateLimited++;
+    return ok;
+  }
+
   /** Forgets budgets that are full again. */
   prune(now: number): void {
     this.#perNode.prune(now);

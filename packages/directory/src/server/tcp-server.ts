@@ -41,8 +41,34 @@ export type DirectoryServerOptions = {
   readonly sourceRate?: RateLimit;
   /** Default 64. */
   readonly maxConnectionsPerSource?: number;
-  /** Default 10,000. */
+  /**
+   * New connections per source IP. Default 20/s, burst maxConnectionsPerSource: a source that
+   * hangs up and reconnects to get past a per-connection budget is refused at accept.
+   */
+  readonly connectRate?: RateLimit;
+  /**
+   * Default 10,000. Over it, a new connection is closed by node:net before a Socket is even made
+   * (the cheapest refusal there is), and counted in `connectionsRefused`.
+   */
   readonly maxConnections?: number;
+  /**
+   * New connections overall. Default 1,000/s, burst 2,000. Over it, new connections are closed by
+   * node:net before a Socket is made (no TLS handshake, no read, no per-connection state) until a
+   * token is back, and counted in `acceptThrottled`: a connect flood from many addresses costs
+   * little, and the connections already open (real nodes) are served on.
+   */
+  readonly acceptRate?: RateLimit;
+  /**
+   * New connections are closed unread (as over the accept rate) while partial frames hold this
+   * share of maxBufferedBytes: a new connection could hold nothing more. Default 0.875; 1 or more: never.
+   */
+  readonly acceptShedAt?: number;
+  /**
+   * A connection whose `register` requests were refused over the registration budget this many
+   * times gets its last refusal and is closed: a flood over the budget costs a reconnect (under
+   * `connectRate`) instead of a parse and a reply each. Default 16.
+   */
+  readonly registerHangupAfter?: number;
   /** Requests one connection may have queued before more are refused. Default 32. */
   readonly maxQueuedPerConnection?: number;
   /** A connection silent this long is closed. Default 5 min. */
@@ -71,6 +97,15 @@ export type DirectoryServerOptions = {
 export type DirectoryServerStats = {
   /** Connections refused over maxConnections or maxConnectionsPerSource. */
   connectionsRefused: number;
+  /** Connections refused over their source IP's connectRate. */
+  connectRateRefused: number;
+  /**
+   * Connections closed unread: over the acceptRate, or while partial frames held acceptShedAt of
+   * maxBufferedBytes (then closed by node:net for 100 ms).
+   */
+  acceptThrottled: number;
+  /** Connections closed after registerHangupAfter refused registrations. */
+  registerHangups: number;
   /** Connections closed because a frame did not complete within frameTimeoutMs. */
   frameTimeouts: number;
   /** Connections closed because partial frames held more than maxBufferedBytes in all. */
@@ -109,6 +144,8 @@ type Connection = {
   partialSince: number | undefined;
   /** Bytes of that partial frame, as counted in the server's total. */
   held: number;
+  /** Its registrations refused over the source's budget so far. */
+  registerRefusals: number;
 };
 
 /** A request to run, or a reply already decided (a refusal) that must still wait its turn. */
@@ -151,13 +188,25 @@ export function startDirectoryServer(options: DirectoryServerOptions): Promise<D
   const connectionRate = options.connectionRate ?? { perSecond: 100, burst: 200 };
   const sourceRate = options.sourceRate ?? { perSecond: 1000, burst: 2000 };
   const maxPerSource = options.maxConnectionsPerSource ?? 64;
+  const maxConnections = options.maxConnections ?? 10_000;
+  const connectRate = options.connectRate ?? { perSecond: 20, burst: maxPerSource };
   const maxQueued = options.maxQueuedPerConnection ?? 32;
   const idleTimeout = options.idleTimeoutMs ?? 300_000;
   const frameTimeout = options.frameTimeoutMs ?? 10_000;
   const maxBuffered = options.maxBufferedBytes ?? 64 << 20;
+
+  const registerHangupAfter = options.registerHangupAfter ?? 16;
+  const acceptRate = options.acceptRate ?? { perSecond: 1000, burst: 2000 };
+  const accepts = new TokenBucket(acceptRate, performance.now());
+  const shedAt = options.acceptShedAt ?? 0.875;
+  /** Set while accepts are throttled; its timer lifts the throttle. */
+  let throttled: NodeJS.Timeout | undefined;
   const registers = new KeyedBuckets<string>(options.registerRate ?? { perSecond: 10, burst: 1000 });
   const stats: DirectoryServerStats = {
     connectionsRefused: 0,
+    connectRateRefused: 0,
+    acceptThrottled: 0,
+    registerHangups: 0,
     frameTimeouts: 0,
     bufferBudgetCloses: 0,
     rateLimited: 0,
@@ -166,7 +215,7 @@ export function startDirectoryServer(options: DirectoryServerOptions): Promise<D
   };
   const onError = options.onError ?? (() => {});
   const connections = new Set<Connection>();
-  const perSource = new Map<string, { count: number; bucket: TokenBucket }>();
+  const perSource = new Map<string, { count: number; bucket: TokenBucket; connects: TokenBucket }>();
   // Connections with jobs queued. Replies keep request order per connection; across connections
   // there is no order to keep.
   const busy = new Set<Connection>();
@@ -288,8 +337,16 @@ export function startDirectoryServer(options: DirectoryServerOptions): Promise<D
     // Each registration may take a node ID (a million in all): a source IP gets few.
     if (request.type === 'register' && !registers.take(connection.remoteAddress ?? '', now)) {
       stats.registerLimited++;
+      connection.registerRefusals++;
+      const hangUp = connection.registerRefusals >= registerHangupAfter;
+      if (hangUp) {
+        // Nothing after this request is read: the refusal leaves, then the connection closes.
+        connection.closing = true;
+        stats.registerHangups++;
+      }
       enqueue({
         connection,
+        close: hangUp,
         reply: errorReply(
           DirErrorCode.RATE_LIMITED,
           'request failed: too many registrations from this address',
@@ -329,17 +386,67 @@ export function startDirectoryServer(options: DirectoryServerOptions): Promise<D
     connection.socket.destroy();
   }
 
-  function accept(socket: Socket): void {
-    const remoteAddress = normaliseIp(socket.remoteAddress);
-    const key = remoteAddress ?? '';
-    const source = perSource.get(key) ?? { count: 0, bucket: new TokenBucket(sourceRate, performance.now()) };
-    if (connections.size >= (options.maxConnections ?? 10_000) || source.count >= maxPerSource) {
+  /** Lets node:net close every new connection unread for `ms`. */
+  function throttle(ms: number): void {
+    if (throttled !== undefined) return;
+    server.maxConnections = 1;
+    throttled = setTimeout(() => {
+      throttled = undefined;
+      server.maxConnections = maxConnections;
+    }, ms);
+    throttled.unref();
+  }
+
+  type Source = { count: number; bucket: TokenBucket; connects: TokenBucket };
+
+  /**
+   * The per-source budgets of a new TCP connection, checked on the raw socket: before a TLS
+   * handshake (about a millisecond of CPU each), so a source over its budget costs no handshake.
+   * Undefined (and the socket destroyed) when refused.
+   */
+  function admit(socket: Socket): Source | undefined {
+    const key = normaliseIp(socket.remoteAddress) ?? '';
+    const now = performance.now();
+    // Over the accept rate, or with the partial-frame budget nearly spent (a new connection could
+    // hold nothing, and reading what it sends would cost allocations and then a close): this one
+    // and, for a moment, every new one are closed by node:net itself (server.maxConnections below
+    // the open count), which is far cheaper than a Socket, a read and a close each.
+    const full = shedAt < 1 && stats.bufferedBytes >= maxBuffered * shedAt;
+    if (full || !accepts.take(now)) {
+      stats.acceptThrottled++;
+      socket.destroy();
+      throttle(full ? 100 : Math.max(10, Math.ceil(1000 / acceptRate.perSecond)));
+      return undefined;
+    }
+    let source = perSource.get(key);
+    if (source === undefined) {
+      source = {
+        count: 0,
+        bucket: new TokenBucket(sourceRate, now),
+        connects: new TokenBucket(connectRate, now),
+      };
+      perSource.set(key, source);
+    }
+    if (connections.size >= maxConnections || source.count >= maxPerSource) {
       stats.connectionsRefused++;
       socket.destroy();
-      return;
+      return undefined;
+    }
+    if (!source.connects.take(now)) {
+      stats.connectRateRefused++;
+      socket.destroy();
+      return undefined;
     }
     source.count += 1;
-    perSource.set(key, source);
+    const admitted = source;
+    socket.once('close', () => {
+      admitted.count -= 1;
+    });
+    return admitted;
+  }
+
+  function accept(socket: Socket): void {
+    const remoteAddress = normaliseIp(socket.remoteAddress);
     const connection: Connection = {
       socket,
       remoteAddress,
@@ -349,6 +456,7 @@ export function startDirectoryServer(options: DirectoryServerOptions): Promise<D
       closing: false,
       partialSince: undefined,
       held: 0,
+      registerRefusals: 0,
     };
     connections.add(connection);
     const decoder = new FrameDecoder(maxFrame);
@@ -399,12 +507,14 @@ export function startDirectoryServer(options: DirectoryServerOptions): Promise<D
       stats.bufferedBytes -= connection.held;
       connection.held = 0;
       connections.delete(connection);
-      source.count -= 1;
     });
   }
 
   let server: Server;
-  if (options.tls === undefined) server = createNetServer(accept);
+  if (options.tls === undefined)
+    server = createNetServer((socket) => {
+      if (admit(socket) !== undefined) accept(socket);
+    });
   else {
     const tlsServer = createTlsServer({ ...options.tls, handshakeTimeout: 10_000 }, (socket) =>
       accept(socket),
@@ -414,6 +524,7 @@ export function startDirectoryServer(options: DirectoryServerOptions): Promise<D
     // One port for both: the first byte says which. A TLS record starts with 0x16 (handshake); a
     // request frame starts with its u32 length, whose high byte is 0 for any frame we accept.
     server = createNetServer((socket) => {
+      if (admit(socket) === undefined) return;
       socket.setTimeout(idleTimeout, () => socket.destroy());
       socket.on('error', () => socket.destroy());
       socket.once('data', (chunk: Buffer) => {
@@ -433,6 +544,12 @@ export function startDirectoryServer(options: DirectoryServerOptions): Promise<D
     });
   }
   server.on('error', onError);
+  // Over the global cap, node:net closes the new handle itself, before a Socket is made.
+  server.maxConnections = maxConnections;
+  server.on('drop', () => {
+    if (throttled === undefined) stats.connectionsRefused++;
+    else stats.acceptThrottled++;
+  });
 
   // One sweep for every connection's frame deadline (a timer per connection would cost more).
   const sweeper = setInterval(
@@ -460,7 +577,8 @@ export function startDirectoryServer(options: DirectoryServerOptions): Promise<D
           }
           const now = performance.now();
           for (const [key, entry] of perSource)
-            if (entry.count === 0 && entry.bucket.idle(now)) perSource.delete(key);
+            if (entry.count === 0 && entry.bucket.idle(now) && entry.connects.idle(now))
+              perSource.delete(key);
         }, reapInterval)
       : undefined;
 
@@ -486,6 +604,7 @@ export function startDirectoryServer(options: DirectoryServerOptions): Promise<D
         async close(closeOptions?: { readonly drainMs?: number }): Promise<void> {
           if (reaper !== undefined) clearInterval(reaper);
           clearInterval(sweeper);
+          if (throttled !== undefined) clearTimeout(throttled);
           // Stop accepting, answer what has been received (signatures still with a worker are
           // checked here instead), then hang up.
           const closed = new Promise<void>((done) => server.close(() => done()));
