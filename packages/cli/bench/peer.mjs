@@ -44,8 +44,18 @@ const lines = createInterface({ input: process.stdin });
 lines.on('line', (line) => {
   if (line.trim() !== 'stat') return;
   const cpu = process.cpuUsage();
+  // BENCH_MEM_DETAIL: also where the memory is (V8 heap committed, Buffers/ArrayBuffers outside it).
+  const detail = process.env.BENCH_MEM_DETAIL
+    ? (({ heapTotal, external }) => ({ heapMiB: heapTotal / 1048576, externalMiB: external / 1048576 }))(
+        process.memoryUsage(),
+      )
+    : {};
   console.log(
-    JSON.stringify({ cpuMs: (cpu.user + cpu.system) / 1000, rssMiB: process.memoryUsage.rss() / 1048576 }),
+    JSON.stringify({
+      cpuMs: (cpu.user + cpu.system) / 1000,
+      rssMiB: process.memoryUsage.rss() / 1048576,
+      ...detail,
+    }),
   );
 });
 lines.on('close', async () => {

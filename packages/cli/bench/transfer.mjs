@@ -53,8 +53,14 @@ class Child {
       process.env.BENCH_PROF && args[0] === 'daemon'
         ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROF]
         : [];
+    // The daemons run with the node flags `pilotctl daemon start` gives them (DAEMON_NODE_FLAGS in
+    // src/commands/daemon.ts); BENCH_DAEMON_FLAGS replaces them ("" = node's defaults).
+    const flags =
+      args[0] === 'daemon'
+        ? (process.env.BENCH_DAEMON_FLAGS ?? '--max-semi-space-size=2').split(' ').filter(Boolean)
+        : [];
     const child = new Child(
-      spawn(process.execPath, [...prof, PEER, ...args], { stdio: ['pipe', 'pipe', 'inherit'] }),
+      spawn(process.execPath, [...prof, ...flags, PEER, ...args], { stdio: ['pipe', 'pipe', 'inherit'] }),
     );
     child.ready = await child.next();
     return child;
@@ -91,6 +97,11 @@ function watchRss(children) {
     while (running) {
       const stats = await Promise.all(children.map((c) => c.stat()));
       samples.push(stats.map((s) => s.rssMiB));
+      if (process.env.BENCH_MEM_DETAIL && samples.length % 10 === 0) {
+        const at = (s) =>
+          `rss ${s.rssMiB.toFixed(0)} heap ${s.heapMiB.toFixed(0)} ext ${s.externalMiB.toFixed(0)}`;
+        process.stderr.write(`  A: ${at(stats[0])} | B: ${at(stats[1])}\n`);
+      }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   })();
