@@ -58,6 +58,10 @@ export interface ConnectionHost {
   receiveHeld?(connection: Connection, delta: number): void;
   /** Whether `peer`'s connections may hold `bytes` more (false: the out-of-order segment is dropped). */
   receiveRoom?(peer: Address, bytes: number): boolean;
+  /** The first RTO for a new connection to `peer` from its remembered RTT (PathRttCache), if any. */
+  initialRto(peer: Address, now: number): number | undefined;
+  /** The handshake measured the RTT to the connection's peer. */
+  rttMeasured(connection: Connection, now: number): void;
 }
 
 export interface ConnectionIdentity {
@@ -102,7 +106,9 @@ export class Connection {
   private receiveSegments: number;
   private readonly sendBuffer = new SendBuffer();
   private readonly tracker = new SentPacketTracker();
-  readonly rtt: RttEstimator = new RttEstimator();
+  readonly rtt: RttEstimator;
+  /** The first SYN (or SYN-ACK) timeout: the peer's remembered RTO, else the blind 1 s. */
+  private readonly synRto: number;
   private readonly cc: CongestionController;
   private readonly pacer: Pacer;
 
@@ -169,13 +175,16 @@ export class Connection {
     this.lastReceived = now;
     this.lastActivity = now;
     this.keepaliveDeadline = now + this.options.keepaliveInterval;
+    const knownRto = host.initialRto(identity.peer, now);
+    this.rtt = new RttEstimator(knownRto === undefined ? {} : { initialRto: knownRto });
+    this.synRto = knownRto ?? SYN_INITIAL_RTO;
     if (initiator) {
       this.stateValue = ConnectionState.SYN_SENT;
       this.synPending = true;
-      this.synDeadline = now + SYN_INITIAL_RTO;
+      this.synDeadline = now + this.synRto;
     } else {
       this.stateValue = ConnectionState.SYN_RECEIVED;
-      this.synDeadline = now + SYN_INITIAL_RTO;
+      this.synDeadline = now + this.synRto;
     }
   }
 
@@ -349,7 +358,10 @@ export class Connection {
         return;
       }
       if ((flags & PacketFlag.ACK) === 0 || packet.ack !== this.sndNxt) return;
-      if (this.synRetries === 0) this.rtt.update(now - this.synSentAt);
+      if (this.synRetries === 0) {
+        this.rtt.update(now - this.synSentAt);
+        this.host.rttMeasured(this, now);
+      }
       this.stateValue = ConnectionState.ESTABLISHED;
       this.sndUna = this.sndNxt;
       this.synDeadline = NONE;
@@ -400,7 +412,10 @@ export class Connection {
     this.rcv = this.newReceiveBuffer(seqAdd(packet.seq, 1));
     this.peerWindow = packet.window;
     this.sndUna = this.sndNxt;
-    if (this.synRetries === 0) this.rtt.update(now - this.synSentAt);
+    if (this.synRetries === 0) {
+      this.rtt.update(now - this.synSentAt);
+      this.host.rttMeasured(this, now);
+    }
     this.stateValue = ConnectionState.ESTABLISHED;
     this.synDeadline = NONE;
     this.ackPending = true;
@@ -916,7 +931,7 @@ export class Connection {
       return;
     }
     this.synPending = true;
-    this.synDeadline = now + Math.min(SYN_INITIAL_RTO * 2 ** this.synRetries, SYN_MAX_RTO);
+    this.synDeadline = now + Math.min(this.synRto * 2 ** this.synRetries, SYN_MAX_RTO);
   }
 
   /** Retransmission timeout; false when the connection died. */

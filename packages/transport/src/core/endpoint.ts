@@ -7,6 +7,7 @@ import {
 } from '../constants.js';
 import { TransportErrorCode, transportError } from '../errors.js';
 import { PathMtuProber, type PathMtuStats } from '../path/path-mtu.js';
+import { PathRttCache } from '../path/path-rtt.js';
 import { encodeProbePayload, isProbePayload, PROBE_ANSWER_BYTES } from '../path/probe-packet.js';
 import {
   type Address,
@@ -122,6 +123,8 @@ export class Endpoint {
   private lastConnection: Connection | undefined;
   /** Path MTU discovery, per peer node, only for the peers the caller enabled it for. */
   private readonly paths = new Map<number, PathProbe>();
+  /** The RTT last measured to each peer: new connections' first timers (see PathRttCache). */
+  private readonly pathRtt = new PathRttCache();
   private readonly probesDue = new Set<PathProbe>();
   /** Receive-buffer bytes held per peer node, across its connections (maxReceiveBytesPerPeer). */
   private readonly heldPerPeer = new Map<number, number>();
@@ -149,6 +152,12 @@ export class Endpoint {
       pathMss: (peer) => {
         const path = this.paths.get(peer.node);
         return path === undefined ? this.resolved.mss : path.prober.size - TUNNEL_OVERHEAD;
+      },
+      initialRto: (peer, now) => this.pathRtt.initialRto(peer.node, now),
+      rttMeasured: (connection, now) => {
+        const srtt = connection.rtt.srtt;
+        if (srtt !== undefined)
+          this.pathRtt.note(connection.peer.node, srtt, connection.rtt.rttVariance, now);
       },
       retransmissionTimeout: (connection) => {
         const path = this.paths.get(connection.peer.node);
