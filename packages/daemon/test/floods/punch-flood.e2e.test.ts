@@ -37,6 +37,9 @@ const ATTACKER = fileURLToPath(new URL('./punch-attacker.mjs', import.meta.url))
 const flags = (name: string): string[] => (process.env[name] ?? '').split(' ').filter((f) => f !== '');
 const VICTIM_FLAGS = flags('PILOT_PUNCH_FLOOD_VICTIM_FLAGS');
 const RENDEZVOUS_FLAGS = flags('PILOT_PUNCH_FLOOD_RENDEZVOUS_FLAGS');
+// Another build's programs for the victim and the rendezvous (bench/floods.mjs, BENCH_BEFORE_ROOT).
+const DAEMON_MAIN = process.env.PILOT_FLOOD_DAEMON_MAIN;
+const RENDEZVOUS_MAIN = process.env.PILOT_FLOOD_RENDEZVOUS_MAIN;
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -137,16 +140,21 @@ describe.skipIf(unavailable !== undefined)(
       const daemons: LabDaemon[] = [];
       try {
         // The beacon's own punch caps lifted: the daemon's budget is what is measured.
-        await startRendezvous(lab, join(caseDir, 'rendezvous'), [
-          '--budget-beacon-punch-target-rate',
-          '1000',
-          '--budget-beacon-punch-requester-rate',
-          '1000',
-          '--budget-beacon-source-rate',
-          '1000',
-          ...RENDEZVOUS_FLAGS,
-        ]);
-        const victim = await startDaemon(lab, 'p1', caseDir, 'victim', VICTIM_FLAGS, false);
+        await startRendezvous(
+          lab,
+          join(caseDir, 'rendezvous'),
+          [
+            '--budget-beacon-punch-target-rate',
+            '1000',
+            '--budget-beacon-punch-requester-rate',
+            '1000',
+            '--budget-beacon-source-rate',
+            '1000',
+            ...RENDEZVOUS_FLAGS,
+          ],
+          ...(RENDEZVOUS_MAIN === undefined ? [] : [RENDEZVOUS_MAIN]),
+        );
+        const victim = await startDaemon(lab, 'p1', caseDir, 'victim', VICTIM_FLAGS, false, DAEMON_MAIN);
         daemons.push(victim);
         const friend = await startDaemon(lab, 'pub', caseDir, 'friend', [], false);
         daemons.push(friend);
@@ -210,6 +218,20 @@ describe.skipIf(unavailable !== undefined)(
             `received ${report.received?.packets} datagrams / ${report.received?.payload} B payload from it; ` +
             `victim fds ${fdBefore} → max ${fdMax} → ${fdAfter}; trusted echoes ${echoes} ok, ${echoFailures} failed; ` +
             `tunnel ${JSON.stringify(budgets)}`,
+        );
+        // For bench/floods.mjs: the figures as one JSON line.
+        console.log(
+          `[flood] ${JSON.stringify({
+            test: 'punch-flood',
+            placement,
+            mapping,
+            attacker_bytes: attackerBytes,
+            victim_bytes: victimBytes,
+            ratio: Math.round(ratio * 100) / 100,
+            fds: [fdBefore, fdMax, fdAfter],
+            echoes,
+            echo_failures: echoFailures,
+          })}`,
         );
         expect(attackerBytes).toBeGreaterThan(0);
         expect(victimBytes).toBeLessThanOrEqual(3 * attackerBytes);

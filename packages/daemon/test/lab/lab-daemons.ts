@@ -72,10 +72,12 @@ export async function startDaemon(
   name: string,
   extra: readonly string[] = [],
   reflector = false,
+  main?: string,
 ): Promise<LabDaemon> {
   const { process, home, socket, nodeId, address } = await startLabDaemon(lab, peer, dir, name, {
     extra,
     reflector,
+    ...(main === undefined ? {} : { main }),
   });
   const ipc = await IpcTestClient.connect(socket);
   return {

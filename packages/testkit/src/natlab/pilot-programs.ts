@@ -26,8 +26,9 @@ export async function startLabRendezvous(
   lab: NatLab,
   dir: string,
   extra: readonly string[] = [],
+  main: string = RENDEZVOUS_MAIN,
 ): Promise<LabProcess> {
-  const rendezvous = lab.node('pub', RENDEZVOUS_MAIN, [
+  const rendezvous = lab.node('pub', main, [
     '--registry-addr',
     LAB_REGISTRY,
     '--beacon-addr',
@@ -50,6 +51,8 @@ export interface LabDaemonOptions {
   readonly reflector?: boolean;
   /** More daemon flags. */
   readonly extra?: readonly string[];
+  /** The daemon program (default this checkout's `apps/daemon/dist/main.js`; benches compare another build). */
+  readonly main?: string;
 }
 
 export interface LabDaemonProcess {
@@ -75,7 +78,7 @@ export async function startLabDaemon(
   const socket = join(dir, `${name}.sock`);
   const process = lab.node(
     peer,
-    DAEMON_MAIN,
+    options.main ?? DAEMON_MAIN,
     [
       '--registry',
       LAB_REGISTRY,
