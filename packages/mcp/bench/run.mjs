@@ -119,7 +119,12 @@ async function loopback() {
     );
     rendezvousArgs = ['--registry', addresses.registry, '--beacon', addresses.beacon];
   }
-  const server = spawnJsonLines(process.execPath, [...profArgs, serverScript, ...serverArgs, ...rendezvousArgs]);
+  const server = spawnJsonLines(process.execPath, [
+    ...profArgs,
+    serverScript,
+    ...serverArgs,
+    ...rendezvousArgs,
+  ]);
   try {
     const ready = await server.event('ready');
     const client = spawnJsonLines(process.execPath, [
