@@ -4,35 +4,39 @@ import type { X25519KeyPair } from './key-agreement.js';
 /**
  * Who holds which ephemeral key, per peer: the state machine of the forward-secret handshake as
  * pure functions (no clock, no sockets, no randomness: the caller passes a key generator), so
- * every interleaving can be tested as data.
+ * every interleaving can be tested as data. (The one side effect: private keys are zeroed in place
+ * when they are done with.)
  *
  * Every PILA a pilot-ts peer sends carries, in its PILX, its current ephemeral key for that peer
  * and an echo of the peer's ephemeral key it last saw. Both ends derive the session from the pair
  * (our current ephemeral, the peer's ephemeral). 1 RTT: the first side's PILA carries its key, the
- * answer carries the other's, and each side derives as soon as it has the other's key.
+ * answer carries the other's and echoes the first, and each side derives as soon as it has the
+ * other's key.
  *
- * Rules on a peer's (newer) PILX with ephemeral key E:
- * - E is one we derived a session with before: never derive again; answer unless it echoes our
- *   current key (then it has it: `confirmed`).
- * - E is new: if our current key was already paired with another peer key (an old session), take a
- *   fresh one first — a new session never reuses an ephemeral key, so a rekey started by either
- *   side renews both; derive (ours, E); answer unless the PILX echoes our current key.
- * Crossing first PILAs converge (each pairs its unpaired key with the other's, and the answers echo
- * what was paired), as do crossing rekeys; a PILX older than the newest accepted from that peer is
- * `stale` (a replay) and changes nothing.
+ * Our key is *confirmed* once the peer echoes it beside the key we paired it with: then the peer
+ * holds the same session, and our private key is zeroed (forward secrecy from here on). Until then
+ * it is kept, so that whichever of the peer's keys turns out to be the one the peer pairs with ours
+ * (messages cross, arrive late, get lost) can still be paired. Rules on a peer's newer PILX (E, echo):
+ * - echo is our current key: the peer holds (E, ours). Same E as paired: confirmed. Another E:
+ *   derive (ours, E), confirmed — or, if our private key is gone (confirmed earlier: the peer
+ *   started a rekey), take a fresh key, derive, and answer.
+ * - otherwise the peer lacks our current key: answer; and if E is new, derive (ours, E) unconfirmed,
+ *   first taking a fresh key when ours was confirmed already (a new session never reuses one).
+ * Crossing first PILAs, crossing rekeys, late and lost messages converge (see the tests); a PILX not
+ * newer than the last accepted from that peer is `stale` (a replay) and changes nothing.
  */
 export interface EphemeralHandshake {
-  /** Our current ephemeral key for this peer; its private key is dropped (zeroed) once paired. */
+  /** Our current ephemeral key for this peer; its private half is dropped (zeroed) once confirmed. */
   readonly ours: EphemeralKey | undefined;
-  /** The peer's ephemeral key our current one was paired with (a session exists), if any. */
+  /** The peer's ephemeral key our current one was paired with (a session was derived), if any. */
   readonly pairedWith: Uint8Array | undefined;
-  /** The peer's newest ephemeral key. */
-  readonly peer: Uint8Array | undefined;
+  /** The peer has echoed our current key beside `pairedWith`: it holds the same session. */
+  readonly confirmed: boolean;
   /** The newest PILX timestamp accepted from the peer (-1n: none). */
   readonly peerTimestamp: bigint;
 }
 
-/** An ephemeral key; `privateKey` is undefined once it was used (and wiped). */
+/** An ephemeral key; `privateKey` is undefined once confirmed (and wiped). */
 export interface EphemeralKey {
   readonly publicKey: Uint8Array;
   readonly privateKey: Uint8Array | undefined;
@@ -48,11 +52,14 @@ export interface PeerEphemeral {
 /** The outcome of `receiveEphemeral`. */
 export interface HandshakeStep {
   readonly state: EphemeralHandshake;
-  /** Derive a session from these (then wipe `ours.privateKey`: `markPaired` does). */
+  /**
+   * Derive a session from these. The private key is a copy the caller zeroes after deriving (the
+   * state keeps its own until confirmation).
+   */
   readonly derive: { readonly ours: X25519KeyPair; readonly peer: Uint8Array } | undefined;
   /** Send our PILA + PILX back: the peer does not have our current key yet. */
   readonly reply: boolean;
-  /** The peer has our current key (it echoed it): the session of (ours, peer) is in use on both ends. */
+  /** The peer holds the session of (ours, pairedWith): seal with it. */
   readonly confirmed: boolean;
   /** The PILX was not newer than the last accepted one (a replay): nothing changed. */
   readonly stale: boolean;
@@ -60,7 +67,18 @@ export interface HandshakeStep {
 
 /** The state before anything was exchanged with a peer. */
 export function newEphemeralHandshake(): EphemeralHandshake {
-  return { ours: undefined, pairedWith: undefined, peer: undefined, peerTimestamp: -1n };
+  return { ours: undefined, pairedWith: undefined, confirmed: false, peerTimestamp: -1n };
+}
+
+function fresh(state: EphemeralHandshake, generate: () => X25519KeyPair): EphemeralHandshake {
+  state.ours?.privateKey?.fill(0);
+  const pair = generate();
+  return {
+    ...state,
+    ours: { publicKey: pair.publicKey, privateKey: pair.privateKey },
+    pairedWith: undefined,
+    confirmed: false,
+  };
 }
 
 /** The state with a current ephemeral key for us (a fresh one only when there is none yet). */
@@ -68,13 +86,7 @@ export function ensureOurEphemeral(
   state: EphemeralHandshake,
   generate: () => X25519KeyPair,
 ): EphemeralHandshake {
-  if (state.ours !== undefined) return state;
-  const pair = generate();
-  return {
-    ...state,
-    ours: { publicKey: pair.publicKey, privateKey: pair.privateKey },
-    pairedWith: undefined,
-  };
+  return state.ours === undefined ? fresh(state, generate) : state;
 }
 
 /**
@@ -83,30 +95,34 @@ export function ensureOurEphemeral(
  * still held, is zeroed.
  */
 export function startRekey(state: EphemeralHandshake, generate: () => X25519KeyPair): EphemeralHandshake {
+  return fresh(state, generate);
+}
+
+/** Zeroes every private key the state holds (a peer forgotten, the tunnel closed). */
+export function wipeHandshake(state: EphemeralHandshake): void {
   state.ours?.privateKey?.fill(0);
-  const pair = generate();
+}
+
+function confirm(state: EphemeralHandshake): EphemeralHandshake {
+  const ours = state.ours;
+  ours?.privateKey?.fill(0);
   return {
     ...state,
-    ours: { publicKey: pair.publicKey, privateKey: pair.privateKey },
-    pairedWith: undefined,
+    ours: ours === undefined ? undefined : { publicKey: ours.publicKey, privateKey: undefined },
+    confirmed: true,
   };
 }
 
-/** After deriving: our key is paired with `peer` and its private half zeroed. */
-export function markPaired(state: EphemeralHandshake, peer: Uint8Array): EphemeralHandshake {
-  const ours = state.ours;
-  if (ours === undefined) return state;
-  ours.privateKey?.fill(0);
-  return { ...state, ours: { publicKey: ours.publicKey, privateKey: undefined }, pairedWith: peer };
+/**
+ * The peer sealed a frame under the session of (ours, pairedWith) — proof it holds that session —
+ * so our key is confirmed (and its private half zeroed) without waiting for a PILX echo.
+ */
+export function confirmPairing(state: EphemeralHandshake): EphemeralHandshake {
+  return state.pairedWith === undefined || state.confirmed ? state : confirm(state);
 }
 
-const nothing = (state: EphemeralHandshake, stale: boolean): HandshakeStep => ({
-  state,
-  derive: undefined,
-  reply: false,
-  confirmed: false,
-  stale,
-});
+const same = (a: Uint8Array | undefined, b: Uint8Array | undefined): boolean =>
+  a !== undefined && b !== undefined && equalBytes(a, b);
 
 /** A verified PILX from the peer; see the rules above. */
 export function receiveEphemeral(
@@ -114,36 +130,50 @@ export function receiveEphemeral(
   message: PeerEphemeral,
   generate: () => X25519KeyPair,
 ): HandshakeStep {
-  if (message.timestamp <= state.peerTimestamp) return nothing(state, true);
-  const peerKey = message.ephemeral;
-  let next: EphemeralHandshake = { ...state, peerTimestamp: message.timestamp };
-  if (peerKey === undefined) return nothing(next, false);
-  // `peer` is set only when a session was derived with that key: never derive from it twice (its
-  // owner may have wiped its private half, and a retransmission carries the same key).
-  if (state.peer !== undefined && equalBytes(state.peer, peerKey)) {
-    const echoed =
-      next.ours !== undefined && message.echo !== undefined && equalBytes(message.echo, next.ours.publicKey);
-    const paired = echoed && next.pairedWith !== undefined && equalBytes(next.pairedWith, peerKey);
-    return { state: next, derive: undefined, reply: !echoed, confirmed: paired, stale: false };
-  }
-  // A new peer key: pair it with a key of ours that no session used.
-  if (next.ours === undefined || next.ours.privateKey === undefined || next.pairedWith !== undefined) {
-    next.ours?.privateKey?.fill(0);
-    const pair = generate();
-    next = {
-      ...next,
-      ours: { publicKey: pair.publicKey, privateKey: pair.privateKey },
-      pairedWith: undefined,
-    };
-  }
-  next = { ...next, peer: peerKey };
-  const ours = next.ours as EphemeralKey & { privateKey: Uint8Array };
-  const echoed = message.echo !== undefined && equalBytes(message.echo, ours.publicKey);
-  return {
+  const quiet = (next: EphemeralHandshake, stale: boolean): HandshakeStep => ({
     state: next,
-    derive: { ours: { publicKey: ours.publicKey, privateKey: ours.privateKey }, peer: peerKey },
-    reply: !echoed,
-    confirmed: echoed,
-    stale: false,
+    derive: undefined,
+    reply: false,
+    confirmed: false,
+    stale,
+  });
+  if (message.timestamp <= state.peerTimestamp) return quiet(state, true);
+  let next: EphemeralHandshake = { ...state, peerTimestamp: message.timestamp };
+  const peerKey = message.ephemeral;
+  if (peerKey === undefined) return quiet(next, false);
+  const pairWith = (current: EphemeralHandshake): { ours: X25519KeyPair; peer: Uint8Array } => {
+    const ours = current.ours as EphemeralKey & { privateKey: Uint8Array };
+    return {
+      ours: { publicKey: ours.publicKey, privateKey: Uint8Array.from(ours.privateKey) },
+      peer: peerKey,
+    };
   };
+
+  if (same(message.echo, next.ours?.publicKey)) {
+    // The peer holds (its key, our current key).
+    if (same(peerKey, next.pairedWith)) {
+      const wasConfirmed = next.confirmed;
+      next = confirm(next);
+      return { state: next, derive: undefined, reply: false, confirmed: !wasConfirmed, stale: false };
+    }
+    if (next.ours?.privateKey !== undefined) {
+      const derive = pairWith(next);
+      next = confirm({ ...next, pairedWith: peerKey });
+      return { state: next, derive, reply: false, confirmed: true, stale: false };
+    }
+    // Our key was confirmed with an older peer key: the peer started a rekey. Answer with a new key.
+    next = fresh(next, generate);
+    const derive = pairWith(next);
+    next = { ...next, pairedWith: peerKey };
+    return { state: next, derive, reply: true, confirmed: false, stale: false };
+  }
+
+  // The peer does not have our current key.
+  if (same(peerKey, next.pairedWith)) {
+    return { state: next, derive: undefined, reply: true, confirmed: false, stale: false };
+  }
+  if (next.ours === undefined || next.ours.privateKey === undefined) next = fresh(next, generate);
+  const derive = pairWith(next);
+  next = { ...next, pairedWith: peerKey, confirmed: false };
+  return { state: next, derive, reply: true, confirmed: false, stale: false };
 }

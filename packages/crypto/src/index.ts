@@ -6,15 +6,16 @@ export {
 export type { Aead, BackendName, BackendOptions, CryptoBackend } from './backend.js';
 export { ContextBudget } from './context-budget.js';
 export {
+  confirmPairing,
   type EphemeralHandshake,
   type EphemeralKey,
   ensureOurEphemeral,
   type HandshakeStep,
-  markPaired,
   newEphemeralHandshake,
   type PeerEphemeral,
   receiveEphemeral,
   startRekey,
+  wipeHandshake,
 } from './ephemeral-handshake.js';
 export { CryptoErrorCode } from './errors.js';
 export {
