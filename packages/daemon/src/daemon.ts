@@ -1,6 +1,6 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { networkInterfaces } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve as resolvePath } from 'node:path';
 import type { Identity } from '@pilot/crypto';
 import { type RegisterOptions, type RegisterResult, toBase64 } from '@pilot/directory/client';
 import { type MetricsServer, startMetricsServer } from '@pilot/metrics';
@@ -42,6 +42,7 @@ import type { ServiceContext, ServiceStream } from './services/service-context.j
 import { serveStdio } from './services/stdio.js';
 import { type HandshakeMessage, TrustManager } from './trust.js';
 import { TrustStore } from './trust-store.js';
+import { loadOrCreateTunnelKey } from './tunnel-key-store.js';
 import { DAEMON_VERSION } from './version.js';
 import { WebhookSender } from './webhook.js';
 
@@ -311,9 +312,21 @@ class PilotDaemon implements Daemon, IpcHandler {
     this.#lookups = lookups;
     const unknownNodes = new NegativeCache({ ttlMs: this.#budgets['lookup-negative-ttl-ms'] });
     this.#unknownNodes = unknownNodes;
+    // What the registry's lookups said of each peer's tunnel (our registry's tunnel-capabilities):
+    // whether a PILA to it may carry our PILX. Bounded like the tunnel's key cache.
+    const peerCapabilities = new Map<number, readonly string[]>();
+    const tunnelKey =
+      o.tunnelKeyFile === undefined ? undefined : loadOrCreateTunnelKey(resolvePath(o.tunnelKeyFile)).key;
     const tunnel = new TunnelManager({
       identity,
+      ...(tunnelKey === undefined ? {} : { x25519: tunnelKey }),
+      forwardSecrecy: o.forwardSecrecy !== false,
+      rekey: {
+        ...(o.rekeyAfter === undefined ? {} : { ms: o.rekeyAfter }),
+        ...(o.rekeyBytes === undefined ? {} : { bytes: o.rekeyBytes }),
+      },
       directory: {
+        capabilities: (nodeId) => peerCapabilities.get(nodeId),
         // `cause`: the PILA that made the tunnel ask, and where it came from; none when we dial.
         publicKey: async (nodeId, cause) => {
           const pinned = keyPins.pinned(nodeId) !== undefined;
@@ -334,6 +347,10 @@ class PilotDaemon implements Daemon, IpcHandler {
                     cause.source,
                     pinned,
                   );
+            peerCapabilities.delete(nodeId);
+            if (info.tunnelCapabilities !== undefined) peerCapabilities.set(nodeId, info.tunnelCapabilities);
+            if (peerCapabilities.size > 4096)
+              peerCapabilities.delete(peerCapabilities.keys().next().value ?? 0);
             // A trusted peer's PILA is checked against its pinned key, whatever the registry says.
             return new Uint8Array(Buffer.from(keyPins.check(nodeId, info, 'lookup'), 'base64'));
           } catch (error) {
@@ -530,6 +547,10 @@ class PilotDaemon implements Daemon, IpcHandler {
       ...(this.options.owner === undefined ? {} : { owner: this.options.owner }),
       ...(unspecified ? { lanAddrs: lanAddresses(bound.port) } : {}),
       version: DAEMON_VERSION,
+      // Sent only to a registry advertising tunnel-capabilities (ours), under the register signature.
+      ...(this.#tunnel === undefined || this.options.encrypt === false
+        ? {}
+        : { tunnelCapabilities: this.#tunnel.advertisedCapabilities }),
     };
   }
 

@@ -58,6 +58,18 @@ export interface DaemonOptions {
    * `large-datagrams` tunnel capability; default true. Other peers always get the spec's size.
    */
   largeDatagrams?: boolean;
+  /**
+   * Ours: forward-secret sessions with pilot-ts peers (ephemeral X25519 per session, per-direction
+   * keys, rekeying), default true; false advertises no `forward-secrecy` and keeps the spec's static
+   * keys with everyone. Reference peers always get the spec's PILA/PILS.
+   */
+  forwardSecrecy?: boolean;
+  /** Ours: keep the tunnel's static X25519 key in this file (created 0600) instead of a fresh key per start. */
+  tunnelKeyFile?: string;
+  /** Ours: a forward-secret session is replaced after this long (default 2 m)… */
+  rekeyAfter?: Duration;
+  /** …or after this many bytes sealed under its key (default 1 GiB). */
+  rekeyBytes?: number;
   owner?: string;
   /** Fixed public UDP endpoint host:port announced to the registry (skips discovery). */
   endpoint?: string;
@@ -111,6 +123,10 @@ const FLAGS: Readonly<Record<string, readonly [keyof DaemonOptions, Kind]>> = {
   public: ['public', 'boolean'],
   encrypt: ['encrypt', 'boolean'],
   'large-datagrams': ['largeDatagrams', 'boolean'],
+  'forward-secrecy': ['forwardSecrecy', 'boolean'],
+  'tunnel-key-file': ['tunnelKeyFile', 'string'],
+  'rekey-after': ['rekeyAfter', 'duration'],
+  'rekey-bytes': ['rekeyBytes', 'integer'],
   owner: ['owner', 'string'],
   endpoint: ['endpoint', 'string'],
   keepalive: ['keepalive', 'duration'],

@@ -4,6 +4,7 @@ import { formatUdpAddress, type NatMapping, type ReflectorServer, type UdpAddres
 import type { UdpTransport } from '@pilot/transport/node';
 import { toEndpoint } from './addresses.js';
 import { BeaconLink } from './beacon.js';
+import { ForwardSecrecy } from './forward-secrecy.js';
 import { KeyCache } from './key-cache.js';
 import { KeyExchange } from './key-exchange.js';
 import { Liveness } from './liveness.js';
@@ -42,7 +43,7 @@ export class TunnelContext {
   readonly keepaliveMs: number;
   readonly directTimeoutMs: number;
   readonly directRetryMs: number;
-  readonly x25519: X25519KeyPair = generateX25519KeyPair();
+  readonly x25519: X25519KeyPair;
   readonly peerTable: Map<number, Peer> = new Map();
   /** Shared by every peer's sealer and openers (see LIVE_CIPHER_KEYS). */
   readonly contexts: ContextBudget = new ContextBudget(LIVE_CIPHER_KEYS);
@@ -58,6 +59,8 @@ export class TunnelContext {
 
   readonly keyCache: KeyCache;
   readonly keys: KeyExchange;
+  /** Capabilities and forward-secret sessions between pilot-ts peers. */
+  readonly fs: ForwardSecrecy;
   readonly sealing: Sealing;
   readonly paths: Paths;
   readonly relay: Relay;
@@ -76,10 +79,12 @@ export class TunnelContext {
     this.directRetryMs = options.directRetryMs ?? 20_000;
     this.mapping = options.natMapping;
     this.reflectors = options.reflectors;
+    this.x25519 = options.x25519 ?? generateX25519KeyPair();
     this.keyCache = new KeyCache(this.directory, (level, message, fields) =>
       this.log(level, message, fields),
     );
     this.keys = new KeyExchange(this);
+    this.fs = new ForwardSecrecy(this);
     this.sealing = new Sealing(this);
     this.paths = new Paths(this);
     this.relay = new Relay(this);
@@ -143,6 +148,8 @@ export class TunnelContext {
       last_seen_ms: Number.isFinite(peer.lastSeenAt) ? Math.round(performance.now() - peer.lastSeenAt) : -1,
       bytes_sent: peer.bytesSent,
       bytes_recv: peer.bytesRecv,
+      capabilities: [...this.fs.capabilities(peer.nodeId).names],
+      forward_secret: this.fs.describe(peer.nodeId).forwardSecret,
     };
   }
 

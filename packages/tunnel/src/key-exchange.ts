@@ -6,7 +6,14 @@ import {
   verifyAuthKeyExchange,
 } from '@pilot/crypto';
 import { sameUdpAddress } from '@pilot/nat';
-import { AUTH_KEY_EXCHANGE_SIZE, isPilotError, TunnelMagic } from '@pilot/wire';
+import {
+  AUTH_KEY_EXCHANGE_SIZE,
+  isPilotError,
+  PILA_EXTENSION_HEAD_SIZE,
+  PILA_EXTENSION_MAX_BODY,
+  PILA_EXTENSION_SIGNATURE_SIZE,
+  TunnelMagic,
+} from '@pilot/wire';
 import { bytesEqual, readU32 } from './bytes.js';
 import type { TunnelContext } from './context.js';
 import type { Peer, Via } from './peer.js';
@@ -21,6 +28,9 @@ const KEY_REQUEST_TABLE_LIMIT = 1024;
  * than what caused them, so they are capped overall as well as per node: at most this many a second.
  */
 const UNSOLICITED_PILA_PER_SECOND = 50;
+/** A PILA and the largest PILX we read after it. */
+const PILA_WITH_EXTENSION_MAX =
+  AUTH_KEY_EXCHANGE_SIZE + PILA_EXTENSION_HEAD_SIZE + PILA_EXTENSION_MAX_BODY + PILA_EXTENSION_SIGNATURE_SIZE;
 
 /**
  * The key exchange: our signed PILA and our PILK (a "send me your PILA" request), verifying a
@@ -42,13 +52,19 @@ export class KeyExchange {
     this.pila = ctx.encrypt
       ? createAuthKeyExchange(ctx.options.identity, ctx.nodeId, ctx.x25519.publicKey)
       : undefined;
+    // Forward-secret sessions are bound to our node ID.
+    ctx.fs.resetAll();
   }
 
-  pilaFrame(): Uint8Array {
+  /**
+   * Our PILA datagram: the spec's 136 bytes, followed by our PILX when `nodeId` is known to be
+   * pilot-ts (`ctx.fs`). Without a node (punches towards an endpoint), the spec's frame alone.
+   */
+  pilaFrame(nodeId?: number): Uint8Array {
     const ctx = this.ctx;
     if (this.pila === undefined)
       this.pila = createAuthKeyExchange(ctx.options.identity, ctx.nodeId, ctx.x25519.publicKey);
-    return this.pila;
+    return ctx.fs.pilaFor(nodeId, this.pila);
   }
 
   pilkFrame(): Uint8Array {
@@ -94,12 +110,13 @@ export class KeyExchange {
     if (
       known?.lastPilaFrame !== undefined &&
       now - known.lastPilaAt < PILA_DEBOUNCE_MS &&
-      bytesEqual(known.lastPilaFrame, frame.subarray(0, AUTH_KEY_EXCHANGE_SIZE))
+      bytesEqual(known.lastPilaFrame, frame.subarray(0, PILA_WITH_EXTENSION_MAX))
     ) {
       ctx.count('pila_debounced');
       return;
     }
-    const copy = Uint8Array.from(frame.subarray(0, AUTH_KEY_EXCHANGE_SIZE));
+    // The whole datagram (a PILX may follow the spec's 136 bytes), up to the largest PILX we read.
+    const copy = Uint8Array.from(frame.subarray(0, PILA_WITH_EXTENSION_MAX));
     // The lookup this may cause is charged to where the PILA came from (the directory budgets it).
     const source = via.kind === 'relay' ? 'relay' : via.from.address;
     this.verifyPila(sender, copy, source).then(
@@ -150,11 +167,18 @@ export class KeyExchange {
     const peer = ctx.peerOf(verified.senderNode);
     peer.lastPilaFrame = frame;
     peer.lastPilaAt = performance.now();
+    // Between pilot-ts peers: capabilities and a forward-secret session instead of the static key.
+    const secrecy = ctx.fs.onPila(peer, verified, frame, via);
+    if (secrecy.kind === 'ignored') return;
     const hadState = peer.crypto !== undefined;
-    const changed =
+    let changed =
       hadState && !bytesEqual(peer.crypto?.peerX25519 ?? new Uint8Array(0), verified.x25519PublicKey);
     let fresh = false;
-    if (!hadState || changed) {
+    if (secrecy.kind === 'session') {
+      fresh = secrecy.fresh;
+      changed = secrecy.changed;
+      if (fresh) ctx.count(changed ? 'rekeyed' : 'keyed');
+    } else if (!hadState || changed || !(peer.crypto instanceof PeerCrypto)) {
       try {
         const previous = peer.crypto;
         peer.crypto = new PeerCrypto(
@@ -197,7 +221,8 @@ export class KeyExchange {
         relay: peer.relay,
       });
     }
-    if (fresh || upgraded) this.sendPila(peer, true);
+    const reply = secrecy.kind === 'session' ? secrecy.reply : fresh;
+    if (reply || upgraded) this.sendPila(peer, true);
     else if (fromElsewhere) {
       // The peer is trying a new path (its mapping changed, a punch or birthday socket): answer
       // there, so that it gets an authenticated frame on that path. Our own path moves only when
@@ -206,7 +231,7 @@ export class KeyExchange {
       if (now - peer.lastPilaSentAt >= PILA_REPLY_INTERVAL_MS) {
         peer.lastPilaSentAt = now;
         ctx.count('pila_sent');
-        ctx.paths.sendVia(peer.nodeId, via, this.pilaFrame());
+        ctx.paths.sendVia(peer.nodeId, via, this.pilaFrame(peer.nodeId));
       } else {
         ctx.count('pila_throttled');
       }
@@ -237,7 +262,7 @@ export class KeyExchange {
     }
     peer.lastPilaSentAt = now;
     ctx.count('pila_sent');
-    ctx.paths.sendFrame(peer, this.pilaFrame());
+    ctx.paths.sendFrame(peer, this.pilaFrame(peer.nodeId));
     if (peer.crypto === undefined) ctx.paths.sendFrame(peer, this.pilkFrame());
   }
 
@@ -249,7 +274,7 @@ export class KeyExchange {
     ctx.count('key_requests');
     const pilk = this.pilkFrame();
     // The PILK says "send me your PILA"; our own PILA goes along so the peer can re-key if it lost ours.
-    for (const frame of [this.pilaFrame(), pilk]) ctx.paths.sendVia(sender, via, frame);
+    for (const frame of [this.pilaFrame(sender), pilk]) ctx.paths.sendVia(sender, via, frame);
   }
 
   private replyKeyRequest(sender: number, via: Via): void {
@@ -260,7 +285,7 @@ export class KeyExchange {
       return;
     }
     ctx.count('pila_sent');
-    ctx.paths.sendVia(sender, via, this.pilaFrame());
+    ctx.paths.sendVia(sender, via, this.pilaFrame(sender));
   }
 
   /** Key requests and answers to them: one a second per node, UNSOLICITED_PILA_PER_SECOND overall. */

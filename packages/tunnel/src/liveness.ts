@@ -51,6 +51,8 @@ export class Liveness {
     const ctx = this.ctx;
     if (ctx.closed || !ctx.encrypt) return;
     const now = performance.now();
+    // Forward-secret sessions: time budgets, previous keys' grace, unanswered rekeys.
+    ctx.fs.tick(now);
     for (const peer of ctx.peerTable.values()) {
       if (peer.crypto === undefined || !hasPath(peer) || !Number.isFinite(peer.lastSeenAt)) continue;
       const silent = now - peer.lastSeenAt;

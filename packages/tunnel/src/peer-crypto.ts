@@ -59,6 +59,11 @@ export class PeerCrypto {
     this.sealer = createTunnelSealer({ key: this.key, senderNode: ourNode, contexts });
   }
 
+  /** The static key seals from the start. */
+  get ready(): boolean {
+    return true;
+  }
+
   /** Our node ID changed (registration): later frames carry the new sender ID. */
   setOurNode(ourNode: number): void {
     if (this.sealer.senderNode !== ourNode) {

@@ -1,6 +1,6 @@
 import type { Socket } from 'node:dgram';
 import type { UdpAddress } from '@pilot/nat';
-import type { PeerCrypto } from './peer-crypto.js';
+import type { TunnelKeys } from './session-crypto.js';
 import type { PeerInfo } from './types.js';
 
 /** How a frame reached us: the tunnel socket, the beacon's relay, or a birthday socket. */
@@ -27,7 +27,8 @@ export interface Peer {
   /** The birthday socket this peer is reached through (hard side of birthday probing), if any. */
   side: Socket | undefined;
   relay: boolean;
-  crypto: PeerCrypto | undefined;
+  /** The spec's static key (`PeerCrypto`) or a forward-secret session (`SessionCrypto`). */
+  crypto: TunnelKeys | undefined;
   authenticated: boolean;
   queue: Uint8Array[];
   lastPilaSentAt: number;

@@ -93,7 +93,7 @@ export class Relay {
             lanAddrs: (found.lanAddrs ?? []).map(natAddress),
           };
           for (const candidate of ctx.paths.candidatesOf(where))
-            ctx.sendRawTo(ctx.keys.pilaFrame(), candidate);
+            ctx.sendRawTo(ctx.keys.pilaFrame(peer.nodeId), candidate);
         },
         () => undefined,
       );

@@ -127,7 +127,7 @@ export class TunnelSetup {
         // (Not while relaying over TLS: UDP does not get through, and a peer that heard one of
         // these would answer on a path we cannot hear.)
         for (const candidate of ctx.tlsPath.active ? [] : candidates) {
-          ctx.sendRawTo(ctx.keys.pilaFrame(), candidate);
+          ctx.sendRawTo(ctx.keys.pilaFrame(nodeId), candidate);
           ctx.sendRawTo(ctx.keys.pilkFrame(), candidate);
         }
         if (beacon !== undefined && !peer.relay && now >= punchAt) {
@@ -140,7 +140,7 @@ export class TunnelSetup {
             ctx.log('info', 'no direct path yet, relaying', { node_id: nodeId });
             ctx.relay.activate(peer);
           }
-          ctx.paths.sendFrame(peer, ctx.keys.pilaFrame());
+          ctx.paths.sendFrame(peer, ctx.keys.pilaFrame(nodeId));
           ctx.paths.sendFrame(peer, ctx.keys.pilkFrame());
           relayAt = now + 1000;
         }

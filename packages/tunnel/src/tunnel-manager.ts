@@ -1,6 +1,7 @@
 import type { NatMapping, ReflectorServer } from '@pilot/nat';
 import type { TunnelCodec, UdpEndpoint, UdpTransport } from '@pilot/transport/node';
-import type { Address } from '@pilot/wire';
+import type { Address, TunnelCapabilityName } from '@pilot/wire';
+import type { PeerCapabilities } from './capabilities.js';
 import { TunnelContext } from './context.js';
 import { TunnelErrorCode, tunnelError } from './errors.js';
 import { hasPath } from './peer.js';
@@ -110,12 +111,27 @@ export class TunnelManager implements TunnelCodec {
       ctx.failWaiters(peer, tunnelError(TunnelErrorCode.CLOSED, 'tunnel manager closed'));
     }
     await ctx.punching.closeSockets();
+    // Session keys and unpaired ephemeral private keys are zeroed.
+    ctx.fs.resetAll();
   }
 
   // ---- queries ----
 
   peers(): PeerInfo[] {
     return [...this.ctx.peerTable.values()].filter(hasPath).map((peer) => this.ctx.info(peer));
+  }
+
+  /**
+   * What we know of a peer's tunnel capabilities: `has(name)` is true when both ends advertise it
+   * (a reference peer, or one not heard from yet, has none). See /work/notes/capabilities.md.
+   */
+  capabilities(nodeId: number): PeerCapabilities {
+    return this.ctx.fs.capabilities(nodeId);
+  }
+
+  /** The capabilities we advertise to pilot-ts peers (and register with a registry that takes them). */
+  get advertisedCapabilities(): readonly TunnelCapabilityName[] {
+    return this.ctx.fs.advertised;
   }
 
   peer(nodeId: number): PeerInfo | undefined {
@@ -132,6 +148,7 @@ export class TunnelManager implements TunnelCodec {
     ctx.failWaiters(peer, tunnelError(TunnelErrorCode.UNREACHABLE, `node ${nodeId} was forgotten`));
     if (peer.side !== undefined) ctx.punching.releaseSide(peer.side);
     ctx.peerTable.delete(nodeId);
+    ctx.fs.reset(nodeId);
     ctx.keyCache.delete(nodeId);
     ctx.transport?.removePeer({ network: 0, node: nodeId });
   }

@@ -1,7 +1,9 @@
-import type { Identity } from '@pilot/crypto';
+import type { Identity, X25519KeyPair } from '@pilot/crypto';
 import type { HttpProxy, NatMapping, ReflectorServer, TlsRelayTlsOptions, UdpAddress } from '@pilot/nat';
 import type { UdpEndpoint } from '@pilot/transport/node';
 import type { PunchBudgetOptions } from './punch-budget.js';
+import type { TunnelCapabilityName } from '@pilot/wire';
+import type { RekeyBudget } from './session-crypto.js';
 
 /**
  * A UDP address as either layer spells it: `@pilot/nat`'s `{ address, port }` or the transport's
@@ -35,6 +37,12 @@ export interface TunnelDirectory {
    * registry that does not offer it: return []) there is no birthday probing.
    */
   birthday?(nodeId?: number): Promise<readonly string[]>;
+  /**
+   * The tunnel capabilities the registry lists for a node (our registry's `tunnel-capabilities`;
+   * undefined for a reference registry or node), as the last `publicKey(nodeId)` lookup showed.
+   * A node listed here is pilot-ts: our PILAs to it carry our PILX.
+   */
+  capabilities?(nodeId: number): readonly string[] | undefined;
 }
 
 export type TunnelLogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -62,6 +70,17 @@ export interface TunnelManagerOptions {
   fallbackBeacons?: readonly TunnelAddress[] | undefined;
   /** Default true (PILA + PILS); false sends and accepts PILT plaintext only. */
   encrypt?: boolean | undefined;
+  /** What we advertise to pilot-ts peers in our PILX; default `DEFAULT_TUNNEL_CAPABILITIES`. */
+  capabilities?: readonly TunnelCapabilityName[] | undefined;
+  /**
+   * Default true: forward-secret sessions with pilot-ts peers that advertise them. False leaves
+   * `forward-secrecy` out of what we advertise (the spec's static keys with everyone).
+   */
+  forwardSecrecy?: boolean | undefined;
+  /** Our static X25519 key (the one our PILA carries); a fresh one by default, as the reference does. */
+  x25519?: X25519KeyPair | undefined;
+  /** When a forward-secret session is replaced (bytes sealed, age) and how long the old one is kept. */
+  rekey?: Partial<RekeyBudget> | undefined;
   /** Default 20 000 ms (well under the ~30 s UDP mapping lifetime of common NATs). */
   keepaliveMs?: number | undefined;
   /** How long to try direct (+ birthday) before relaying; default 6000 ms. */
@@ -120,4 +139,8 @@ export interface PeerInfo {
   last_seen_ms: number;
   bytes_sent: number;
   bytes_recv: number;
+  /** The negotiated tunnel capabilities (ours ∩ the peer's PILX); empty for reference peers. */
+  capabilities: string[];
+  /** True when the keys in use are a forward-secret session (not the spec's static key). */
+  forward_secret: boolean;
 }

@@ -136,6 +136,7 @@ export class TestNode {
     manager.attach(transport, 0);
     const registered = await client.register(signer, {
       listenAddr: `127.0.0.1:${transport.udpAddress.port}`,
+      tunnelCapabilities: manager.advertisedCapabilities,
     });
     nodeId = registered.nodeId;
     await client.setVisibility(signer, nodeId, true);

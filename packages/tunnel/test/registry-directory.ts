@@ -23,14 +23,19 @@ export function registryTunnelDirectory(
   signer: DirectorySigner,
   requester: () => number,
 ): TunnelDirectory {
+  const capabilities = new Map<number, readonly string[]>();
   return {
     async publicKey(nodeId) {
       try {
-        return fromBase64((await client.lookup(nodeId)).publicKey, 32, 'public_key');
+        const info = await client.lookup(nodeId);
+        if (info.tunnelCapabilities === undefined) capabilities.delete(nodeId);
+        else capabilities.set(nodeId, info.tunnelCapabilities);
+        return fromBase64(info.publicKey, 32, 'public_key');
       } catch {
         return undefined;
       }
     },
+    capabilities: (nodeId) => capabilities.get(nodeId),
     async resolve(nodeId) {
       const found = await client.resolve(signer, requester(), nodeId);
       const endpoint = found.realAddr === null ? undefined : parseUdpAddress(found.realAddr);

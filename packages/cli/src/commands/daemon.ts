@@ -31,6 +31,7 @@ const DAEMON_BOOLEAN_FLAGS = new Set([
   'no-stdio',
   'no-tasksubmit',
   'registry-tls',
+  'forward-secrecy',
 ]);
 
 const START_FLAGS: Readonly<Record<string, FlagSpec>> = {
