@@ -21,8 +21,13 @@ const children: ChildProcess[] = [];
 const daemonPids: number[] = [];
 
 /** A child whose stdout lines are JSON; `next(pred)` waits for a line that matches. */
-function program(command: string, args: readonly string[], options: { uid?: number; gid?: number } = {}) {
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...options });
+function program(
+  command: string,
+  args: readonly string[],
+  options: { uid?: number; gid?: number; stdin?: boolean } = {},
+) {
+  const { stdin, ...ids } = options;
+  const child = spawn(command, args, { stdio: [stdin === true ? 'pipe' : 'ignore', 'pipe', 'pipe'], ...ids });
   children.push(child);
   const lines: Record<string, unknown>[] = [];
   const waiters: (() => void)[] = [];
@@ -321,4 +326,101 @@ describe('attacks on who is on the other end', () => {
     },
     30_000,
   );
+
+  /**
+   * Two daemons (fresh names, homes and keys) talk through a tap that records every datagram between
+   * them: beta announces the tap as its endpoint and neither uses a beacon, so no punch moves the path
+   * around it. Alpha dials beta's echo port with a marker; both daemons are stopped; then an attacker
+   * process holding both daemons' static X25519 keys (`--tunnel-key-file`) tries to read the capture.
+   */
+  async function transcriptAttack(tag: string, extra: readonly string[]) {
+    // One tap in front of each daemon, announced as its endpoint: whoever starts a contact, every
+    // datagram between them crosses a tap.
+    const openTap = async (name: string) => {
+      const capture = join(dir, `transcript-${tag}-${name}.jsonl`);
+      const tap = program(process.execPath, [join(HERE, 'transcript-tap.mjs'), capture], { stdin: true });
+      const port = Number((await tap.next((line) => typeof line.port === 'number')).port);
+      return { capture, tap, port };
+    };
+    const start = async (name: string, tapPort: number, more: readonly string[]) => {
+      const home = join(dir, `${name}-${tag}`);
+      const reply = await pilotctl(home, [
+        'daemon',
+        'start',
+        '--registry',
+        registry,
+        '--registry-fingerprint',
+        fingerprint,
+        '--listen',
+        '127.0.0.1:0',
+        '--endpoint',
+        `127.0.0.1:${tapPort}`,
+        '--hostname',
+        `${name}-${tag}`,
+        '--handshake-poll',
+        '300ms',
+        '--tunnel-key-file',
+        join(home, 'tunnel-key.json'),
+        ...extra,
+        ...more,
+      ]);
+      if (reply.status !== 'ok') throw new Error(`${name}: ${reply.code}: ${reply.message}`);
+      daemonPids.push(Number(reply.data.pid));
+      const udp = String((await ok(home, ['info'])).udp_listen);
+      return { home, id: Number(reply.data.node_id), udpPort: udp.split(':').pop() ?? '0' };
+    };
+    const taps = [await openTap('alpha'), await openTap('beta')] as const;
+    const a = await start('alpha6', taps[0].port, []);
+    const b = await start('beta6', taps[1].port, ['--trust-auto-approve']);
+    for (const [tap, daemon] of [
+      [taps[0], a],
+      [taps[1], b],
+    ] as const) {
+      tap.tap.child.stdin?.write(`upstream 127.0.0.1:${daemon.udpPort}\n`);
+      await tap.tap.next((line) => typeof line.upstream === 'string');
+    }
+    await ok(a.home, ['handshake', String(b.id), 'attack 6']);
+    await eventually(async () => {
+      const list = (await ok(a.home, ['trust'])).trusted as { node_id: number; mutual: boolean }[];
+      return list.find((t) => t.node_id === b.id && t.mutual);
+    }, 'alpha trusting beta');
+    const marker = `attack-6-marker-${tag}-${randomBytes(6).toString('hex')}`;
+    const echoed = await ok(a.home, ['send', String(b.id), '7', '--data', marker]);
+    expect(echoed.response).toBe(marker);
+    const peer = ((await ok(a.home, ['info'])).peer_list as Record<string, unknown>[]).find(
+      (p) => p.node_id === b.id,
+    );
+    await ok(a.home, ['daemon', 'stop']);
+    await ok(b.home, ['daemon', 'stop']);
+    for (const tap of taps) tap.tap.child.kill('SIGTERM');
+    // After the session: the attacker has the transcript and both static keys.
+    const attacker = program(process.execPath, [
+      join(HERE, 'transcript-decrypt.mjs'),
+      taps.map((tap) => tap.capture).join(','),
+      marker,
+      join(a.home, 'tunnel-key.json'),
+      join(b.home, 'tunnel-key.json'),
+    ]);
+    const result = await attacker.next((line) => typeof line.opened === 'number');
+    console.log('ATTACK6', tag, JSON.stringify(result), JSON.stringify(peer));
+    return { result, peer };
+  }
+
+  it('6: after a session, the static keys alone do not decrypt a captured transcript', async () => {
+    // Before (what the spec's static keys give, and what a reference peer still gets): the same
+    // attacker reads everything.
+    const before = await transcriptAttack('static', ['--forward-secrecy=false']);
+    expect(before.peer).toMatchObject({ forward_secret: false });
+    expect(before.result.pils).toBeGreaterThan(4);
+    expect(before.result.opened).toBe(before.result.pils);
+    expect(before.result.marker).toBe(true);
+    // After: forward-secret sessions between pilot-ts daemons; the ephemeral keys are gone.
+    const after = await transcriptAttack('fs', []);
+    expect(after.peer).toMatchObject({ forward_secret: true, capabilities: ['forward-secrecy'] });
+    expect(after.result.pils).toBeGreaterThan(4);
+    expect(after.result.pilx).toBeGreaterThan(0);
+    expect(after.result.ephemerals).toBeGreaterThanOrEqual(2);
+    expect(after.result.opened).toBe(0);
+    expect(after.result.marker).toBe(false);
+  }, 120_000);
 });

@@ -341,5 +341,15 @@ export function defineMatrix(registry: Impl): void {
         expect(await trusts(r, t)).toBe(false);
       });
     });
+    describe('tunnel extensions', () => {
+      it('the reference peer got the spec PILA only: no PILX from pilot-ts, static keys, no capabilities', async () => {
+        const info = await t.must(['info']);
+        // Counted over the whole matrix above (every PILA pilot-ts sent to the reference daemon).
+        expect(info.tunnel?.pila_sent ?? 0).toBeGreaterThan(0);
+        expect(info.tunnel?.pilx_sent ?? 0).toBe(0);
+        const peer = (info.peer_list as Json[] | undefined)?.find((p) => Number(p.node_id) === r.nodeId);
+        if (peer !== undefined) expect(peer).toMatchObject({ forward_secret: false, capabilities: [] });
+      });
+    });
   });
 }
