@@ -26,7 +26,11 @@ const pkcs8 = (d) =>
     type: 'pkcs8',
   });
 const spki = (x) =>
-  nc.createPublicKey({ key: Buffer.concat([Buffer.from('302a300506032b656e032100', 'hex'), x]), format: 'der', type: 'spki' });
+  nc.createPublicKey({
+    key: Buffer.concat([Buffer.from('302a300506032b656e032100', 'hex'), x]),
+    format: 'der',
+    type: 'spki',
+  });
 const publicOf = (d) => nc.createPublicKey(pkcs8(d)).export({ format: 'der', type: 'spki' }).subarray(12);
 const dh = (d, x) => {
   try {
@@ -35,7 +39,8 @@ const dh = (d, x) => {
     return Buffer.alloc(32);
   }
 };
-const hkdf = (ikm, salt, info, length) => Buffer.from(nc.hkdfSync('sha256', ikm, salt, Buffer.from(info), length));
+const hkdf = (ikm, salt, info, length) =>
+  Buffer.from(nc.hkdfSync('sha256', ikm, salt, Buffer.from(info), length));
 
 /** The static private keys the attacker holds, by public key (hex). */
 const statics = new Map();
@@ -85,10 +90,22 @@ for (let i = 0; i < ids.length; i++) {
         const nodeBytes = Buffer.alloc(8);
         nodeBytes.writeUInt32BE(ids[i], 0);
         nodeBytes.writeUInt32BE(ids[j], 4);
-        const transcript = Buffer.concat([Buffer.from('pilot-ts fs v1'), nodeBytes, low.static, high.static, eLow, eHigh]);
+        const transcript = Buffer.concat([
+          Buffer.from('pilot-ts fs v1'),
+          nodeBytes,
+          low.static,
+          high.static,
+          eLow,
+          eHigh,
+        ]);
         const standIns = [ss, eLowSHigh, sLowEHigh, Buffer.alloc(32), dh(mine, eLow), dh(mine, eHigh)];
         for (const ee of standIns) {
-          const okm = hkdf(Buffer.concat([ee, eLowSHigh, sLowEHigh, ss]), transcript, 'pilot-ts fs v1 keys', 64);
+          const okm = hkdf(
+            Buffer.concat([ee, eLowSHigh, sLowEHigh, ss]),
+            transcript,
+            'pilot-ts fs v1 keys',
+            64,
+          );
           candidateKeys.push(okm.subarray(0, 32), okm.subarray(32, 64));
         }
       }

@@ -12,7 +12,8 @@ const front = createSocket('udp4'); // what peers reach (the victim's announced 
 const back = createSocket('udp4'); // what the victim sees the peers at
 let upstream;
 let client; // the peer we last heard on the front socket
-const record = (dir, message) => appendFileSync(capture, `${JSON.stringify({ dir, hex: message.toString('hex') })}\n`);
+const record = (dir, message) =>
+  appendFileSync(capture, `${JSON.stringify({ dir, hex: message.toString('hex') })}\n`);
 front.on('message', (message, from) => {
   client = from;
   record('in', message);
@@ -29,7 +30,9 @@ process.stdin.setEncoding('utf8').on('data', (text) => {
   process.stdout.write(`${JSON.stringify({ upstream: `${upstream.host}:${upstream.port}` })}\n`);
 });
 back.bind(0, '127.0.0.1', () =>
-  front.bind(0, '127.0.0.1', () => process.stdout.write(`${JSON.stringify({ port: front.address().port })}\n`)),
+  front.bind(0, '127.0.0.1', () =>
+    process.stdout.write(`${JSON.stringify({ port: front.address().port })}\n`),
+  ),
 );
 process.on('SIGTERM', () => {
   front.close();
