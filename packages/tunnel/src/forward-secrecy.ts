@@ -239,6 +239,7 @@ export class ForwardSecrecy {
         ourNode: ctx.nodeId,
         peerNode: nodeId,
         budget: ctx.options.rekey,
+        contexts: ctx.contexts,
         onRekeyDue: () => queueMicrotask(() => this.rekey(nodeId)),
         // The peer sealed under the session we derived: our ephemeral key is confirmed (and wiped).
         onConfirmed: () => {
@@ -280,6 +281,8 @@ export class ForwardSecrecy {
       return { kind: 'ignored' };
     }
     if (peer.crypto !== session) {
+      // The static key (or an older daemon's session) it replaces: its cipher contexts go now.
+      peer.crypto?.release();
       peer.crypto = session;
       peer.authenticated = true;
     }

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import {
+  type ContextBudget,
   CryptoErrorCode,
   createTunnelOpener,
   createTunnelSealer,
@@ -27,6 +28,8 @@ export interface TunnelKeys {
   seal(packet: Uint8Array): Uint8Array;
   sealInto(packet: Uint8Array, out: Uint8Array, offset: number): number;
   open(frame: Uint8Array, inPlace?: boolean): OpenOutcome;
+  /** The keys are being replaced or dropped: free their cipher contexts now rather than at GC. */
+  release(): void;
 }
 
 /** When a session must be replaced: bytes sealed under its key, or its age. */
@@ -76,6 +79,7 @@ export class SessionCrypto implements TunnelKeys {
   private readonly budget: RekeyBudget;
   private readonly onRekeyDue: () => void;
   private readonly onConfirmed: () => void;
+  private readonly contexts: ContextBudget | undefined;
   private current: Session | undefined;
   private pending: Session | undefined;
   private previous: Session | undefined;
@@ -95,6 +99,8 @@ export class SessionCrypto implements TunnelKeys {
     onRekeyDue: () => void;
     /** The peer sealed a frame under the pending session: it holds it (the handshake is confirmed). */
     onConfirmed?: () => void;
+    /** The tunnel's shared bound on live cipher contexts. */
+    contexts?: ContextBudget | undefined;
   }) {
     this.peerX25519 = Uint8Array.from(options.peerX25519);
     this.ourNode = options.ourNode;
@@ -102,6 +108,7 @@ export class SessionCrypto implements TunnelKeys {
     this.budget = { ...DEFAULT_REKEY_BUDGET, ...options.budget };
     this.onRekeyDue = options.onRekeyDue;
     this.onConfirmed = options.onConfirmed ?? (() => {});
+    this.contexts = options.contexts;
   }
 
   get ready(): boolean {
@@ -130,8 +137,13 @@ export class SessionCrypto implements TunnelKeys {
         key: keys.sendKey,
         senderNode: this.ourNode,
         prefix: prefixOf(keys.sendId),
+        ...(this.contexts === undefined ? {} : { contexts: this.contexts }),
       }),
-      opener: createTunnelOpener({ key: keys.receiveKey, peerNode: this.peerNode }),
+      opener: createTunnelOpener({
+        key: keys.receiveKey,
+        peerNode: this.peerNode,
+        ...(this.contexts === undefined ? {} : { contexts: this.contexts }),
+      }),
       createdAt: now,
       retiredAt: 0,
     };
@@ -172,6 +184,14 @@ export class SessionCrypto implements TunnelKeys {
     if (ourNode === this.ourNode) return;
     this.ourNode = ourNode;
     this.wipe();
+  }
+
+  /** Frees the sessions' cipher contexts (rebuilt from the key bytes on the next use). */
+  release(): void {
+    for (const session of [this.current, this.pending, this.previous]) {
+      session?.sealer.release();
+      session?.opener.release();
+    }
   }
 
   /** Drops every session and zeroes its keys. */
