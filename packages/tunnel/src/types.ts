@@ -1,8 +1,8 @@
 import type { Identity, X25519KeyPair } from '@pilot/crypto';
 import type { HttpProxy, NatMapping, ReflectorServer, TlsRelayTlsOptions, UdpAddress } from '@pilot/nat';
 import type { UdpEndpoint } from '@pilot/transport/node';
-import type { PunchBudgetOptions } from './punch-budget.js';
 import type { TunnelCapabilityName } from '@pilot/wire';
+import type { PunchBudgetOptions } from './punch-budget.js';
 import type { RekeyBudget } from './session-crypto.js';
 
 /**
