@@ -4,11 +4,18 @@
 // succeeded before the change it proves.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { identityFromSeed } from '@pilot/crypto';
+import {
+  appendPilaExtension,
+  createAuthKeyExchange,
+  createTunnelSealer,
+  generateIdentity,
+  identityFromSeed,
+  x25519PublicKey,
+} from '@pilot/crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Envelope, pilotctlJson } from '../../src/pilotctl-json.js';
 
@@ -423,4 +430,64 @@ describe('attacks on who is on the other end', () => {
     expect(after.result.opened).toBe(0);
     expect(after.result.marker).toBe(false);
   }, 120_000);
+
+  it('6 (control): given the one secret it lacks (ee), the same attacker reads a forward-secret session', async () => {
+    const vector = JSON.parse(
+      readFileSync(join(ROOT, 'packages', 'crypto', 'test', 'vectors', 'pilot-ts-fs.json'), 'utf8'),
+    ).vectors[0] as Record<string, string | number>;
+    const hex = (name: string) => Uint8Array.from(Buffer.from(String(vector[name]), 'hex'));
+    const [idLow, idHigh] = [generateIdentity(), generateIdentity()];
+    const sLow = hex('lowStaticPrivate');
+    const sHigh = hex('highStaticPrivate');
+    const pila = (id: typeof idLow, node: number, key: Uint8Array, ephemeral: Uint8Array) =>
+      appendPilaExtension(
+        idLow === id ? idLow : idHigh,
+        createAuthKeyExchange(id, node, x25519PublicKey(key)),
+        {
+          capabilities: 1,
+          timestamp: 1n,
+          ephemeral,
+          echo: undefined,
+        },
+      );
+    const prefix = Buffer.alloc(4);
+    prefix.writeUInt32BE(Number(vector.idLowToHigh));
+    const marker = 'attack-6-control-marker';
+    const sealed = createTunnelSealer({ key: hex('keyLowToHigh'), senderNode: 1, prefix }).seal(
+      new TextEncoder().encode(`${'x'.repeat(34)}${marker}`),
+    );
+    const capture = join(dir, 'transcript-control.jsonl');
+    const frames = [
+      pila(idLow, 1, sLow, hex('lowEphemeralPublic')),
+      pila(idHigh, 2, sHigh, hex('highEphemeralPublic')),
+      sealed,
+    ];
+    writeFileSync(
+      capture,
+      frames.map((f) => `${JSON.stringify({ hex: Buffer.from(f).toString('hex') })}\n`).join(''),
+    );
+    const keys = [sLow, sHigh].map((key, i) => {
+      const file = join(dir, `control-key-${i}.json`);
+      writeFileSync(file, JSON.stringify({ private_key: Buffer.from(key).toString('base64') }));
+      return file;
+    });
+    const run = async (env: Record<string, string>) => {
+      const child = spawn(
+        process.execPath,
+        [join(HERE, 'transcript-decrypt.mjs'), capture, marker, ...keys],
+        {
+          env: { ...process.env, ...env },
+        },
+      );
+      let out = '';
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+        out += chunk;
+      });
+      await new Promise((done) => child.once('exit', done));
+      return JSON.parse(out.trim()) as { opened: number; marker: boolean };
+    };
+    expect(await run({})).toMatchObject({ opened: 0, marker: false });
+    const ee = String(vector.ikm).slice(0, 64);
+    expect(await run({ TRANSCRIPT_CONTROL_EE: ee })).toMatchObject({ opened: 1, marker: true });
+  }, 30_000);
 });

@@ -69,6 +69,12 @@ for (const f of pilas) {
   }
 }
 
+// A control for the test only: TRANSCRIPT_CONTROL_EE (hex, comma-separated) adds ee values the
+// attacker could not know, to show that given the one missing secret this very script reads a session.
+const control = (process.env.TRANSCRIPT_CONTROL_EE ?? '')
+  .split(',')
+  .filter((hex) => hex.length === 64)
+  .map((hex) => Buffer.from(hex, 'hex'));
 const candidateKeys = [];
 const ids = [...nodes.keys()].sort((a, b) => a - b);
 for (let i = 0; i < ids.length; i++) {
@@ -98,7 +104,15 @@ for (let i = 0; i < ids.length; i++) {
           eLow,
           eHigh,
         ]);
-        const standIns = [ss, eLowSHigh, sLowEHigh, Buffer.alloc(32), dh(mine, eLow), dh(mine, eHigh)];
+        const standIns = [
+          ...control,
+          ss,
+          eLowSHigh,
+          sLowEHigh,
+          Buffer.alloc(32),
+          dh(mine, eLow),
+          dh(mine, eHigh),
+        ];
         for (const ee of standIns) {
           const okm = hkdf(
             Buffer.concat([ee, eLowSHigh, sLowEHigh, ss]),
