@@ -29,9 +29,13 @@ export type RendezvousConfig = {
   readonly stunAddrDefault: boolean;
   /**
    * `--wss-addr`: the relay over WebSocket-over-TLS (same certificate as the registry), for nodes
-   * whose UDP is blocked (`pilot-daemon --transport auto|tcp`). Off by default.
+   * whose UDP is blocked (`pilot-daemon --transport auto|tcp`). On by default with TLS, on the
+   * registry's host at port 9443 (port 0 when the registry's is 0); the registry tells daemons its
+   * port (`wss_port`, the `wss` extension). `off` turns it off.
    */
   readonly wssAddr: ListenAddress | undefined;
+  /** Whether the WSS address is the default: when its port is taken, the OS chooses another. */
+  readonly wssAddrDefault: boolean;
   /**
    * `--beacon-peers`: the beacons of the other instances of this network (IP:port each). Beacons
    * tell their peers which nodes they hold, and forward a relay for a node held by a peer to it, so
@@ -88,7 +92,7 @@ export const FLAGS: Readonly<Record<string, { readonly kind: FlagKind; readonly 
   },
   'wss-addr': {
     kind: 'string',
-    help: 'TCP address of the relay over WebSocket-over-TLS for nodes without UDP, e.g. :443 (default: off; needs TLS)',
+    help: 'TCP address of the relay over WebSocket-over-TLS for nodes without UDP, e.g. :443; the registry advertises its port (default: the registry host, port 9443, with TLS only; "off": none)',
   },
   'beacon-peers': {
     kind: 'string',
@@ -245,6 +249,25 @@ function stunAddress(
   return { stunAddr: { host: beacon.host, port }, stunAddrDefault: true };
 }
 
+/** The TLS relay's default port (a fixed one, so that firewalls can be opened for it). */
+export const DEFAULT_WSS_PORT = 9443;
+
+/** `--wss-addr`: given, `off`, or by default on the registry's host at port 9443 (only with TLS). */
+function wssAddress(
+  text: string | undefined,
+  registry: ListenAddress,
+  tls: boolean,
+): { wssAddr: ListenAddress | undefined; wssAddrDefault: boolean } {
+  if (text === 'off' || text === 'false' || text === 'none')
+    return { wssAddr: undefined, wssAddrDefault: false };
+  if (text !== undefined) return { wssAddr: parseListenAddress(text, 'wss-addr'), wssAddrDefault: false };
+  if (!tls) return { wssAddr: undefined, wssAddrDefault: false };
+  return {
+    wssAddr: { host: registry.host, port: registry.port === 0 ? 0 : DEFAULT_WSS_PORT },
+    wssAddrDefault: true,
+  };
+}
+
 function expandHome(path: string): string {
   if (path === '~') return homedir();
   if (path.startsWith('~/')) return join(homedir(), path.slice(2));
@@ -304,7 +327,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
         certFile: join(tlsDir, 'registry-tls.crt'),
         keyFile: join(tlsDir, 'registry-tls.key'),
       };
-  } else if (str('wss-addr') !== undefined) {
+  } else if (str('wss-addr') !== undefined && !['off', 'false', 'none'].includes(str('wss-addr') ?? '')) {
     badFlag('--wss-addr serves TLS: it contradicts --tls=false');
   } else if (certFile !== undefined || keyFile !== undefined || requireTls) {
     // Refused rather than ignored: serving plain TCP while the operator believes it is TLS is worse.
@@ -321,8 +344,11 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
       beaconAddr: parseListenAddress(str('beacon-addr') ?? ':9001', 'beacon-addr'),
       beaconAddrGiven: values.has('beacon-addr'),
       ...stunAddress(str('stun-addr'), parseListenAddress(str('beacon-addr') ?? ':9001', 'beacon-addr')),
-      wssAddr:
-        str('wss-addr') === undefined ? undefined : parseListenAddress(str('wss-addr') ?? '', 'wss-addr'),
+      ...wssAddress(
+        str('wss-addr'),
+        parseListenAddress(str('registry-addr') ?? ':9000', 'registry-addr'),
+        tls !== undefined,
+      ),
       beaconPeers: withSyncKeys(
         (str('beacon-peers') ?? '')
           .split(',')

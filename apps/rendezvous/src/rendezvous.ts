@@ -137,6 +137,7 @@ export async function startRendezvous(
   const observer = new RendezvousObserver();
   // The second reflector starts after the registry; its port is read at each reply (reflector_port).
   let stunHandle: BeaconHandle | undefined;
+  let wssHandle: TlsRelayHandle | undefined;
   const handler = new ObservedRegistryHandler(
     opened.store,
     {
@@ -144,6 +145,10 @@ export async function startRendezvous(
       ...(config.stunAddr === undefined || beacon === undefined
         ? {}
         : { reflectorPort: () => (stunHandle === undefined ? undefined : portOf(stunHandle.address)) }),
+      // The TLS relay starts after the beacon; its port is read at each reply (wss_port).
+      ...(config.wssAddr === undefined || beacon === undefined || tls === undefined
+        ? {}
+        : { wssPort: () => (wssHandle === undefined ? undefined : portOf(wssHandle.address)) }),
       ...(config.adminToken === undefined ? {} : { adminToken: config.adminToken }),
     },
     onError,
@@ -256,22 +261,40 @@ export async function startRendezvous(
 
   // The beacon's relay over WebSocket-over-TLS, for nodes whose UDP is blocked: the registry's
   // certificate (nodes pin the same fingerprint) and the registry's node keys (their hello).
-  let wssHandle: TlsRelayHandle | undefined;
-  if (config.wssAddr !== undefined) {
-    const startTlsRelay = beaconHandle?.startTlsRelay;
+  const wssAddr = config.wssAddr;
+  const startTlsRelay = beaconHandle?.startTlsRelay;
+  // The default relay needs nothing the operator did not ask for: without TLS or a beacon, none.
+  if (
+    wssAddr !== undefined &&
+    !(config.wssAddrDefault && (tls === undefined || startTlsRelay === undefined))
+  ) {
     try {
       if (tls === undefined || startTlsRelay === undefined)
         throw new Error(tls === undefined ? 'it needs TLS' : 'it needs the beacon of this build');
-      wssHandle = await startTlsRelay({
-        host: config.wssAddr.host,
-        port: config.wssAddr.port,
-        tls,
-        nodeKey: (node) => {
-          const record = opened.store.getNode(node);
-          return record === undefined ? undefined : fromBase64(record.publicKey, 32, 'public_key');
-        },
-        ...tlsRelayBudgetOptions(config.budgets),
-      });
+      const relayTls = tls;
+      const start = (port: number): Promise<TlsRelayHandle> =>
+        startTlsRelay({
+          host: wssAddr.host,
+          port,
+          tls: relayTls,
+          nodeKey: (node) => {
+            const record = opened.store.getNode(node);
+            return record === undefined ? undefined : fromBase64(record.publicKey, 32, 'public_key');
+          },
+          ...tlsRelayBudgetOptions(config.budgets),
+        });
+      try {
+        wssHandle = await start(wssAddr.port);
+      } catch (error) {
+        // The default port may be someone else's: daemons learn the port from the registry, so any
+        // port serves; an address the operator gave is never replaced.
+        if (!config.wssAddrDefault || wssAddr.port === 0) throw error;
+        wssHandle = await start(0);
+        logger.log('warn', 'the default TLS relay port is taken: the OS chose another', {
+          wanted: wssAddr.port,
+          wss: wssHandle.address,
+        });
+      }
     } catch (error) {
       await stunHandle?.close();
       await beaconHandle?.close();
@@ -279,7 +302,7 @@ export async function startRendezvous(
       store.close();
       throw rendezvousError(
         RendezvousErrorCode.START_FAILED,
-        `cannot start the TLS relay on ${config.wssAddr.host}:${config.wssAddr.port}: ${error instanceof Error ? error.message : String(error)}`,
+        `cannot start the TLS relay on ${wssAddr.host}:${wssAddr.port}: ${error instanceof Error ? error.message : String(error)}`,
         error,
       );
     }

@@ -35,6 +35,8 @@ describe('command line', () => {
       beaconAddrGiven: false,
       stunAddr: { host: '0.0.0.0', port: 9002 },
       stunAddrDefault: true,
+      wssAddr: { host: '0.0.0.0', port: 9443 },
+      wssAddrDefault: true,
       beaconPeers: [],
       beaconSyncMs: 10_000,
       beaconAmplification: 'compatible',

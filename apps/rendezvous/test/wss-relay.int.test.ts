@@ -14,18 +14,10 @@ afterEach(() => {
 });
 
 describe('pilot-rendezvous --wss-addr', () => {
-  it('relays between registered nodes over TLS, pinned to the registry certificate', async () => {
+  it('serves it by default, advertises wss_port, relays between registered nodes pinned to the registry certificate', async () => {
+    // No --wss-addr: on by default on the registry's host (port 0 here, as the registry's).
     const program = await startProgram(
-      [
-        '--registry-addr',
-        '127.0.0.1:0',
-        '--beacon-addr',
-        '127.0.0.1:0',
-        '--wss-addr',
-        '127.0.0.1:0',
-        '--store',
-        ':memory:',
-      ],
+      ['--registry-addr', '127.0.0.1:0', '--beacon-addr', '127.0.0.1:0', '--store', ':memory:'],
       children,
     );
     const { registry, fingerprint, wss } = program.announce as {
@@ -39,8 +31,12 @@ describe('pilot-rendezvous --wss-addr', () => {
     cleanups.push(() => client.close());
     const identities: Identity[] = [generateIdentity(), generateIdentity()];
     const nodes: number[] = [];
-    for (const identity of identities)
-      nodes.push((await client.register(signerFromIdentity(identity), { listenAddr: ':4000' })).nodeId);
+    for (const identity of identities) {
+      const registered = await client.register(signerFromIdentity(identity), { listenAddr: ':4000' });
+      // What daemons learn at registration: the TLS relay's port (the `wss` extension).
+      expect(registered.wssPort).toBe(Number(wss.split(':')[1]));
+      nodes.push(registered.nodeId);
+    }
     const got: Array<[number, Uint8Array]> = [];
     const links = identities.map(
       (identity, i) =>
@@ -64,5 +60,23 @@ describe('pilot-rendezvous --wss-addr', () => {
   it('refuses --wss-addr with --tls=false', async () => {
     const { parseCommandLine } = await import('../src/config.js');
     expect(() => parseCommandLine(['--wss-addr', ':443', '--tls=false'])).toThrow(/contradicts --tls=false/);
+  });
+
+  it('is on by default with TLS only, at the registry host and port 9443; off turns it off', async () => {
+    const { parseCommandLine } = await import('../src/config.js');
+    const config = (argv: string[]) => {
+      const parsed = parseCommandLine(argv);
+      if (parsed.kind !== 'run') throw new Error('not a run');
+      return parsed.config;
+    };
+    expect(config(['--registry-addr', '10.0.0.1:7000'])).toMatchObject({
+      wssAddr: { host: '10.0.0.1', port: 9443 },
+      wssAddrDefault: true,
+    });
+    expect(config(['--registry-addr', '127.0.0.1:0']).wssAddr).toEqual({ host: '127.0.0.1', port: 0 });
+    expect(config(['--wss-addr', 'off'])).toMatchObject({ wssAddr: undefined, wssAddrDefault: false });
+    expect(config(['--tls=false']).wssAddr).toBeUndefined();
+    expect(config(['--tls=false', '--wss-addr', 'off']).wssAddr).toBeUndefined();
+    expect(config(['--wss-addr', ':8443'])).toMatchObject({ wssAddr: { port: 8443 }, wssAddrDefault: false });
   });
 });

@@ -7,7 +7,7 @@ import { type MetricsServer, startMetricsServer } from '@pilot/metrics';
 import { connectThroughProxy, parseProxyUrl, type ReflectorServer, type UdpAddress } from '@pilot/nat';
 import { connectionStateName, type Datagram } from '@pilot/transport';
 import { type PilotStream, UdpTransport } from '@pilot/transport/node';
-import { type PeerInfo, TunnelManager, type TunnelManagerOptions } from '@pilot/tunnel';
+import { type PeerInfo, type TlsRelayOptions, TunnelManager, type TunnelManagerOptions } from '@pilot/tunnel';
 import {
   type Address,
   BROADCAST_NODE,
@@ -200,6 +200,10 @@ class PilotDaemon implements Daemon, IpcHandler {
   readonly #budgets: DaemonBudgets;
   /** The rendezvous' second reflector port, as the registry advertised it (`reflector_port`). */
   #reflectorPort: number | undefined;
+  /** The rendezvous' TLS relay port, as the registry advertised it (`wss_port`). */
+  #wssPort: number | undefined;
+  /** Where the TLS relay is (`--wss`, or the registry's host and `wss_port`), for `info`. */
+  #wssAddress = '';
   #lookups: LookupBudget | undefined;
   #unknownNodes: NegativeCache | undefined;
   #exchangeQuota: ExchangeQuota | undefined;
@@ -462,6 +466,7 @@ class PilotDaemon implements Daemon, IpcHandler {
         { protocol: 'stun', address: beacon.host, port: this.#reflectorPort },
       ]);
     }
+    this.#useAdvertisedTlsRelay(session, tunnel);
     tunnel.attach(transport, this.#nodeId);
     if (fixedEndpoint === undefined && beacon !== undefined) {
       try {
@@ -558,6 +563,7 @@ class PilotDaemon implements Daemon, IpcHandler {
     const session = this.#session;
     if (session === undefined) return;
     this.#reflectorPort = result.reflectorPort;
+    this.#wssPort = result.wssPort;
     const changed = result.nodeId !== this.#nodeId;
     this.#nodeId = result.nodeId;
     this.#address = result.address;
@@ -1324,29 +1330,53 @@ class PilotDaemon implements Daemon, IpcHandler {
    */
   #tlsRelayOptions(session: RegistrySession): Pick<TunnelManagerOptions, 'tlsRelay' | 'transportMode'> {
     const o = this.options;
-    if (o.wss === undefined || o.wss === '' || o.transport === 'udp') return {};
+    if (o.transport === 'udp') return {};
+    if (o.wss === undefined || o.wss === '') return { transportMode: o.transport ?? 'auto' };
     const { host, port } = splitHostPort(o.wss, '--wss');
+    this.#wssAddress = o.wss;
+    return { transportMode: o.transport ?? 'auto', tlsRelay: this.#tlsRelay(session, host, port) };
+  }
+
+  /**
+   * `auto` without `--wss`: the relay the registry advertised (`wss_port`) on the registry's host. It
+   * serves the registry's certificate, so it is used only when the registry is reached over TLS (a
+   * fingerprint to pin it to); a plaintext registry gives no pin and no TLS relay.
+   */
+  #useAdvertisedTlsRelay(session: RegistrySession, tunnel: TunnelManager): void {
+    const o = this.options;
+    const port = this.#wssPort;
+    if ((o.wss !== undefined && o.wss !== '') || o.transport === 'udp' || port === undefined) return;
+    if ((o.registryFingerprint ?? session.link?.fingerprint ?? '') === '') {
+      this.log.debug('the registry advertises a TLS relay, but is reached in plaintext: not used');
+      return;
+    }
+    const host = session.host;
+    this.#wssAddress = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+    tunnel.setTlsRelay(this.#tlsRelay(session, host, port));
+    this.log.info('TLS relay advertised by the registry', { wss: this.#wssAddress });
+  }
+
+  /** The TLS relay at `host:port`, pinned to the registry's fingerprint (given or remembered). */
+  #tlsRelay(session: RegistrySession, host: string, port: number): TlsRelayOptions {
+    const o = this.options;
     const proxy = o.proxy === undefined || o.proxy === '' ? undefined : parseProxyUrl(o.proxy);
     return {
-      transportMode: o.transport ?? 'auto',
-      tlsRelay: {
-        host,
-        port,
-        ...(proxy === undefined ? {} : { proxy }),
-        tls: {
-          verify: (fingerprint) => {
-            const pin = (o.registryFingerprint ?? session.link?.fingerprint)?.replace(/:/g, '').toLowerCase();
-            if (pin === undefined || pin === '')
-              throw daemonError(
-                DaemonErrorCode.BAD_OPTION,
-                'the TLS relay is pinned to the registry certificate: reach the registry over TLS',
-              );
-            if (fingerprint !== pin)
-              throw daemonError(
-                DaemonErrorCode.BAD_OPTION,
-                `the TLS relay's certificate ${fingerprint} is not the registry's ${pin}`,
-              );
-          },
+      host,
+      port,
+      ...(proxy === undefined ? {} : { proxy }),
+      tls: {
+        verify: (fingerprint) => {
+          const pin = (o.registryFingerprint ?? session.link?.fingerprint)?.replace(/:/g, '').toLowerCase();
+          if (pin === undefined || pin === '')
+            throw daemonError(
+              DaemonErrorCode.BAD_OPTION,
+              'the TLS relay is pinned to the registry certificate: reach the registry over TLS',
+            );
+          if (fingerprint !== pin)
+            throw daemonError(
+              DaemonErrorCode.BAD_OPTION,
+              `the TLS relay's certificate ${fingerprint} is not the registry's ${pin}`,
+            );
         },
       },
     };
@@ -1431,7 +1461,7 @@ class PilotDaemon implements Daemon, IpcHandler {
       relay_peers: peers.filter((p) => p.relay).length,
       relay_tls_peers: peers.filter((p) => p.path === 'relay-tls').length,
       transport_mode: this.#tunnel?.tlsRelay.mode ?? 'udp',
-      tls_relay: { address: this.options.wss ?? '', ...(this.#tunnel?.tlsRelay ?? {}) },
+      tls_relay: { address: this.#wssAddress, ...(this.#tunnel?.tlsRelay ?? {}) },
       retransmits: counters?.retransmits ?? 0,
       app_bytes_sent: this.#stats.bytesSent,
       app_bytes_recv: this.#stats.bytesRecv,

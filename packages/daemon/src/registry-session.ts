@@ -88,6 +88,11 @@ export class RegistrySession {
     this.#endpoints = [{ host: options.host, port: options.port }, ...(options.fallbacks ?? [])];
   }
 
+  /** The host of the registry in use (the rendezvous' TLS relay is on it). */
+  get host(): string {
+    return this.#endpoints[this.#current]!.host;
+  }
+
   /** The registry in use, `host:port`. */
   get endpoint(): string {
     const current = this.#endpoints[this.#current]!;

@@ -34,6 +34,12 @@ export const RegistryExtension = {
    */
   REFLECTOR: 'reflector',
   /**
+   * `wss_port` in register_ok and beacon_list_ok: the TCP port of the relay over WebSocket-over-TLS
+   * on the registry's host (same certificate as the registry), so that daemons whose UDP is blocked
+   * find it without `--wss`.
+   */
+  WSS: 'wss',
+  /**
    * The `birthday` operation: a node signs its intent to birthday-probe a peer (and learns the
    * peer's IPs), or asks which nodes intend to reach it. Daemons open birthday bursts only towards
    * IPs the registry vouches for this way.

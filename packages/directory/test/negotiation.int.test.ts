@@ -80,10 +80,13 @@ describe('registry extension negotiation', () => {
     expect(second !== undefined && isFresh(second)).toBe(true);
     expect(heartbeat !== undefined && isFresh(heartbeat)).toBe(true);
     expect(tags !== undefined && isFresh(tags)).toBe(true);
-    // Every extension but `reflector`, which a registry offers only beside a second reflector.
+    // Every extension but `reflector` and `wss`, which a registry offers only beside a second
+    // reflector and a TLS relay.
     expect([...c.extensions]).toEqual(
       expect.arrayContaining(
-        Object.values(RegistryExtension).filter((e) => e !== RegistryExtension.REFLECTOR),
+        Object.values(RegistryExtension).filter(
+          (e) => e !== RegistryExtension.REFLECTOR && e !== RegistryExtension.WSS,
+        ),
       ),
     );
     // The signed register made the key fresh-only: its reference-form signatures are refused now.

@@ -1,6 +1,8 @@
 // Issue 16's TLS path, end to end across the NAT lab with the real programs: the rendezvous in `pub`
-// serves its relay over WebSocket-over-TLS (`--wss-addr`); daemon "alpha" (p1) sits behind a router
-// that drops every UDP datagram (nftables) and runs with the default `--transport auto` and `--wss`;
+// serves its relay over WebSocket-over-TLS (by default on the registry's host, port 9443, advertised by
+// the registry as `wss_port`; `--wss-addr` in the proxy case); daemon "alpha" (p1) sits behind a router
+// that drops every UDP datagram (nftables) and runs with the default `--transport auto` and no flag
+// (`--wss` and `--proxy` in the proxy case);
 // daemon "beta" (p2) is an ordinary one. Alpha registers, is found, trusted, pings over `relay-tls`,
 // serves an MCP call to beta, and sends beta a 50 MiB file; mid-transfer the router lets UDP through
 // again and the tunnel moves to a direct path in place, and the file's sha256 matches on arrival.
@@ -42,6 +44,8 @@ void process.stderr;
 const unavailable = labUnavailable() ?? programsMissing();
 const dir = mkdtempSync(join(tmpdir(), 'pilot-wss-lab-'));
 const WSS = `${LAB_PUBLIC_IP}:8443`;
+/** The relay's default address: the registry's host, port 9443 (pilot-rendezvous without --wss-addr). */
+const DEFAULT_WSS = `${LAB_PUBLIC_IP}:9443`;
 const FILE_BYTES = 50 * 1024 * 1024;
 
 afterAll(() => {
@@ -49,7 +53,7 @@ afterAll(() => {
 });
 
 /** The rendezvous with its TLS relay; the relay budget at 8 MiB/s a node, so a 50 MiB file takes a while. */
-async function startRendezvous(lab: NatLab, caseDir: string): Promise<LabProcess> {
+async function startRendezvous(lab: NatLab, caseDir: string, wss?: string): Promise<LabProcess> {
   const rendezvous = lab.node('pub', RENDEZVOUS_MAIN, [
     '--registry-addr',
     LAB_REGISTRY,
@@ -57,8 +61,7 @@ async function startRendezvous(lab: NatLab, caseDir: string): Promise<LabProcess
     LAB_BEACON,
     '--stun-addr',
     LAB_STUN,
-    '--wss-addr',
-    WSS,
+    ...(wss === undefined ? [] : ['--wss-addr', wss]),
     '--store',
     join(caseDir, 'registry.db'),
     '--log-format',
@@ -73,7 +76,7 @@ async function startRendezvous(lab: NatLab, caseDir: string): Promise<LabProcess
     '40000',
   ]);
   const line = await rendezvous.waitFor((l) => typeof l.registry === 'string', 20_000, 'the rendezvous');
-  expect(line.wss).toBe(WSS);
+  expect(line.wss).toBe(wss ?? DEFAULT_WSS);
   return rendezvous;
 }
 
@@ -193,9 +196,11 @@ describe.skipIf(unavailable !== undefined)(
           last = performance.now();
         };
         try {
-          processes.push(await startRendezvous(lab, caseDir));
-          const alphaFlags = ['--wss', WSS];
+          // udp: no --wss-addr and no --wss: the registry tells alpha where the relay is (wss_port).
+          processes.push(await startRendezvous(lab, caseDir, kind === 'proxy' ? WSS : undefined));
+          const alphaFlags: string[] = [];
           if (kind === 'proxy') {
+            alphaFlags.push('--wss', WSS);
             processes.push(await startProxy(lab, caseDir));
             alphaFlags.push('--proxy', `http://${PROXY.user}:${PROXY.password}@${PROXY.host}:${PROXY.port}`);
           }
@@ -218,6 +223,7 @@ describe.skipIf(unavailable !== undefined)(
             "alpha's TLS relay link",
           );
           expect(relayInfo.transport_mode).toBe('auto');
+          expect(relayInfo.tls_relay).toMatchObject({ address: kind === 'proxy' ? WSS : DEFAULT_WSS });
           mark('relay-tls up');
 
           await trust(lab, alpha, beta);

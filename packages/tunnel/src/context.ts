@@ -128,7 +128,7 @@ export class TunnelContext {
   info(peer: Peer): PeerInfo {
     const beacon = this.beacon.address;
     const overTls = peer.relay && this.tlsPath.active;
-    const tlsRelay = this.options.tlsRelay;
+    const tlsRelay = this.tlsPath.relay;
     const endpoint =
       overTls && tlsRelay !== undefined
         ? `tls://${tlsRelay.host.includes(':') ? `[${tlsRelay.host}]` : tlsRelay.host}:${tlsRelay.port}`

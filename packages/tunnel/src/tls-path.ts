@@ -1,5 +1,6 @@
 import { TlsRelayLink } from '@pilot/nat';
 import type { TunnelContext } from './context.js';
+import type { TlsRelayOptions } from './types.js';
 
 /** While relaying over TLS in `auto` mode, a beacon discover over UDP is tried this often. */
 const UDP_PROBE_MS = 2000;
@@ -24,10 +25,21 @@ export class TlsPath {
   private link: TlsRelayLink | undefined;
   private probeTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly ctx: TunnelContext) {}
+  /** Where the TLS relay is: the option, or what the daemon learned from the registry later. */
+  relay: TlsRelayOptions | undefined;
+
+  constructor(private readonly ctx: TunnelContext) {
+    this.relay = ctx.options.tlsRelay;
+  }
 
   get mode(): 'auto' | 'udp' | 'tcp' {
-    return this.ctx.options.tlsRelay === undefined ? 'udp' : (this.ctx.options.transportMode ?? 'auto');
+    return this.relay === undefined ? 'udp' : (this.ctx.options.transportMode ?? 'auto');
+  }
+
+  /** The relay learned after construction (the registry's `wss_port`); a link already open is replaced. */
+  setRelay(relay: TlsRelayOptions): void {
+    this.relay = relay;
+    if (this.link !== undefined) this.restartLink();
   }
 
   /** Whether the TLS link is authenticated and open. */
@@ -115,13 +127,13 @@ export class TlsPath {
   }
 
   private describe(): string {
-    const relay = this.ctx.options.tlsRelay;
+    const relay = this.relay;
     return relay === undefined ? '' : `${relay.host}:${relay.port}`;
   }
 
   private restartLink(): void {
     const ctx = this.ctx;
-    const relay = ctx.options.tlsRelay;
+    const relay = this.relay;
     this.link?.close();
     this.link = undefined;
     if (relay === undefined || ctx.nodeId === 0 || ctx.closed) return;

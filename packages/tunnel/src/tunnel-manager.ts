@@ -5,7 +5,7 @@ import type { PeerCapabilities } from './capabilities.js';
 import { TunnelContext } from './context.js';
 import { TunnelErrorCode, tunnelError } from './errors.js';
 import { hasPath } from './peer.js';
-import type { DualAddress, PeerInfo, TunnelManagerOptions } from './types.js';
+import type { DualAddress, PeerInfo, TlsRelayOptions, TunnelManagerOptions } from './types.js';
 
 /**
  * The tunnel layer of a daemon (spec §3, reference §4 and §7.3): a `TunnelCodec` for the
@@ -48,6 +48,14 @@ export class TunnelManager implements TunnelCodec {
     const ctx = this.ctx;
     ctx.reflectors = reflectors;
     if (ctx.transport !== undefined && ctx.mapping === undefined && !ctx.closed) void ctx.punching.classify();
+  }
+
+  /**
+   * The rendezvous' relay over TLS, when learned after construction (the daemon learns its port from
+   * the registry's `wss_port`); used by `transportMode` as if it had been given as `tlsRelay`.
+   */
+  setTlsRelay(relay: TlsRelayOptions): void {
+    this.ctx.tlsPath.setRelay(relay);
   }
 
   /** Our node ID (learned from the registry after binding): PILA, sealers and the beacon client follow. */

@@ -67,6 +67,11 @@ export type RegisterResult = {
    * which (with the beacon) a node classifies its NAT. Absent from a reference registry.
    */
   readonly reflectorPort?: number;
+  /**
+   * Ours (`wss` extension): the TCP port of the rendezvous' relay over WebSocket-over-TLS on the
+   * registry's host (same certificate). Absent from a reference registry.
+   */
+  readonly wssPort?: number;
 };
 
 /** What `birthday` answers: the peer's IPs (an intent), or the nodes that intend to reach us. */
@@ -133,7 +138,16 @@ function strings(value: unknown): string[] {
 
 /** A `reflector_port` that is a real UDP port, else undefined (a hostile registry may send anything). */
 function reflectorPortOf(reply: Message): number | undefined {
-  const port = reply.reflector_port;
+  return portField(reply, 'reflector_port');
+}
+
+/** A `wss_port` that is a real TCP port, else undefined (a hostile registry may send anything). */
+export function wssPortOf(reply: Message): number | undefined {
+  return portField(reply, 'wss_port');
+}
+
+function portField(reply: Message, field: string): number | undefined {
+  const port = reply[field];
   return typeof port === 'number' && Number.isInteger(port) && port > 0 && port <= 0xffff ? port : undefined;
 }
 
@@ -380,6 +394,7 @@ export class DirectoryClient {
     }
     if (!signed && this.supports(RegistryExtension.SIGNED_REGISTER)) reply = await send();
     const reflectorPort = reflectorPortOf(reply);
+    const wssPort = wssPortOf(reply);
     return {
       nodeId: num(reply, 'node_id'),
       address: text(reply, 'address'),
@@ -387,6 +402,7 @@ export class DirectoryClient {
       ...(typeof reply.hostname === 'string' ? { hostname: reply.hostname } : {}),
       ...(typeof reply.hostname_error === 'string' ? { hostnameError: reply.hostname_error } : {}),
       ...(reflectorPort === undefined ? {} : { reflectorPort }),
+      ...(wssPort === undefined ? {} : { wssPort }),
     };
   }
 

@@ -70,9 +70,16 @@ export function realAddr(node: NodeRecord): string | null {
  * Ours (`reflector` extension): the port of the second reflector beside the beacon, for the replies
  * that carry extensions (the reference's readers ignore the field).
  */
-export function reflectorField(ctx: OpContext): { reflector_port?: number } {
+export function reflectorField(ctx: OpContext): { reflector_port?: number; wss_port?: number } {
   const port = ctx.options.reflectorPort?.();
-  return port === undefined || !Number.isInteger(port) || port <= 0 || port > 0xffff
-    ? {}
-    : { reflector_port: port };
+  const wss = ctx.options.wssPort?.();
+  return {
+    ...(isPort(port) ? { reflector_port: port } : {}),
+    // Ours (`wss` extension): the TLS relay's port on the registry's host.
+    ...(isPort(wss) ? { wss_port: wss } : {}),
+  };
+}
+
+function isPort(port: number | undefined): port is number {
+  return port !== undefined && Number.isInteger(port) && port > 0 && port <= 0xffff;
 }

@@ -91,6 +91,7 @@ export class RegistryHandler {
       RegistryExtension.TUNNEL_CAPABILITIES,
       RegistryExtension.BIRTHDAY,
       ...(this.options.reflectorPort === undefined ? [] : [RegistryExtension.REFLECTOR]),
+      ...(this.options.wssPort === undefined ? [] : [RegistryExtension.WSS]),
       ...(this.options.networkCreation === 'any-node' ? [RegistryExtension.SIGNED_CREATE_NETWORK] : []),
     ];
   }

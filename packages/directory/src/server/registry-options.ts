@@ -63,6 +63,12 @@ export type RegistryOptions = {
    * without flags. Default: none.
    */
   readonly reflectorPort?: () => number | undefined;
+  /**
+   * The TCP port of the relay over WebSocket-over-TLS on the registry's host (pilot-rendezvous'
+   * `--wss-addr`), read at each reply: when it returns a port, `register_ok` and `beacon_list_ok`
+   * carry it as `wss_port` and the `wss` extension is advertised. Default: none.
+   */
+  readonly wssPort?: () => number | undefined;
   /** How long a `birthday` intent counts. Default 30 s. */
   readonly birthdayIntentTtlMs?: number;
   /** Live `birthday` intents (distinct peers) one node may hold. Default 8. */
@@ -70,14 +76,15 @@ export type RegistryOptions = {
 };
 
 export type ResolvedRegistryOptions = {
-  readonly [K in Exclude<keyof RegistryOptions, 'adminToken' | 'beaconToken' | 'reflectorPort'>]-?: Exclude<
-    RegistryOptions[K],
-    undefined
-  >;
+  readonly [K in Exclude<
+    keyof RegistryOptions,
+    'adminToken' | 'beaconToken' | 'reflectorPort' | 'wssPort'
+  >]-?: Exclude<RegistryOptions[K], undefined>;
 } & {
   readonly adminToken: string | undefined;
   readonly beaconToken: string | undefined;
   readonly reflectorPort: (() => number | undefined) | undefined;
+  readonly wssPort: (() => number | undefined) | undefined;
 };
 
 export function resolveRegistryOptions(options: RegistryOptions): ResolvedRegistryOptions {
@@ -106,6 +113,7 @@ export function resolveRegistryOptions(options: RegistryOptions): ResolvedRegist
     networkCreateEveryMs: options.networkCreateEveryMs ?? 360_000,
     maxHandshakeResponses: options.maxHandshakeResponses ?? 100,
     reflectorPort: options.reflectorPort,
+    wssPort: options.wssPort,
     birthdayIntentTtlMs: options.birthdayIntentTtlMs ?? 30_000,
     birthdayIntentsPerNode: options.birthdayIntentsPerNode ?? 8,
   };
