@@ -37,6 +37,7 @@ export {
   createSigner,
   type DirectorySigner,
   freshSignedText,
+  SIGNED_EXTENSION_VALUE_FIELDS,
   SIGNED_VALUE_FIELDS,
   SIGNED_VALUES_VERSION,
   type SignatureFields,

@@ -75,15 +75,7 @@ export function freshSignedText(challenge: string, timestamp: number, nonce: str
  * only the operation and the IDs; these are what a man in the middle would otherwise rewrite.
  */
 export const SIGNED_VALUE_FIELDS: Readonly<Record<string, readonly string[]>> = {
-  register: [
-    'listen_addr',
-    'owner',
-    'email',
-    'hostname',
-    'lan_addrs',
-    'rotation_proof',
-    'tunnel_capabilities',
-  ],
+  register: ['listen_addr', 'owner', 'email', 'hostname', 'lan_addrs', 'rotation_proof'],
   set_hostname: ['hostname'],
   set_tags: ['tags'],
   set_visibility: ['public'],
@@ -96,14 +88,27 @@ export const SIGNED_VALUE_FIELDS: Readonly<Record<string, readonly string[]>> = 
   respond_invite: ['accept'],
 };
 
+/**
+ * Values added by later registry extensions (e.g. `tunnel-capabilities`). They join the digest as
+ * `name, value` pairs only when the request carries them, so a request without them digests exactly
+ * as version 2 always did: daemons and registries of earlier pilot-ts releases keep verifying each
+ * other. Their presence is still covered: adding or stripping one on the path changes the digest.
+ */
+export const SIGNED_EXTENSION_VALUE_FIELDS: Readonly<Record<string, readonly string[]>> = {
+  register: ['tunnel_capabilities'],
+};
+
 /** The signature version that covers values. */
 export const SIGNED_VALUES_VERSION = 2;
 
-/** SHA-256 (base64url) of the request's type and its signed values, in the table's order (absent: null). */
+/** SHA-256 (base64url) of the request's type and its signed values, in the table's order (absent: null), then the extension values it carries. */
 export function valuesDigest(request: Readonly<Record<string, unknown>>): string {
   const type = typeof request.type === 'string' ? request.type : '';
   const fields = SIGNED_VALUE_FIELDS[type] ?? [];
-  const canonical = JSON.stringify([type, ...fields.map((field) => request[field] ?? null)]);
+  const extensions = (SIGNED_EXTENSION_VALUE_FIELDS[type] ?? []).flatMap((field) =>
+    request[field] === undefined ? [] : [field, request[field]],
+  );
+  const canonical = JSON.stringify([type, ...fields.map((field) => request[field] ?? null), ...extensions]);
   return createHash('sha256').update(canonical).digest('base64url');
 }
 
