@@ -16,7 +16,9 @@ const register = {
 describe('version-2 value digests across releases', () => {
   it('a register without extension values digests as the previous release did', () => {
     expect(valuesDigest(register)).toBe('phymAwHAXvO-s3xutcEgXqvAFetmDtaluEbD4-k6pcU');
-    expect(valuesDigest({ type: 'set_hostname', hostname: 'a' })).toBe('GvWyucYWFCMoWkDEUOLo67-l8W3Usig2km-X3UvAvIQ');
+    expect(valuesDigest({ type: 'set_hostname', hostname: 'a' })).toBe(
+      'GvWyucYWFCMoWkDEUOLo67-l8W3Usig2km-X3UvAvIQ',
+    );
   });
 
   it('extension values are covered: adding, stripping or changing one changes the digest', () => {
