@@ -159,7 +159,7 @@ class PilotDaemon implements Daemon, IpcHandler {
   readonly #startedAt = Date.now();
   #identity: Identity | undefined;
   #identityPath: string;
-  #transport: UdpTransport | undefined;
+  #transport: UdpTransport<TunnelManager> | undefined;
   #tunnel: TunnelManager | undefined;
   /** Larger datagrams towards pilot-ts peers that negotiated them (RFC 8899 probing). */
   #pathMtu: PathMtuPolicy | undefined;
@@ -244,7 +244,7 @@ class PilotDaemon implements Daemon, IpcHandler {
     return this.#address;
   }
   get udpAddress(): HostPort {
-    return this.#transport?.udpAddress ?? { host: '', port: 0 };
+    return this.#tunnel?.socket === undefined ? { host: '', port: 0 } : this.#tunnel.udpAddress;
   }
   get metrics(): string | undefined {
     return this.#metrics?.address;
@@ -412,11 +412,9 @@ class PilotDaemon implements Daemon, IpcHandler {
     });
     this.#tunnel = tunnel;
 
+    await tunnel.bind({ host: listen.host, port: listen.port });
     const transport = await UdpTransport.create({
-      host: listen.host,
-      port: listen.port,
-      codec: tunnel,
-      learnPeers: false,
+      link: tunnel,
       localAddress: { network: 0, node: 0 },
       admit: (source, port, kind) => this.#admit(source, port, kind),
       ...(o.keepalive === undefined ? {} : { keepaliveInterval: o.keepalive }),
@@ -441,7 +439,6 @@ class PilotDaemon implements Daemon, IpcHandler {
     );
     transport.on('connection', (stream: PilotStream) => this.#onStream(stream));
     transport.on('datagram', (datagram: Datagram) => this.#onDatagram(datagram));
-    transport.on('error', (error: Error) => this.log.warn('UDP socket error', { error: error.message }));
     this.#endpoint = fixedEndpoint;
 
     this.#trust = new TrustManager({
@@ -467,7 +464,7 @@ class PilotDaemon implements Daemon, IpcHandler {
       ]);
     }
     this.#useAdvertisedTlsRelay(session, tunnel);
-    tunnel.attach(transport, this.#nodeId);
+    tunnel.start(this.#nodeId);
     if (fixedEndpoint === undefined && beacon !== undefined) {
       try {
         const found = await withTimeout(tunnel.discover(), 5000, 'endpoint discovery');
@@ -533,7 +530,7 @@ class PilotDaemon implements Daemon, IpcHandler {
     this.log.info('daemon ready', {
       address: this.#address,
       node_id: this.#nodeId,
-      udp: `${transport.udpAddress.host}:${transport.udpAddress.port}`,
+      udp: `${tunnel.udpAddress.host}:${tunnel.udpAddress.port}`,
       socket: this.socket,
       encrypt: o.encrypt !== false,
     });
@@ -541,8 +538,7 @@ class PilotDaemon implements Daemon, IpcHandler {
   }
 
   #registration(): RegisterOptions {
-    const transport = this.#transport;
-    const bound = transport?.udpAddress ?? { host: '0.0.0.0', port: 0 };
+    const bound = this.#tunnel?.socket === undefined ? { host: '0.0.0.0', port: 0 } : this.#tunnel.udpAddress;
     const announced = this.#endpoint ?? bound;
     const host = announced.host.includes(':') ? `[${announced.host}]` : announced.host;
     const unspecified = bound.host === '0.0.0.0' || bound.host === '::';
@@ -705,23 +701,10 @@ class PilotDaemon implements Daemon, IpcHandler {
     await withTimeout(tunnel.ensureTunnel(node, { timeoutMs }), timeoutMs, 'tunnel setup');
   }
 
-  /**
-   * The transport knows peers by full address while the tunnel knows them by node: a packet to
-   * `N:node` on a network N ≠ 0 goes where the tunnel sends `0:node`. Refreshed before each use, so
-   * a path change of the tunnel is followed.
-   */
-  #route(address: Address): void {
-    const transport = this.#transport;
-    if (transport === undefined || address.network === 0) return;
-    const endpoint = transport.peerEndpoint({ network: 0, node: address.node });
-    if (endpoint !== undefined) transport.addPeer(address, endpoint);
-  }
-
   #dropPeer(node: number): void {
     for (const entry of this.#connections.values()) if (entry.remote.node === node) entry.stream.destroy();
     this.#tunnel?.forget(node);
     this.#pathMtu?.forget(node);
-    for (const network of this.#networks) this.#transport?.removePeer({ network, node });
   }
 
   async #sendHandshake(node: number, message: HandshakeMessage): Promise<void> {
@@ -760,7 +743,6 @@ class PilotDaemon implements Daemon, IpcHandler {
     const started = Date.now();
     await this.#ensureTunnel(address.node, timeoutMs);
     const left = Math.max(1000, timeoutMs - (Date.now() - started));
-    this.#route(address);
     this.#pathMtu?.update(address.node);
     return withTimeout(transport.connect(address, port), left, 'connect');
   }
@@ -1044,7 +1026,6 @@ class PilotDaemon implements Daemon, IpcHandler {
     const copy = new Uint8Array(data);
     const send = (node: number): void => {
       try {
-        this.#route({ network: address.network, node });
         transport.sendDatagram({ network: address.network, node }, port, copy);
         this.#stats.datagramsSent++;
       } catch (error) {
@@ -1059,10 +1040,7 @@ class PilotDaemon implements Daemon, IpcHandler {
       client.error(IpcErrorCode.INVALID_ARGUMENT, `cannot send a datagram to ${formatAddress(address)}`);
       return;
     }
-    if (
-      tunnel.peer(address.node)?.authenticated === true &&
-      transport.peerEndpoint({ network: 0, node: address.node }) !== undefined
-    ) {
+    if (tunnel.peer(address.node)?.authenticated === true && tunnel.reaches(address.node)) {
       send(address.node);
       return;
     }
@@ -1409,7 +1387,7 @@ class PilotDaemon implements Daemon, IpcHandler {
       };
     });
     const endpoint = this.#endpoint;
-    const udp = this.#transport?.udpAddress;
+    const udp = this.#tunnel?.socket === undefined ? undefined : this.#tunnel.udpAddress;
     return {
       node_id: this.#nodeId,
       address: this.#address,

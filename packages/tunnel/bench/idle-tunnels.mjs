@@ -68,15 +68,10 @@ const manager = new TunnelManager({
   },
   keepaliveMs: 3_600_000, // the bench sends its keepalive round itself
 });
-const transport = await UdpTransport.create({
-  host: '127.0.0.1',
-  port: 0,
-  codec: manager,
-  learnPeers: false,
-  localAddress: { network: 0, node: 1 },
-});
-manager.attach(transport, 1);
-const port = transport.udpAddress.port;
+await manager.bind({ host: '127.0.0.1', port: 0 });
+const transport = await UdpTransport.create({ link: manager, localAddress: { network: 0, node: 1 } });
+manager.start(1);
+const port = manager.udpAddress.port;
 
 const before = memory();
 const started = performance.now();
@@ -103,8 +98,8 @@ const after = memory();
 const authenticated = manager.peers().filter((p) => p.authenticated).length;
 
 child.send({ exit: true });
-await manager.close();
 await transport.close();
+await manager.close();
 
 const fmt = (n, digits = 1) => n.toFixed(digits);
 console.log(

@@ -31,9 +31,9 @@ export class BeaconLink {
     this.offPunch?.();
     this.client?.close();
     this.client = undefined;
-    if (ctx.transport !== undefined && this.address !== undefined && !ctx.closed) {
+    if (ctx.socket !== undefined && this.address !== undefined && !ctx.closed) {
       // With our identity, our discovers prove who we are: a beacon then lets no one else move our relay.
-      this.client = new BeaconClient(ctx.transport.socket, {
+      this.client = new BeaconClient(ctx.socket, {
         node: nodeId,
         beacon: this.address,
         identity: ctx.options.identity,

@@ -1,8 +1,8 @@
+import type { Socket } from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import { ContextBudget, generateX25519KeyPair, type X25519KeyPair } from '@pilot/crypto';
 import { formatUdpAddress, type NatMapping, type ReflectorServer, type UdpAddress } from '@pilot/nat';
-import type { UdpTransport } from '@pilot/transport/node';
-import { toEndpoint } from './addresses.js';
+import type { PacketReceiver } from '@pilot/transport/node';
 import { BeaconLink } from './beacon.js';
 import { ForwardSecrecy } from './forward-secrecy.js';
 import { KeyCache } from './key-cache.js';
@@ -25,8 +25,9 @@ import type {
 
 /**
  * What the parts of the tunnel share: the options, the node → path table (`peerTable`), our node and
- * X25519 key, the transport we are attached to, the timers to clear at close, counters, events and
- * logging, and the parts themselves (each part reaches the others through here).
+ * X25519 key, the UDP socket and the receiver of opened packets (the transport), the timers to clear
+ * at close, counters, events and logging, and the parts themselves (each part reaches the others
+ * through here).
  */
 /**
  * Tunnel keys whose AES-GCM contexts (about 1 KB of OpenSSL state per direction) stay alive at once;
@@ -50,7 +51,10 @@ export class TunnelContext {
   /** One-shot timers and birthday aborts of any part, cleared at close. */
   readonly timers: Set<NodeJS.Timeout> = new Set();
   readonly aborts: Set<AbortController> = new Set();
-  transport: UdpTransport | undefined;
+  /** The tunnel socket (bound by `TunnelManager.bind`): tunnel frames, beacon messages, STUN. */
+  socket: Socket | undefined;
+  /** Where opened packets go (the transport, through `PacketLink.setReceiver`). */
+  receiver: PacketReceiver | undefined;
   nodeId = 0;
   mapping: NatMapping | undefined;
   /** The two reflectors our NAT is classified against (the options', or set later: the registry's). */
@@ -155,14 +159,19 @@ export class TunnelContext {
 
   // ---- the socket ----
 
-  /** Sends a frame from the tunnel socket (the transport's). */
+  /** Sends a frame from the tunnel socket. */
   sendRawTo(frame: Uint8Array, to: UdpAddress): void {
-    if (this.closed || this.transport === undefined) return;
+    if (this.closed || this.socket === undefined) return;
     try {
-      this.transport.sendRaw(frame, toEndpoint(to));
+      this.socket.send(frame, to.port, to.address);
     } catch (error) {
       this.log('debug', 'send failed', { to: formatUdpAddress(to), error: String(error) });
     }
+  }
+
+  /** Hands an opened packet up (the transport's receiver). */
+  deliver(packet: Uint8Array): void {
+    if (!this.closed) this.receiver?.(packet);
   }
 
   // ---- counters, events, logging ----

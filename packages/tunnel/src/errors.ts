@@ -8,7 +8,7 @@ export const TunnelErrorCode = {
   TIMEOUT: 'TUNNEL_TIMEOUT',
   /** The node answered, but its PILA did not verify against the key the registry holds. */
   BAD_KEY: 'TUNNEL_BAD_KEY',
-  /** The manager is closed or not attached to a transport. */
+  /** The manager is closed, or its socket is not bound (or bound twice). */
   CLOSED: 'TUNNEL_CLOSED',
 } as const;
 

@@ -8,7 +8,7 @@ export { TunnelErrorCode, tunnelError } from './errors.js';
 export { lanCandidates } from './lan.js';
 export { PunchBudget, type PunchBudgetCounters, type PunchBudgetOptions } from './punch-budget.js';
 export { DEFAULT_REKEY_BUDGET, type RekeyBudget, SessionCrypto, type TunnelKeys } from './session-crypto.js';
-export { TunnelManager } from './tunnel-manager.js';
+export { type TunnelBindOptions, TunnelManager } from './tunnel-manager.js';
 export type {
   DualAddress,
   KeyLookupCause,

@@ -1,7 +1,6 @@
 import type { Socket } from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import { formatUdpAddress, sameUdpAddress, type UdpAddress } from '@pilot/nat';
-import { toEndpoint } from './addresses.js';
 import type { TunnelContext } from './context.js';
 import { lanCandidates } from './lan.js';
 import type { Peer, Via } from './peer.js';
@@ -74,8 +73,6 @@ export class Paths {
     peer.side = side;
     peer.relay = false;
     peer.lastDirectAt = performance.now();
-    // With a birthday socket the transport must not send from its own socket: the codec does.
-    ctx.transport?.addPeer({ network: 0, node: peer.nodeId }, toEndpoint(endpoint));
     if (restored) {
       ctx.count('direct_restored');
       ctx.emit({
@@ -93,24 +90,7 @@ export class Paths {
     }
   }
 
-  /** Where a sealed frame goes: returned to the transport (direct or relay), or sent by us (birthday socket). */
-  routeSealed(peer: Peer, frame: Uint8Array): Uint8Array | undefined {
-    if (peer.relay) {
-      if (this.ctx.tlsPath.active) {
-        this.ctx.tlsPath.send(peer.nodeId, frame);
-        return undefined;
-      }
-      this.ctx.count('relay_sent');
-      return this.ctx.relay.wrap(peer.nodeId, frame);
-    }
-    if (peer.side !== undefined && peer.endpoint !== undefined) {
-      peer.side.send(frame, peer.endpoint.port, peer.endpoint.address, () => {});
-      return undefined;
-    }
-    return frame;
-  }
-
-  /** Sends a tunnel frame (key exchange, keepalive, queued packet) by the peer's current path. */
+  /** Sends a tunnel frame (a sealed packet, key exchange, keepalive) by the peer's current path. */
   sendFrame(peer: Peer, frame: Uint8Array): void {
     const ctx = this.ctx;
     const beacon = ctx.beacon.address;

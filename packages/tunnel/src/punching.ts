@@ -83,10 +83,10 @@ export class Punching {
   async classify(): Promise<NatMapping | undefined> {
     const ctx = this.ctx;
     const reflectors = ctx.reflectors;
-    const transport = ctx.transport;
-    if (reflectors === undefined || transport === undefined) return ctx.mapping;
+    const socket = ctx.socket;
+    if (reflectors === undefined || socket === undefined) return ctx.mapping;
     try {
-      const result = await classifyNat(transport.socket, reflectors);
+      const result = await classifyNat(socket, reflectors);
       ctx.mapping = result.mapping;
       ctx.log('info', 'NAT classified', { mapping: result.mapping });
     } catch (error) {
@@ -305,8 +305,8 @@ export class Punching {
   private startBirthday(attempt: PunchAttempt): void {
     const ctx = this.ctx;
     const sockets = ctx.options.birthdaySockets ?? 256;
-    const transport = ctx.transport;
-    if (ctx.mapping === undefined || sockets <= 0 || transport === undefined || !ctx.encrypt) return;
+    const socket = ctx.socket;
+    if (ctx.mapping === undefined || sockets <= 0 || socket === undefined || !ctx.encrypt) return;
     // Only towards an IP the registry vouched for, a few bursts at once, one per IP per interval.
     const slot = this.budget.startBirthday(attempt.target.address);
     this.syncCounters();
@@ -337,7 +337,7 @@ export class Punching {
         },
       );
     } else {
-      birthdayProbeEasy(transport.socket, attempt.target.address, { timeoutMs, signal: abort.signal }).then(
+      birthdayProbeEasy(socket, attempt.target.address, { timeoutMs, signal: abort.signal }).then(
         (result) => {
           done();
           if (ctx.closed) return;
@@ -364,7 +364,7 @@ export class Punching {
         socket,
         from: { address: remote.address, port: remote.port },
       });
-      if (packet !== undefined) ctx.transport?.receivePacket(packet);
+      if (packet !== undefined) ctx.deliver(packet);
     });
     for (let i = 0; i < 3; i++)
       socket.send(ctx.keys.pilaFrame(), peerAddress.port, peerAddress.address, () => {});

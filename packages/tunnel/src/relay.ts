@@ -1,6 +1,6 @@
 import { sameUdpAddress, type UdpAddress } from '@pilot/nat';
 import { decodeBeaconMessage, encodeBeaconMessage, isPilotError, TunnelMagic } from '@pilot/wire';
-import { natAddress, toEndpoint } from './addresses.js';
+import { natAddress } from './addresses.js';
 import { readU32 } from './bytes.js';
 import type { TunnelContext } from './context.js';
 import type { Peer } from './peer.js';
@@ -66,8 +66,6 @@ export class Relay {
     const beacon = ctx.beacon.address;
     if (beacon === undefined || peer.relay) return;
     peer.relay = true;
-    // Over TLS the transport's endpoint for the peer is unused (the codec sends, see paths.ts).
-    ctx.transport?.addPeer({ network: 0, node: peer.nodeId }, toEndpoint(beacon));
     ctx.count('relay_activated');
     ctx.emit({
       type: 'tunnel.relay_activated',

@@ -1,9 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import { SEALED_FRAME_OVERHEAD } from '@pilot/crypto';
 import type { UdpAddress } from '@pilot/nat';
-import { FrameSlab, type UdpEndpoint } from '@pilot/transport/node';
-import { type Address, TunnelMagic } from '@pilot/wire';
-import { natAddress } from './addresses.js';
+import { FrameSlab } from '@pilot/transport/node';
+import { TunnelMagic } from '@pilot/wire';
 import { readU32 } from './bytes.js';
 import type { TunnelContext } from './context.js';
 import { hasPath, type Peer, type Via } from './peer.js';
@@ -27,27 +26,32 @@ export class Sealing {
 
   constructor(private readonly ctx: TunnelContext) {}
 
-  seal(packet: Uint8Array, to: Address): Uint8Array | undefined {
+  /**
+   * Seals a packet for a node and sends it by the node's path; a node without a path gets nothing
+   * (the transport's connect checks `reaches` first). `packet` is only read during the call: sealing
+   * writes a new frame, queueing copies.
+   */
+  send(packet: Uint8Array, node: number): void {
     const ctx = this.ctx;
-    if (ctx.closed) return undefined;
-    const peer = ctx.peerOf(to.node);
+    if (ctx.closed) return;
+    const peer = ctx.peerTable.get(node);
+    if (peer === undefined || !hasPath(peer)) {
+      ctx.count('unroutable');
+      return;
+    }
     if (!ctx.encrypt) {
       const frame = new Uint8Array(4 + packet.length);
       new DataView(frame.buffer).setUint32(0, TunnelMagic.PLAINTEXT);
       frame.set(packet, 4);
       peer.bytesSent += packet.length;
-      return ctx.paths.routeSealed(peer, frame);
-    }
-    if (!hasPath(peer)) {
-      // The daemon told the transport where the node is: that is where our key exchange goes.
-      const known = ctx.transport?.peerEndpoint(to);
-      if (known !== undefined) peer.endpoint = natAddress(known);
+      ctx.paths.sendFrame(peer, frame);
+      return;
     }
     const crypto = peer.crypto;
     if (crypto === undefined || !peer.authenticated) {
       this.enqueue(peer, packet);
       ctx.keys.sendPila(peer, false);
-      return undefined;
+      return;
     }
     peer.bytesSent += packet.length;
     peer.lastSentAt = performance.now();
@@ -55,18 +59,18 @@ export class Sealing {
     // Sealed straight into a slab view (see FrameSlab): a fresh array per frame cost more than AES-GCM.
     const frame = this.slab.take(packet.length + SEALED_FRAME_OVERHEAD);
     crypto.sealInto(packet, frame, 0);
-    return ctx.paths.routeSealed(peer, frame);
+    ctx.paths.sendFrame(peer, frame);
   }
 
-  open(frame: Uint8Array, from: UdpEndpoint): Uint8Array | undefined {
+  /** A datagram from the tunnel socket: the packet inside it, if any (opened in place). */
+  open(frame: Uint8Array, from: UdpAddress): Uint8Array | undefined {
     if (this.ctx.closed || frame.length === 0) return undefined;
-    const source: UdpAddress = { address: from.host, port: from.port };
     if (frame[0]! < 0x10) {
       // Beacon messages: the beacon client handles replies and punch commands; relay deliveries are ours.
       if (frame[0] !== 0x06) return undefined;
-      return this.ctx.relay.openDeliver(frame, source);
+      return this.ctx.relay.openDeliver(frame, from);
     }
-    return this.openTunnelFrame(frame, { kind: 'direct', from: source });
+    return this.openTunnelFrame(frame, { kind: 'direct', from });
   }
 
   openTunnelFrame(frame: Uint8Array, via: Via, relaySource?: number): Uint8Array | undefined {

@@ -23,8 +23,8 @@ export class TunnelSetup {
   /** Resolves once authenticated keys exist with the node (direct or relayed). */
   ensureTunnel(nodeId: number, options: { timeoutMs?: number } = {}): Promise<PeerInfo> {
     const ctx = this.ctx;
-    if (ctx.closed || ctx.transport === undefined) {
-      return Promise.reject(tunnelError(TunnelErrorCode.CLOSED, 'tunnel manager is not attached'));
+    if (ctx.closed || ctx.socket === undefined) {
+      return Promise.reject(tunnelError(TunnelErrorCode.CLOSED, 'tunnel manager is not started'));
     }
     if (nodeId === ctx.nodeId) {
       return Promise.reject(tunnelError(TunnelErrorCode.UNREACHABLE, 'that is our own node'));

@@ -148,7 +148,7 @@ export class TlsPath {
       onDeliver: (source, frame) => {
         if (ctx.closed) return;
         const packet = ctx.relay.openDeliverFrom(source, frame);
-        if (packet !== undefined) ctx.transport?.receivePacket(packet);
+        if (packet !== undefined) ctx.deliver(packet);
       },
       onState: (up, detail) => {
         ctx.count(up ? 'tls_link_up' : 'tls_link_down');

@@ -1,24 +1,37 @@
+import type { RemoteInfo, Socket } from 'node:dgram';
 import type { NatMapping, ReflectorServer } from '@pilot/nat';
-import type { TunnelCodec, UdpEndpoint, UdpTransport } from '@pilot/transport/node';
-import type { Address, TunnelCapabilityName } from '@pilot/wire';
+import { bindUdpSocket, type PacketLink, type PacketReceiver, type UdpEndpoint } from '@pilot/transport/node';
+import type { TunnelCapabilityName } from '@pilot/wire';
+import { natAddress } from './addresses.js';
 import type { PeerCapabilities } from './capabilities.js';
 import { TunnelContext } from './context.js';
 import { TunnelErrorCode, tunnelError } from './errors.js';
 import { hasPath } from './peer.js';
-import type { DualAddress, PeerInfo, TlsRelayOptions, TunnelManagerOptions } from './types.js';
+import type { DualAddress, PeerInfo, TlsRelayOptions, TunnelAddress, TunnelManagerOptions } from './types.js';
+
+/** Where the tunnel socket binds. */
+export interface TunnelBindOptions {
+  /** UDP address to bind (default 127.0.0.1; '0.0.0.0' for all). */
+  readonly host?: string;
+  /** UDP port (default 0: any). */
+  readonly port?: number;
+  /** SO_RCVBUF / SO_SNDBUF request (default 4 MiB). */
+  readonly socketBufferSize?: number;
+}
 
 /**
- * The tunnel layer of a daemon (spec §3, reference §4 and §7.3): a `TunnelCodec` for the
- * `UdpTransport` that seals packets in PILS under keys agreed by signed PILA exchanges, plus the
- * machinery that finds a path to a peer (registry endpoint, LAN addresses, beacon punch, birthday
- * probing, beacon relay) and keeps it (keepalives, following the authenticated sender, upgrading a
- * relayed tunnel to a direct one in place).
+ * The tunnel layer of a daemon (spec §3, reference §4 and §7.3), and the `PacketLink` its transport
+ * runs over: it owns the UDP socket and the one node → path table, seals packets in PILS under keys
+ * agreed by signed PILA exchanges, finds a path to a peer (registry endpoint, LAN addresses, beacon
+ * punch, birthday probing, beacon relay) and keeps it (keepalives, following the authenticated
+ * sender, upgrading a relayed tunnel to a direct one in place). The transport above only calls
+ * `send`, `reaches` and `setReceiver`; nothing here calls up.
  *
- * This class only composes the parts (see `context.ts` and the file map in the package README):
+ * This class only composes the parts (see `context.ts` and the source map in the package README):
  * sealing.ts (codec), key-exchange.ts + key-cache.ts, paths.ts, punching.ts, relay.ts, beacon.ts,
  * liveness.ts and setup.ts (ensureTunnel).
  */
-export class TunnelManager implements TunnelCodec {
+export class TunnelManager implements PacketLink {
   readonly stats: Record<string, number>;
   private readonly ctx: TunnelContext;
 
@@ -29,11 +42,31 @@ export class TunnelManager implements TunnelCodec {
 
   // ---- lifecycle ----
 
-  /** Starts the beacon client on the transport's socket, keepalives and the relay upgrade loop. */
-  attach(transport: UdpTransport, nodeId: number): void {
+  /** Binds the tunnel socket (one per daemon: tunnel frames, beacon messages, STUN share its NAT mapping). */
+  async bind(options: TunnelBindOptions = {}): Promise<void> {
     const ctx = this.ctx;
     if (ctx.closed) throw tunnelError(TunnelErrorCode.CLOSED, 'tunnel manager is closed');
-    ctx.transport = transport;
+    if (ctx.socket !== undefined) throw tunnelError(TunnelErrorCode.CLOSED, 'tunnel socket already bound');
+    const socket = await bindUdpSocket(options);
+    if (ctx.closed) {
+      await closeSocket(socket);
+      throw tunnelError(TunnelErrorCode.CLOSED, 'tunnel manager is closed');
+    }
+    socket.on('message', (message: Buffer, remote: RemoteInfo) => {
+      // A plain Uint8Array view of the datagram: Buffer#subarray (a JS FastBuffer per call) costs more.
+      const frame = new Uint8Array(message.buffer, message.byteOffset, message.byteLength);
+      const packet = ctx.sealing.open(frame, { address: remote.address, port: remote.port });
+      if (packet !== undefined) ctx.deliver(packet);
+    });
+    socket.on('error', (error) => ctx.log('warn', 'UDP socket error', { error: error.message }));
+    ctx.socket = socket;
+  }
+
+  /** Starts the beacon client on the tunnel socket, keepalives and the relay upgrade loop (after `bind`). */
+  start(nodeId: number): void {
+    const ctx = this.ctx;
+    if (ctx.closed) throw tunnelError(TunnelErrorCode.CLOSED, 'tunnel manager is closed');
+    if (ctx.socket === undefined) throw tunnelError(TunnelErrorCode.CLOSED, 'tunnel socket not bound');
     this.setNodeId(nodeId);
     ctx.liveness.start();
     if (ctx.mapping === undefined && ctx.reflectors !== undefined) void ctx.punching.classify();
@@ -41,13 +74,13 @@ export class TunnelManager implements TunnelCodec {
 
   /**
    * The two reflectors to classify our NAT against, when learned after construction (the daemon
-   * learns the rendezvous' second reflector from the registry); classifies at once when attached
+   * learns the rendezvous' second reflector from the registry); classifies at once when started
    * and the mapping is not known yet.
    */
   setReflectors(reflectors: readonly [ReflectorServer, ReflectorServer]): void {
     const ctx = this.ctx;
     ctx.reflectors = reflectors;
-    if (ctx.transport !== undefined && ctx.mapping === undefined && !ctx.closed) void ctx.punching.classify();
+    if (ctx.socket !== undefined && ctx.mapping === undefined && !ctx.closed) void ctx.punching.classify();
   }
 
   /**
@@ -66,6 +99,19 @@ export class TunnelManager implements TunnelCodec {
     for (const peer of ctx.peerTable.values()) peer.crypto?.setOurNode(nodeId);
     ctx.beacon.start();
     ctx.tlsPath.start();
+  }
+
+  /** The bound UDP endpoint of the tunnel socket. */
+  get udpAddress(): UdpEndpoint {
+    const socket = this.ctx.socket;
+    if (socket === undefined) throw tunnelError(TunnelErrorCode.CLOSED, 'tunnel socket not bound');
+    const info = socket.address();
+    return { host: info.address, port: info.port };
+  }
+
+  /** The tunnel socket (tests watch it; frames on it are the manager's). */
+  get socket(): Socket | undefined {
+    return this.ctx.socket;
   }
 
   /** Our reflexive endpoint as the beacon sees the tunnel socket (also registers us with the beacon). */
@@ -101,11 +147,12 @@ export class TunnelManager implements TunnelCodec {
     return Uint8Array.from(this.ctx.x25519.publicKey);
   }
 
-  /** Stops timers, punches, birthday sockets and the beacon client; the transport stays open. */
+  /** Stops timers, punches, birthday sockets and the beacon client, and closes the tunnel socket. */
   async close(): Promise<void> {
     const ctx = this.ctx;
     if (ctx.closed) return;
     ctx.closed = true;
+    ctx.receiver = undefined;
     ctx.liveness.stop();
     for (const timer of ctx.timers) clearTimeout(timer);
     ctx.timers.clear();
@@ -121,6 +168,7 @@ export class TunnelManager implements TunnelCodec {
     await ctx.punching.closeSockets();
     // Session keys and unpaired ephemeral private keys are zeroed.
     ctx.fs.resetAll();
+    if (ctx.socket !== undefined) await closeSocket(ctx.socket);
   }
 
   // ---- queries ----
@@ -147,6 +195,15 @@ export class TunnelManager implements TunnelCodec {
     return peer === undefined ? undefined : this.ctx.info(peer);
   }
 
+  /**
+   * Where a node is believed to be, learned some other way: its key exchange starts there when the
+   * transport sends to it (packets wait for the keys). Ignored when the node has a path already.
+   */
+  addPeer(nodeId: number, endpoint: TunnelAddress): void {
+    const peer = this.ctx.peerOf(nodeId);
+    if (!hasPath(peer)) peer.endpoint = natAddress(endpoint);
+  }
+
   /** Drops a peer's keys and path (untrust, revoke); the next packet to it starts a new exchange. */
   forget(nodeId: number): void {
     const ctx = this.ctx;
@@ -158,7 +215,6 @@ export class TunnelManager implements TunnelCodec {
     ctx.peerTable.delete(nodeId);
     ctx.fs.reset(nodeId);
     ctx.keyCache.delete(nodeId);
-    ctx.transport?.removePeer({ network: 0, node: nodeId });
   }
 
   /** Resolves once authenticated keys exist with the node (direct or relayed). */
@@ -179,21 +235,38 @@ export class TunnelManager implements TunnelCodec {
     this.ctx.liveness.keepalive();
   }
 
-  // ---- TunnelCodec ----
+  // ---- PacketLink ----
 
-  seal(packet: Uint8Array, to: Address): Uint8Array | undefined {
-    return this.ctx.sealing.seal(packet, to);
+  /** Seals a packet (PILS, in place into a slab) and sends it by the node's path; nothing without a path. */
+  send(packet: Uint8Array, node: number): void {
+    this.ctx.sealing.send(packet, node);
+  }
+
+  /** Whether the node has a path (direct, birthday socket or relay). */
+  reaches(node: number): boolean {
+    const peer = this.ctx.peerTable.get(node);
+    return peer !== undefined && hasPath(peer);
+  }
+
+  setReceiver(receiver: PacketReceiver | undefined): void {
+    this.ctx.receiver = receiver;
   }
 
   /**
-   * The transport's no-copy path (it lends a reused buffer): safe here because `seal` never keeps
-   * the packet it is given (sealing writes a new frame; queueing and relaying copy).
+   * Opens one datagram as if it came from `from` on the tunnel socket: the packet inside, if any
+   * (it is not handed to the receiver). For hostile-input tests; the socket's datagrams take this path.
    */
-  sealTransient(packet: Uint8Array, to: Address): Uint8Array | undefined {
-    return this.ctx.sealing.seal(packet, to);
+  open(frame: Uint8Array, from: TunnelAddress): Uint8Array | undefined {
+    return this.ctx.sealing.open(frame, natAddress(from));
   }
+}
 
-  open(frame: Uint8Array, from: UdpEndpoint): Uint8Array | undefined {
-    return this.ctx.sealing.open(frame, from);
-  }
+function closeSocket(socket: Socket): Promise<void> {
+  return new Promise((resolve) => {
+    try {
+      socket.close(() => resolve());
+    } catch {
+      resolve();
+    }
+  });
 }

@@ -89,7 +89,7 @@ export interface TunnelManagerOptions {
   directRetryMs?: number | undefined;
   /** Our NAT's mapping when known (decides the birthday role); otherwise learned from `reflectors`. */
   natMapping?: NatMapping | undefined;
-  /** Two reflectors (beacon or STUN) to classify our NAT from the tunnel socket when attached. */
+  /** Two reflectors (beacon or STUN) to classify our NAT from the tunnel socket when started. */
   reflectors?: readonly [ReflectorServer, ReflectorServer] | undefined;
   /** Sockets the hard side opens for birthday probing; default 256. 0 disables birthday probing. */
   birthdaySockets?: number | undefined;

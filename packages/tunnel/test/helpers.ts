@@ -83,12 +83,12 @@ export interface NodeOptions extends Partial<Omit<TunnelManagerOptions, 'identit
   useBeacon?: boolean;
 }
 
-/** One node: identity, registry client, UdpTransport on loopback with a TunnelManager as its codec. */
+/** One node: identity, registry client, a TunnelManager on loopback and a UdpTransport over it. */
 export class TestNode {
   readonly identity: Identity;
   readonly signer: DirectorySigner;
   readonly manager: TunnelManager;
-  readonly transport: UdpTransport;
+  readonly transport: UdpTransport<TunnelManager>;
   readonly client: DirectoryClient;
   readonly events: TunnelEvent[];
   nodeId: number;
@@ -96,7 +96,7 @@ export class TestNode {
   private constructor(
     identity: Identity,
     manager: TunnelManager,
-    transport: UdpTransport,
+    transport: UdpTransport<TunnelManager>,
     client: DirectoryClient,
     nodeId: number,
     events: TunnelEvent[],
@@ -126,16 +126,11 @@ export class TestNode {
       ...(useBeacon === false ? {} : { beacon: rendezvous.beaconAddress }),
       onEvent: (event) => events.push(event),
     });
-    const transport = await UdpTransport.create({
-      host: '127.0.0.1',
-      port: 0,
-      codec: manager,
-      learnPeers: false,
-      localAddress: { network: 0, node: 0 },
-    });
-    manager.attach(transport, 0);
+    await manager.bind({ host: '127.0.0.1', port: 0 });
+    const transport = await UdpTransport.create({ link: manager, localAddress: { network: 0, node: 0 } });
+    manager.start(0);
     const registered = await client.register(signer, {
-      listenAddr: `127.0.0.1:${transport.udpAddress.port}`,
+      listenAddr: `127.0.0.1:${manager.udpAddress.port}`,
       tunnelCapabilities: manager.advertisedCapabilities,
     });
     nodeId = registered.nodeId;
@@ -151,7 +146,7 @@ export class TestNode {
   }
 
   get udp(): UdpAddress {
-    return { address: '127.0.0.1', port: this.transport.udpAddress.port };
+    return { address: '127.0.0.1', port: this.manager.udpAddress.port };
   }
 
   #closed: Promise<void> | undefined;
@@ -159,8 +154,8 @@ export class TestNode {
   /** Closes the node once (a case may stop it early; the file's hooks close it again). */
   close(): Promise<void> {
     this.#closed ??= (async () => {
-      await this.manager.close();
       await this.transport.close();
+      await this.manager.close();
       await this.client.close();
     })();
     return this.#closed;

@@ -13,7 +13,7 @@ const magicOf = (bytes: Uint8Array): number =>
 /** Records the tunnel frames `target` receives from `source`'s socket. */
 function sniff(target: TestNode, source: TestNode): { pils: Uint8Array[]; pila: Uint8Array[] } {
   const seen = { pils: [] as Uint8Array[], pila: [] as Uint8Array[] };
-  target.transport.socket.on('message', (message: Buffer, from: RemoteInfo) => {
+  target.manager.socket?.on('message', (message: Buffer, from: RemoteInfo) => {
     if (from.port !== source.udp.port || message.length < 4) return;
     const magic = magicOf(message);
     if (magic === TunnelMagic.ENCRYPTED) seen.pils.push(Uint8Array.from(message));
@@ -113,9 +113,8 @@ describe('hostile frames are dropped and counted, never crash, never move a tunn
       window: 16,
       payload: new Uint8Array(0),
     });
-    const frame = a.manager.seal(packet, b.address);
-    expect(frame).toBeDefined();
-    a.transport.sendRaw(frame!, { host: '127.0.0.1', port: b.udp.port });
+    // Sent through A's tunnel as any packet would be: sealed by A, to B's path.
+    a.manager.send(packet, b.nodeId);
     await until(() => stat(b, 'drop_spoofed_source') >= 1, 5000, 'spoofed source counted');
   });
 
@@ -145,11 +144,14 @@ describe('hostile frames are dropped and counted, never crash, never move a tunn
     const seen = sniff(b, a);
     await a.manager.ensureTunnel(b.nodeId);
     await until(() => seen.pila.length > 0, 5000, 'a PILA');
+    // A PILS frame of A's to vary: any packet A seals for B (B drops this one as a spoofed source).
+    a.manager.send(new Uint8Array(40), b.nodeId);
+    await until(() => seen.pils.length > 0, 5000, 'a PILS');
     const from = { host: '127.0.0.1', port: 9 };
     const inputs = [
       ...hostileBasics(),
       ...hostileVariants(seen.pila[0]!),
-      ...hostileVariants(a.manager.seal(new Uint8Array(40), b.address) ?? new Uint8Array(40)),
+      ...hostileVariants(seen.pils[0]!),
       ...hostileVariants(
         encodeBeaconMessage({ type: 'relayDeliver', source: a.nodeId, frame: seen.pila[0]! }),
       ),

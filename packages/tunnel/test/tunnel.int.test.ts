@@ -45,7 +45,7 @@ describe('TunnelManager on loopback (registry + beacon)', () => {
   it('queues packets sent before the keys exist (≤ 64) and flushes them once keyed', async () => {
     const [a, b] = [await node(), await node()];
     // The daemon may learn an endpoint another way and connect at once: the SYN waits for the keys.
-    a.transport.addPeer(b.address, { host: '127.0.0.1', port: b.udp.port });
+    a.manager.addPeer(b.nodeId, { host: '127.0.0.1', port: b.udp.port });
     const payload = seededRandom(2).bytes(256 * 1024);
     const received = await transfer(a, b, payload);
     expect(sha256(received)).toBe(sha256(payload));
@@ -60,8 +60,8 @@ describe('TunnelManager on loopback (registry + beacon)', () => {
     ];
     // UDP filtered between the two: only the beacon gets through.
     firewalls.push(
-      new Firewall(a.transport.socket, [rendezvous().beaconAddress]),
-      new Firewall(b.transport.socket, [rendezvous().beaconAddress]),
+      new Firewall(a.manager.socket!, [rendezvous().beaconAddress]),
+      new Firewall(b.manager.socket!, [rendezvous().beaconAddress]),
     );
     const info = await a.manager.ensureTunnel(b.nodeId);
     expect(info.relay).toBe(true);
@@ -81,8 +81,8 @@ describe('TunnelManager on loopback (registry + beacon)', () => {
       await node({ directTimeoutMs: 300, directRetryMs: 500 }),
     ];
     const walls = [
-      new Firewall(a.transport.socket, [rendezvous().beaconAddress]),
-      new Firewall(b.transport.socket, [rendezvous().beaconAddress]),
+      new Firewall(a.manager.socket!, [rendezvous().beaconAddress]),
+      new Firewall(b.manager.socket!, [rendezvous().beaconAddress]),
     ];
     firewalls.push(...walls);
     expect((await a.manager.ensureTunnel(b.nodeId)).relay).toBe(true);

@@ -1,38 +1,29 @@
-import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
-import { lookup as dnsLookup, type LookupOneOptions } from 'node:dns';
 import { EventEmitter } from 'node:events';
-import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Connection } from '../core/connection.js';
 import { Endpoint, type ListenOptions, type Transmit, type TransmitSink } from '../core/endpoint.js';
 import type { Datagram } from '../core/events.js';
 import type { EndpointOptions } from '../core/options.js';
 import { TransportErrorCode, transportError } from '../errors.js';
-import {
-  type Address,
-  encodePacket,
-  encodePacketInto,
-  HEADER_SIZE,
-  MAX_PAYLOAD,
-  type Packet,
-} from '../wire.js';
+import { type Address, encodePacketInto, HEADER_SIZE, MAX_PAYLOAD, type Packet } from '../wire.js';
+import type { PacketLink, PacketReceiver } from './packet-link.js';
 import { PilotStream } from './pilot-stream.js';
-import { PlaintextCodec, type TunnelCodec, type UdpEndpoint } from './tunnel-codec.js';
+import type { UdpEndpoint } from './tunnel-codec.js';
+import { UdpLink, type UdpLinkOptions } from './udp-link.js';
 
-export interface UdpTransportOptions extends EndpointOptions {
-  /** UDP address to bind (default 127.0.0.1... pass '0.0.0.0' to listen on all). */
-  readonly host?: string;
-  /** UDP port to bind (default 0: any). */
-  readonly port?: number;
-  /** Tunnel framing (default PILT plaintext). */
-  readonly codec?: TunnelCodec;
-  /** SO_RCVBUF / SO_SNDBUF request (default 4 MiB; the kernel may cap it). */
-  readonly socketBufferSize?: number;
-  /** Learn a peer's UDP endpoint from the packets it sends (default true). */
-  readonly learnPeers?: boolean;
+export interface UdpTransportOptions extends EndpointOptions, UdpLinkOptions {
+  /**
+   * The packet link to run over (the daemon's tunnel). Without one the transport binds its own
+   * plain `UdpLink` from `host`, `port`, `codec`, `socketBufferSize` and `learnPeers`, and closes it
+   * on close; a link given here stays open (its owner closes it).
+   */
+  readonly link?: PacketLink;
   /** Stream high-water marks (default 64 KiB). */
   readonly streamHighWaterMark?: number;
 }
+
+/** Options of a transport on its own plain UDP link. */
+export type PlainUdpTransportOptions = UdpTransportOptions & { readonly link?: undefined };
 
 /**
  * Packets handed to the socket per pass of the event loop before received datagrams (ACKs) get a
@@ -47,20 +38,20 @@ interface PendingConnect {
 }
 
 /**
- * The node:dgram driver: one UDP socket, many peers (each a node address reached at a UDP
- * endpoint), and the sans-IO Endpoint run with real time. Received datagrams are processed at
- * once; output and timers are handled in one pass per event-loop turn, so writes made in the same
- * turn are coalesced into full segments.
+ * The Node.js driver: the sans-IO Endpoint run with real time over a `PacketLink` (a plain
+ * `UdpLink` of its own, or the daemon's tunnel). Received packets are processed at once; output and
+ * timers are handled in one pass per event-loop turn, so writes made in the same turn are coalesced
+ * into full segments. It only calls down into the link: paths, sockets and keys are the link's.
  *
- * Events: 'connection' (PilotStream) for accepted streams, 'datagram' (Datagram), 'error'.
+ * Events: 'connection' (PilotStream) for accepted streams, 'datagram' (Datagram), 'error' (the
+ * socket of its own link).
  */
-export class UdpTransport extends EventEmitter {
+export class UdpTransport<L extends PacketLink = PacketLink> extends EventEmitter {
   readonly endpoint: Endpoint;
-  private readonly socket_: Socket;
-  private readonly codec: TunnelCodec;
-  // Keyed by node ID only: a node has one UDP endpoint whatever network address reaches it.
-  private readonly peers = new Map<number, UdpEndpoint>();
-  private readonly learnPeers: boolean;
+  /** The link packets go over. */
+  readonly link: L;
+  /** Whether the transport bound the link itself (then it closes it). */
+  private readonly ownsLink: boolean;
   private readonly highWaterMark: number;
   private readonly connects = new Map<Connection, PendingConnect>();
   private immediate: NodeJS.Immediate | undefined;
@@ -70,65 +61,38 @@ export class UdpTransport extends EventEmitter {
   private closing = false;
   /** Streams reset by our own close end quietly (no 'error' nobody listens for). */
   private shuttingDown = false;
-  private readonly onMessage = (message: Buffer, remote: RemoteInfo): void => this.receive(message, remote);
-  /** Stream packets are encoded here when the codec seals from a borrowed buffer (no copy per packet). */
-  private readonly scratch: Uint8Array | undefined;
-  /** The last destination looked up, by identity: a connection's packets all carry its peer object. */
-  private lastDestination: Address | undefined;
-  private lastPeer: UdpEndpoint | undefined;
-  private lastSourceNode = -1;
+  /** Packets are encoded here and lent to the link (no copy or allocation per packet). */
+  private readonly scratch = new Uint8Array(HEADER_SIZE + MAX_PAYLOAD);
+  private readonly receiver: PacketReceiver = (packet) => this.receive(packet);
   private readonly sink: TransmitSink = {
     packet: (packet) => this.sendPacket(packet),
     transmit: (transmit) => this.sendTransmit(transmit),
   };
 
-  private constructor(socket: Socket, options: UdpTransportOptions) {
+  private constructor(link: L, ownsLink: boolean, options: UdpTransportOptions) {
     super();
-    this.socket_ = socket;
+    this.link = link;
+    this.ownsLink = ownsLink;
     this.endpoint = new Endpoint(options);
-    this.codec = options.codec ?? new PlaintextCodec();
-    this.scratch =
-      this.codec.sealTransient === undefined ? undefined : new Uint8Array(HEADER_SIZE + MAX_PAYLOAD);
-    this.learnPeers = options.learnPeers ?? true;
     this.highWaterMark = options.streamHighWaterMark ?? 64 * 1024;
-    socket.on('message', this.onMessage);
-    socket.on('error', (error) => this.emit('error', error));
+    link.setReceiver(this.receiver);
+    if (link instanceof UdpLink) link.socket.on('error', (error) => this.emit('error', error));
   }
 
-  /** Binds a UDP socket and returns the running transport. */
+  /** A transport over the given link (left open at close: its owner closes it). */
+  static create<L extends PacketLink>(
+    options: UdpTransportOptions & { readonly link: L },
+  ): Promise<UdpTransport<L>>;
+  /** Binds a plain `UdpLink` and returns the running transport over it. */
+  static create(options: PlainUdpTransportOptions): Promise<UdpTransport<UdpLink>>;
   static async create(options: UdpTransportOptions): Promise<UdpTransport> {
-    const host = options.host ?? '127.0.0.1';
-    const socket = createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', lookup: literalLookup });
-    await new Promise<void>((resolve, reject) => {
-      socket.once('error', reject);
-      socket.bind(options.port ?? 0, host, () => {
-        socket.off('error', reject);
-        resolve();
-      });
-    });
-    const size = options.socketBufferSize ?? 4 * 1024 * 1024;
-    try {
-      socket.setRecvBufferSize(size);
-      socket.setSendBufferSize(size);
-    } catch {
-      // The kernel caps the request (net.core.rmem_max); the default buffers still work.
-    }
-    return new UdpTransport(socket, options);
+    if (options.link !== undefined) return new UdpTransport(options.link, false, options);
+    return new UdpTransport(await UdpLink.bind(options), true, options);
   }
 
-  /**
-   * The UDP socket itself, for the layers that share it (the beacon client, hole punching): one
-   * socket per node keeps one NAT mapping. They add their own 'message' listeners; frames this
-   * transport's codec does not open are ignored here. Closing stays the transport's job.
-   */
-  get socket(): Socket {
-    return this.socket_;
-  }
-
-  /** The bound UDP endpoint. */
+  /** The bound UDP endpoint of the transport's own `UdpLink` (a plain transport only). */
   get udpAddress(): UdpEndpoint {
-    const info = this.socket_.address();
-    return { host: info.address, port: info.port };
+    return this.plainLink().udpAddress;
   }
 
   get localAddress(): Address {
@@ -136,33 +100,20 @@ export class UdpTransport extends EventEmitter {
   }
 
   /**
-   * Tells the transport where a node is reachable. Only the node ID counts: every network address
-   * of that node (`N:node` for any network N) goes to this one UDP endpoint.
+   * Tells the transport's own `UdpLink` where a node is reachable (a plain transport only). Only
+   * the node ID counts: every network address of that node goes to this one UDP endpoint.
    */
-  addPeer(address: Address, endpoint: UdpEndpoint): void {
-    this.peers.set(address.node, endpoint);
-    this.lastDestination = undefined;
+  addPeer(this: UdpTransport<UdpLink>, address: Address, endpoint: UdpEndpoint): void {
+    this.link.addPeer(address, endpoint);
   }
 
-  /** The UDP endpoint a node is reached at (whatever the network part of `address`), if one is known. */
-  peerEndpoint(address: Address): UdpEndpoint | undefined {
-    return this.peers.get(address.node);
+  /** The UDP endpoint the own `UdpLink` reaches a node at (a plain transport only), if one is known. */
+  peerEndpoint(this: UdpTransport<UdpLink>, address: Address): UdpEndpoint | undefined {
+    return this.link.peerEndpoint(address);
   }
 
-  /**
-   * Sends a frame that is not a packet of this transport (a key exchange, a punch, a beacon
-   * message) from the same socket, so that NAT mappings made by one serve the other.
-   */
-  sendRaw(frame: Uint8Array, to: UdpEndpoint): void {
-    if (this.closing) return;
-    this.socket_.send(frame, to.port, to.host);
-  }
-
-  /** Feeds a packet that arrived some other way (relayed, or opened by the caller) to the endpoint. */
-  receivePacket(packet: Uint8Array): void {
-    if (this.closing) return;
-    this.endpoint.receive(packet, performance.now());
-    this.schedule();
+  removePeer(this: UdpTransport<UdpLink>, address: Address): void {
+    this.link.removePeer(address);
   }
 
   /**
@@ -174,12 +125,6 @@ export class UdpTransport extends EventEmitter {
     if (this.closing) return;
     this.endpoint.probePathMtu(address, ceiling, options);
     this.schedule();
-  }
-
-  removePeer(address: Address): void {
-    this.peers.delete(address.node);
-    this.lastDestination = undefined;
-    this.lastSourceNode = -1;
   }
 
   listen(port: number, options?: ListenOptions): void {
@@ -194,10 +139,8 @@ export class UdpTransport extends EventEmitter {
   /** Opens a stream to `address:port`; resolves once the handshake completes. */
   connect(address: Address, port: number): Promise<PilotStream> {
     if (this.closing) return Promise.reject(transportError(TransportErrorCode.CLOSED, 'transport is closed'));
-    if (!this.peers.has(address.node)) {
-      return Promise.reject(
-        transportError(TransportErrorCode.NO_ROUTE, 'no UDP endpoint known for that node'),
-      );
+    if (!this.link.reaches(address.node)) {
+      return Promise.reject(transportError(TransportErrorCode.NO_ROUTE, 'no path known to that node'));
     }
     const connection = this.endpoint.connect(address, port, performance.now());
     const stream = new PilotStream(connection, this, this.highWaterMark);
@@ -220,7 +163,7 @@ export class UdpTransport extends EventEmitter {
     this.schedule();
   }
 
-  /** Resets every connection, stops every timer and closes the socket. */
+  /** Resets every connection and stops every timer; closes the link if the transport bound it. */
   async close(): Promise<void> {
     if (this.closing) return;
     this.shuttingDown = true;
@@ -234,8 +177,8 @@ export class UdpTransport extends EventEmitter {
     for (const pending of this.connects.values())
       pending.reject(transportError(TransportErrorCode.CLOSED, 'transport closed'));
     this.connects.clear();
-    this.socket_.off('message', this.onMessage);
-    await new Promise<void>((resolve) => this.socket_.close(() => resolve()));
+    this.link.setReceiver(undefined);
+    if (this.ownsLink && this.link instanceof UdpLink) await this.link.close();
   }
 
   /**
@@ -262,27 +205,18 @@ export class UdpTransport extends EventEmitter {
     });
   }
 
-  private receive(message: Buffer, remote: RemoteInfo): void {
-    if (this.closing) return;
-    const from = { host: remote.address, port: remote.port };
-    // A plain Uint8Array view of the datagram: the codec and the packet decoder slice it several
-    // times, and Buffer#subarray (a JS FastBuffer per call) cost ~4 % of a receiving core.
-    const frame = new Uint8Array(message.buffer, message.byteOffset, message.byteLength);
-    const packet = this.codec.open(frame, from);
-    if (packet === undefined || packet.length < 10) return;
-    if (this.learnPeers) {
-      const node = ((packet[6]! << 24) | (packet[7]! << 16) | (packet[8]! << 8) | packet[9]!) >>> 0;
-      // Skip the lookup for the common case: the same sender as the packet before.
-      if (node !== this.lastSourceNode) {
-        if (!this.peers.has(node)) {
-          this.peers.set(node, from);
-          this.lastDestination = undefined;
-        }
-        this.lastSourceNode = node;
-      }
-    }
+  private receive(packet: Uint8Array): void {
+    if (this.closing || packet.length < 10) return;
     this.endpoint.receive(packet, performance.now());
     this.schedule();
+  }
+
+  private plainLink(): UdpLink {
+    if (this.link instanceof UdpLink) return this.link;
+    throw transportError(
+      TransportErrorCode.BAD_ARGUMENT,
+      'the transport runs over a link of its owner, not a UdpLink',
+    );
   }
 
   private run(): void {
@@ -303,33 +237,14 @@ export class UdpTransport extends EventEmitter {
     this.arm();
   }
 
-  private peerOf(destination: Address): UdpEndpoint | undefined {
-    if (destination === this.lastDestination) return this.lastPeer;
-    const peer = this.peers.get(destination.node);
-    this.lastDestination = destination;
-    this.lastPeer = peer;
-    return peer;
-  }
-
   private sendPacket(packet: Packet): void {
-    const peer = this.peerOf(packet.dst);
-    if (peer === undefined) return;
     const scratch = this.scratch;
-    let frame: Uint8Array | undefined;
-    if (scratch !== undefined && this.codec.sealTransient !== undefined) {
-      const length = encodePacketInto(packet, scratch, 0);
-      frame = this.codec.sealTransient(scratch.subarray(0, length), packet.dst);
-    } else {
-      frame = this.codec.seal(encodePacket(packet), packet.dst);
-    }
-    if (frame !== undefined) this.socket_.send(frame, peer.port, peer.host);
+    const length = encodePacketInto(packet, scratch, 0);
+    this.link.send(scratch.subarray(0, length), packet.dst.node);
   }
 
   private sendTransmit(transmit: Transmit): void {
-    const peer = this.peerOf(transmit.destination);
-    if (peer === undefined) return;
-    const frame = this.codec.seal(transmit.bytes, transmit.destination);
-    if (frame !== undefined) this.socket_.send(frame, peer.port, peer.host);
+    this.link.send(transmit.bytes, transmit.destination.node);
   }
 
   private arm(): void {
@@ -405,23 +320,6 @@ export class UdpTransport extends EventEmitter {
       }
     }
   }
-}
-
-type LookupCallback = (error: NodeJS.ErrnoException | null, address: string, family: number) => void;
-
-/**
- * dgram resolves the destination of every send through `dns.lookup`, which answers even an IP
- * literal a tick later: a closure, a nextTick and a deferred send per datagram. Peers are IP
- * literals, so answer those at once; anything else still goes to the resolver.
- */
-function literalLookup(hostname: string, options: number | LookupOneOptions, callback: LookupCallback): void {
-  const family = isIP(hostname);
-  if (family !== 0) {
-    callback(null, hostname, family);
-    return;
-  }
-  const resolved: LookupOneOptions = typeof options === 'number' ? { family: options } : options;
-  dnsLookup(hostname, resolved, callback);
 }
 
 function streamOf(connection: Connection): PilotStream | undefined {

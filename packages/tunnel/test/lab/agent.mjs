@@ -74,16 +74,10 @@ const manager = new TunnelManager({
   keepaliveMs: Number(keepalive),
   onEvent: (event) => print({ ...event, event: 'tunnel-event' }),
 });
-const transport = await UdpTransport.create({
-  host: '0.0.0.0',
-  port: 0,
-  codec: manager,
-  learnPeers: false,
-  localAddress: { network: 0, node: 0 },
-});
-transport.on('error', (error) => print({ event: 'transport-error', message: String(error) }));
-manager.attach(transport, 0);
-const registered = await client.register(signer, { listenAddr: `0.0.0.0:${transport.udpAddress.port}` });
+await manager.bind({ host: '0.0.0.0', port: 0 });
+const transport = await UdpTransport.create({ link: manager, localAddress: { network: 0, node: 0 } });
+manager.start(0);
+const registered = await client.register(signer, { listenAddr: `0.0.0.0:${manager.udpAddress.port}` });
 nodeId = registered.nodeId;
 await client.setVisibility(signer, nodeId, true);
 transport.endpoint.setLocalAddress({ network: 0, node: nodeId });
@@ -104,7 +98,7 @@ transport.on('connection', (stream) => {
     stream.end();
   });
 });
-print({ event: 'ready', node_id: nodeId, mapping, endpoint, port: transport.udpAddress.port });
+print({ event: 'ready', node_id: nodeId, mapping, endpoint, port: manager.udpAddress.port });
 
 async function send({ node, bytes, seed, pauseMs = 0, chunk = 16 * 1024 }) {
   const data = payload(seed, bytes);
@@ -155,8 +149,8 @@ lines.on('line', (line) => {
   run().catch((error) => print({ event: 'command-error', cmd: command.cmd, message: String(error) }));
 });
 lines.on('close', async () => {
-  await manager.close();
   await transport.close();
+  await manager.close();
   client.close();
   process.exit(0);
 });

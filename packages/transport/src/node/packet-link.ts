@@ -1,0 +1,24 @@
+/**
+ * What the transport runs over: packets to and from nodes. The layer below owns everything about
+ * how a packet reaches a node — the socket, the node → path table, framing and keys: a plain
+ * `UdpLink` (tests, benchmarks, fixed deployments) or the daemon's tunnel (`@pilot/tunnel`).
+ * The transport only calls down: it never learns paths, sockets or tunnels.
+ */
+export interface PacketLink {
+  /**
+   * Sends an encoded packet to a node, or drops it when the node has no path. The packet is only
+   * valid during the call (the transport encodes every packet into one reused buffer): a link that
+   * keeps it for later (queued until a key exists) copies it.
+   */
+  send(packet: Uint8Array, node: number): void;
+  /** Whether a packet to the node can be sent now (connect fails with NO_ROUTE otherwise). */
+  reaches(node: number): boolean;
+  /**
+   * Where received packets go (one receiver at a time; undefined detaches). A packet handed over
+   * is the receiver's: the link does not read or reuse its bytes afterwards.
+   */
+  setReceiver(receiver: PacketReceiver | undefined): void;
+}
+
+/** Takes one packet received from some node (its header names the node). */
+export type PacketReceiver = (packet: Uint8Array) => void;
