@@ -34,7 +34,7 @@ class MemoryLink implements PacketLink {
   }
 }
 
-let open: UdpTransport[] = [];
+let open: UdpTransport<MemoryLink>[] = [];
 
 afterEach(async () => {
   await Promise.all(open.map((t) => t.close()));

@@ -46,7 +46,7 @@ interface PendingConnect {
  * Events: 'connection' (PilotStream) for accepted streams, 'datagram' (Datagram), 'error' (the
  * socket of its own link).
  */
-export class UdpTransport<L extends PacketLink = PacketLink> extends EventEmitter {
+export class UdpTransport<L extends PacketLink = UdpLink> extends EventEmitter {
   readonly endpoint: Endpoint;
   /** The link packets go over. */
   readonly link: L;
@@ -85,7 +85,7 @@ export class UdpTransport<L extends PacketLink = PacketLink> extends EventEmitte
   ): Promise<UdpTransport<L>>;
   /** Binds a plain `UdpLink` and returns the running transport over it. */
   static create(options: PlainUdpTransportOptions): Promise<UdpTransport<UdpLink>>;
-  static async create(options: UdpTransportOptions): Promise<UdpTransport> {
+  static async create(options: UdpTransportOptions): Promise<UdpTransport<PacketLink>> {
     if (options.link !== undefined) return new UdpTransport(options.link, false, options);
     return new UdpTransport(await UdpLink.bind(options), true, options);
   }
