@@ -17,28 +17,31 @@ const [registryHost, registryPort] = config.registry.split(':');
 const [victimHost, victimPort] = config.victimUdp.split(':');
 const victim = { network: 0, node: config.victim };
 
-/** The tunnel as codec, except that each connection's first data segment never leaves. */
-class HoleCodec {
+/** The tunnel as the transport's packet link, except that each connection's first data segment never leaves. */
+class HoleLink {
   constructor(tunnel) {
     this.tunnel = tunnel;
     /** local port → the sequence number of the segment we withhold. */
     this.holes = new Map();
     this.withheld = 0;
   }
-  seal(packet, peer) {
+  send(packet, node) {
     const decoded = decodePacket(packet);
     if (decoded.dstPort === 444 && decoded.payload.length > 0) {
       const hole = this.holes.get(decoded.srcPort);
       if (hole === undefined) this.holes.set(decoded.srcPort, decoded.seq);
       if (hole === undefined || hole === decoded.seq) {
         this.withheld++;
-        return undefined;
+        return;
       }
     }
-    return this.tunnel.seal(packet, peer);
+    this.tunnel.send(packet, node);
   }
-  open(frame, from) {
-    return this.tunnel.open(frame, from);
+  reaches(node) {
+    return this.tunnel.reaches(node);
+  }
+  setReceiver(receiver) {
+    this.tunnel.setReceiver(receiver);
   }
 }
 
@@ -59,16 +62,11 @@ for (let i = 0; i < config.identities; i++) {
     encrypt: true,
     log: () => {},
   });
-  const codec = new HoleCodec(tunnel);
-  const transport = await UdpTransport.create({
-    host: '127.0.0.1',
-    port: 0,
-    codec,
-    learnPeers: false,
-    localAddress: { network: 0, node: nodeId },
-  });
-  tunnel.attach(transport, nodeId);
-  nodes.push({ nodeId, tunnel, transport, codec });
+  await tunnel.bind({ host: '127.0.0.1', port: 0 });
+  const link = new HoleLink(tunnel);
+  const transport = await UdpTransport.create({ link, localAddress: { network: 0, node: nodeId } });
+  tunnel.start(nodeId);
+  nodes.push({ nodeId, tunnel, transport, link });
 }
 
 let tunnels = 0;
@@ -106,7 +104,7 @@ await Promise.all(
 process.stdout.write(`${JSON.stringify({ ready: true, tunnels, tunnelError, opened, refused })}\n`);
 
 setTimeout(async () => {
-  const withheld = nodes.reduce((sum, n) => sum + n.codec.withheld, 0);
+  const withheld = nodes.reduce((sum, n) => sum + n.link.withheld, 0);
   for (const stream of streams) stream.destroy();
   for (const n of nodes) {
     await n.transport.close().catch(() => {});
