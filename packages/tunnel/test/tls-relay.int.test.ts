@@ -58,7 +58,7 @@ describe('the relay over TLS', () => {
     const b = await node({ directTimeoutMs: 300, directRetryMs: 500 });
     expect(a.manager.tlsRelay).toMatchObject({ mode: 'auto', active: false });
     // Nothing reaches a's UDP socket any more (the beacon's answers included).
-    const wall = new Firewall(a.transport.socket, []);
+    const wall = new Firewall(a.manager.socket!, []);
     firewalls.push(wall);
     expect(await a.manager.probeUdp()).toBe(false);
     expect(a.manager.tlsRelay).toMatchObject({ active: true });
