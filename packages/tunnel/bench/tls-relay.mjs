@@ -56,16 +56,11 @@ async function node(extra = {}) {
     directRetryMs: 600_000,
     ...extra,
   });
-  const transport = await UdpTransport.create({
-    host: '127.0.0.1',
-    port: 0,
-    codec: manager,
-    learnPeers: false,
-    localAddress: { network: 0, node: nodeId },
-  });
-  manager.attach(transport, nodeId);
+  await manager.bind({ host: '127.0.0.1', port: 0 });
+  const transport = await UdpTransport.create({ link: manager, localAddress: { network: 0, node: nodeId } });
+  manager.start(nodeId);
   await manager.discover();
-  endpoints.set(nodeId, { address: '127.0.0.1', port: transport.udpAddress.port });
+  endpoints.set(nodeId, { address: '127.0.0.1', port: manager.udpAddress.port });
   return { nodeId, manager, transport };
 }
 
@@ -147,8 +142,8 @@ try {
   {
     const [a, b] = [await node(), await node()];
     all.push(a, b);
-    onlyBeacon(a.transport.socket);
-    onlyBeacon(b.transport.socket);
+    onlyBeacon(a.manager.socket);
+    onlyBeacon(b.manager.socket);
     rows.push(await measure('relay', a, b));
   }
   {
@@ -162,8 +157,8 @@ try {
   }
 } finally {
   for (const n of all) {
-    await n.manager.close();
     await n.transport.close();
+    await n.manager.close();
   }
   await relay.close();
   await beacon.close();
