@@ -7,7 +7,13 @@ import { type MetricsServer, startMetricsServer } from '@pilot/metrics';
 import { connectThroughProxy, parseProxyUrl, type ReflectorServer, type UdpAddress } from '@pilot/nat';
 import { connectionStateName, type Datagram } from '@pilot/transport';
 import { type PilotStream, UdpTransport } from '@pilot/transport/node';
-import { type PeerInfo, type TlsRelayOptions, TunnelManager, type TunnelManagerOptions } from '@pilot/tunnel';
+import {
+  DEFAULT_TUNNEL_CAPABILITIES,
+  type PeerInfo,
+  type TlsRelayOptions,
+  TunnelManager,
+  type TunnelManagerOptions,
+} from '@pilot/tunnel';
 import {
   type Address,
   BROADCAST_NODE,
@@ -16,6 +22,7 @@ import {
   type IpcMessage,
   type IpcNetworkRequest,
   isPilotError,
+  TunnelCapability,
   WellKnownPort,
 } from '@pilot/wire';
 import { startBudgetLog } from './budget-log.js';
@@ -325,6 +332,12 @@ class PilotDaemon implements Daemon, IpcHandler {
       identity,
       ...(tunnelKey === undefined ? {} : { x25519: tunnelKey }),
       forwardSecrecy: o.forwardSecrecy !== false,
+      // Larger datagrams between pilot-ts peers (path MTU probed, path-mtu-policy.ts): advertised
+      // unless turned off, so the policy below finds the capability negotiated.
+      capabilities: [
+        ...DEFAULT_TUNNEL_CAPABILITIES,
+        ...(o.largeDatagrams !== false ? [TunnelCapability.LARGE_DATAGRAMS] : []),
+      ],
       rekey: {
         ...(o.rekeyAfter === undefined ? {} : { ms: o.rekeyAfter }),
         ...(o.rekeyBytes === undefined ? {} : { bytes: o.rekeyBytes }),
@@ -1413,7 +1426,12 @@ class PilotDaemon implements Daemon, IpcHandler {
         address: formatAddress({ network, node: this.#nodeId }),
       })),
       network_peers: this.#networkPeers.size,
-      peer_list: peers,
+      // path_mtu: the datagram size the transport uses towards the peer now (tunnel frame included);
+      // above the spec's only towards pilot-ts peers that negotiated large-datagrams.
+      peer_list: peers.map((peer) => ({
+        ...peer,
+        path_mtu: this.#transport?.endpoint.pathMtu({ network: 0, node: peer.node_id }),
+      })),
       conn_list: connList,
       pid: process.pid,
       home: this.home,

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 
@@ -9,9 +10,10 @@ import { networkInterfaces } from 'node:os';
  * - loopback: the kernel moves datagrams of any size in one piece; 16 KiB datagrams moved the
  *   transport core ~10× faster than 1200-byte ones (packages/cli bench/datagram-size.mjs), larger
  *   ones gained little more and cost the receiver's socket buffer.
- * - a peer in the same IPv4 /24 as one of our interfaces (the reference's LAN rule, §7.3): 8 KiB,
- *   IP-fragmented on a 1500-byte Ethernet; a LAN that drops fragments fails the probe and the
- *   search settles lower.
+ * - a peer in the same IPv4 /24 as one of our interfaces (the reference's LAN rule, §7.3): that
+ *   interface's MTU less the IP and UDP headers (8 KiB at most), so a jumbo-frame LAN gets large
+ *   datagrams and an Ethernet one is never IP-fragmented (a lost fragment loses the whole datagram,
+ *   which multiplies the loss rate by the fragment count).
  * - anything else: the Ethernet MTU less the IP and UDP headers (1472 over IPv4, 1452 over IPv6),
  *   what TCP's MSS uses too; a smaller path MTU fails the probe and the search settles lower.
  */
@@ -26,21 +28,36 @@ export function datagramCeiling(address: string): number {
   if (address.startsWith('127.') || address === '::1' || address.startsWith('::ffff:127.')) {
     return LOOPBACK_DATAGRAM_CEILING;
   }
-  if (family === 4 && sameLan(address)) return LAN_DATAGRAM_CEILING;
+  if (family === 4) {
+    const lanMtu = sameLanMtu(address);
+    if (lanMtu !== undefined)
+      return Math.min(LAN_DATAGRAM_CEILING, Math.max(lanMtu - 28, INTERNET_DATAGRAM_CEILING_V4));
+  }
   return family === 4 ? INTERNET_DATAGRAM_CEILING_V4 : INTERNET_DATAGRAM_CEILING_V6;
 }
 
-function sameLan(ip: string): boolean {
+/** The MTU of our interface in the same /24 as `ip`, or undefined when none is (Linux: /sys; else 1500). */
+function sameLanMtu(ip: string): number | undefined {
   const prefix = ip.split('.').slice(0, 3).join('.');
-  for (const list of Object.values(networkInterfaces())) {
+  for (const [name, list] of Object.entries(networkInterfaces())) {
     for (const entry of list ?? []) {
       if (
         entry.family === 'IPv4' &&
         !entry.internal &&
         entry.address.split('.').slice(0, 3).join('.') === prefix
-      )
-        return true;
+      ) {
+        return interfaceMtu(name);
+      }
     }
   }
-  return false;
+  return undefined;
+}
+
+function interfaceMtu(name: string): number {
+  try {
+    const mtu = Number.parseInt(readFileSync(`/sys/class/net/${name}/mtu`, 'utf8'), 10);
+    return Number.isInteger(mtu) && mtu >= 576 && mtu <= 65_535 ? mtu : 1500;
+  } catch {
+    return 1500;
+  }
 }

@@ -286,6 +286,26 @@ describe('a daemon', () => {
     );
   });
 
+  it('negotiates large datagrams with a pilot-ts peer and probes the loopback path above the spec size', async () => {
+    const c = await client(beta);
+    const id = await dial(c, alpha, 7);
+    c.send({ type: 'send', connId: id, data: new TextEncoder().encode('mtu') });
+    expect((await c.read(id, 3)).toString()).toBe('mtu');
+    let entry: Record<string, unknown> | undefined;
+    await eventually(
+      async () => {
+        const info = await c.json({ type: 'info' });
+        entry = (info.peer_list as Record<string, unknown>[]).find((p) => p.node_id === alpha.nodeId);
+        return typeof entry?.path_mtu === 'number' && entry.path_mtu > 1500;
+      },
+      20_000,
+      'a path MTU above 1500 towards alpha',
+    );
+    expect(entry?.capabilities).toContain('large-datagrams');
+    expect(entry?.forward_secret).toBe(true);
+    await c.request({ type: 'close', connId: id });
+  });
+
   it('publishes events to matching subscribers only, never back to the sender', async () => {
     const sub1 = await client(beta);
     const sub2 = await client(gamma);

@@ -210,7 +210,8 @@ const clearWebhook: Command = {
 
 function peerLine(peer: PeerJson): string {
   const path = peerPath(peer);
-  return `${peer.node_id}\t${peer.endpoint}\t${path}\t${peer.encrypted ? 'encrypted' : 'plain'}${peer.authenticated ? ', authenticated' : ''}`;
+  const mtu = typeof peer.path_mtu === 'number' ? `\tmtu ${peer.path_mtu}` : '';
+  return `${peer.node_id}\t${peer.endpoint}\t${path}\t${peer.encrypted ? 'encrypted' : 'plain'}${peer.authenticated ? ', authenticated' : ''}${mtu}`;
 }
 
 const peers: Command = {

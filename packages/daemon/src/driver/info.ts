@@ -12,6 +12,8 @@ export interface PeerJson {
   readonly last_seen_ms?: number;
   readonly bytes_sent?: number;
   readonly bytes_recv?: number;
+  /** The datagram size used towards the peer now (path MTU discovery between pilot-ts peers). */
+  readonly path_mtu?: number;
   readonly [key: string]: unknown;
 }
 
