@@ -21,7 +21,10 @@ const sim = new LinkSimulation(a, b, {
 b.listen(1000);
 const c = a.connect(B, 1000, sim.now);
 let s;
-sim.runUntil(() => (s ??= b.accept(1000)) !== undefined && c.state === 4);
+sim.runUntil(() => {
+  s ??= b.accept(1000);
+  return s !== undefined && c.state === 4;
+});
 const total = Number(process.argv[3] ?? 64) << 20;
 const chunk = new Uint8Array(65536);
 let off = 0,
