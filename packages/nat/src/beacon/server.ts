@@ -401,22 +401,8 @@ export class Beacon {
     const stats = this.#stats;
     stats.received++;
     stats.relayFromTls++;
-    if (
-      !this.#relayGlobalPackets.take(1, now) ||
-      !this.#relayGlobalBytes.take(bytes.length, now) ||
-      !this.#relaySourcePackets.take(ip, 1, now) ||
-      !this.#relaySourceBytes.take(ip, bytes.length, now)
-    ) {
-      stats.droppedRelaySourceLimited++;
-      return;
-    }
-    if (
-      !this.#relayPackets.take(message.source, 1, now) ||
-      !this.#relayBytes.take(message.source, bytes.length, now)
-    ) {
-      stats.droppedRelayLimited++;
-      return;
-    }
+    if (!this.#takeSourceRelayBudget(ip, bytes.length, now)) return;
+    if (!this.#takeNodeRelayBudget(message.source, bytes.length, now)) return;
     this.#deliver(message, bytes, false, now);
   }
 
@@ -621,39 +607,37 @@ export class Beacon {
     const fromPeer = (this.#options.peers ?? []).some((peer) => sameUdpAddress(peer, source));
     // Source addresses can be spoofed, so what comes from a peer beacon's address is bounded like
     // anything else: per source IP and overall, before the per-node limits.
-    if (
-      !this.#relayGlobalPackets.take(1, now) ||
-      !this.#relayGlobalBytes.take(bytes.length, now) ||
-      !this.#relaySourcePackets.take(source.address, 1, now) ||
-      !this.#relaySourceBytes.take(source.address, bytes.length, now)
-    ) {
-      stats.droppedRelaySourceLimited++;
-      return;
-    }
-    if (fromPeer) {
-      // The sending node lives behind the peer beacon; its own rates still apply here.
-      if (
-        !this.#relayPackets.take(message.source, 1, now) ||
-        !this.#relayBytes.take(message.source, bytes.length, now)
-      ) {
-        stats.droppedRelayLimited++;
-        return;
-      }
-    } else {
+    if (!this.#takeSourceRelayBudget(source.address, bytes.length, now)) return;
+    // A node behind a peer beacon is not ours to check the address of; its own rates still apply.
+    if (!fromPeer) {
       const sender = this.lookup(message.source);
       if (sender === undefined || !sameUdpAddress(sender, source)) {
         stats.droppedSpoofed++;
         return;
       }
-      if (
-        !this.#relayPackets.take(message.source, 1, now) ||
-        !this.#relayBytes.take(message.source, bytes.length, now)
-      ) {
-        stats.droppedRelayLimited++;
-        return;
-      }
     }
+    if (!this.#takeNodeRelayBudget(message.source, bytes.length, now)) return;
     this.#deliver(message, bytes, fromPeer, now);
+  }
+
+  /** The relay's overall and per-source-IP budgets (every relayed frame, whatever carried it). */
+  #takeSourceRelayBudget(ip: string, length: number, now: number): boolean {
+    if (
+      this.#relayGlobalPackets.take(1, now) &&
+      this.#relayGlobalBytes.take(length, now) &&
+      this.#relaySourcePackets.take(ip, 1, now) &&
+      this.#relaySourceBytes.take(ip, length, now)
+    )
+      return true;
+    this.#stats.droppedRelaySourceLimited++;
+    return false;
+  }
+
+  /** The sending node's own relay budget. */
+  #takeNodeRelayBudget(node: number, length: number, now: number): boolean {
+    if (this.#relayPackets.take(node, 1, now) && this.#relayBytes.take(node, length, now)) return true;
+    this.#stats.droppedRelayLimited++;
+    return false;
   }
 
   /** Where a relayed frame whose sender passed the budgets goes. */
