@@ -1,6 +1,7 @@
 import type { RemoteInfo, Socket } from 'node:dgram';
+import type { UdpAddress } from '@pilot/wire';
 import { NatErrorCode, natError } from './errors.js';
-import { sendAddress, type UdpAddress } from './udp-address.js';
+import { sendAddress } from './send-address.js';
 
 /** Retransmission schedule of a request/response exchange on a caller-owned socket. */
 export interface RetransmitOptions {

@@ -20,7 +20,10 @@ export const NatErrorCode = {
   ABORTED: 'NAT_ABORTED',
   /** A value given to an encoder or an option is out of range (a port, a transaction ID length). */
   OUT_OF_RANGE: 'NAT_OUT_OF_RANGE',
-  /** An address is not an IP literal of the socket's family. */
+  /**
+   * No longer thrown: addresses are checked by `@pilot/wire`'s `checkUdpAddress`, which throws
+   * `WIRE_BAD_ADDRESS`. Kept because codes are never renamed or reused.
+   */
   BAD_ADDRESS: 'NAT_BAD_ADDRESS',
   /** A padded beacon request carries something other than zero bytes after the message. */
   BAD_PADDING: 'NAT_BAD_PADDING',

@@ -1,3 +1,14 @@
+// The one ip:port type of pilot-ts and its helpers are defined in @pilot/wire (the layer below the
+// transport and nat); this package's API takes and returns them, so they are re-exported here.
+export {
+  checkUdpAddress,
+  formatUdpAddress,
+  fromIpEndpoint,
+  normalizeIp,
+  sameUdpAddress,
+  toIpEndpoint,
+  type UdpAddress,
+} from '@pilot/wire';
 export type { RetransmitOptions } from './_transact.js';
 export {
   type AmplificationPolicy,
@@ -97,15 +108,6 @@ export {
   SyncSequence,
   syncSequenceMs,
 } from './sync-auth.js';
-export {
-  checkUdpAddress,
-  formatUdpAddress,
-  fromIpEndpoint,
-  normalizeIp,
-  sameUdpAddress,
-  toIpEndpoint,
-  type UdpAddress,
-} from './udp-address.js';
 export {
   connectThroughProxy,
   describeProxy,

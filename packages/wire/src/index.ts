@@ -170,3 +170,13 @@ export {
   tunnelFrameSize,
   X25519_PUBLIC_KEY_SIZE,
 } from './tunnel-frame.js';
+export {
+  checkUdpAddress,
+  formatUdpAddress,
+  fromIpEndpoint,
+  ipFamily,
+  normalizeIp,
+  sameUdpAddress,
+  toIpEndpoint,
+  type UdpAddress,
+} from './udp-address.js';

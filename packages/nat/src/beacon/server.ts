@@ -1,9 +1,18 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { ReplayWindow } from '@pilot/crypto';
-import { type BeaconMessage, encodeBeaconMessage, isPilotError } from '@pilot/wire';
+import {
+  type BeaconMessage,
+  checkUdpAddress,
+  encodeBeaconMessage,
+  isPilotError,
+  sameUdpAddress,
+  toIpEndpoint,
+  type UdpAddress,
+} from '@pilot/wire';
 import { decodeBeaconRequest } from '../beacon-request.js';
 import { checkDiscoverProof, type DiscoverProof } from '../discover-proof.js';
 import { KeyedLimiter, TokenBucket } from '../rate-limit.js';
+import { sendAddress } from '../send-address.js';
 import { STUN_HEADER_SIZE, StunAttributeType, StunClass, StunMethod } from '../stun/constants.js';
 import {
   decodeStunMessage,
@@ -27,13 +36,6 @@ import {
   SyncSequence,
   syncSequenceMs,
 } from '../sync-auth.js';
-import {
-  checkUdpAddress,
-  sameUdpAddress,
-  sendAddress,
-  toIpEndpoint,
-  type UdpAddress,
-} from '../udp-address.js';
 
 /**
  * How the beacon bounds what it sends to a source it cannot verify (beacon messages and STUN

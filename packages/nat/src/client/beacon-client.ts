@@ -2,10 +2,14 @@ import type { RemoteInfo, Socket } from 'node:dgram';
 import type { Identity } from '@pilot/crypto';
 import {
   type BeaconMessage,
+  checkUdpAddress,
   decodeBeaconMessage,
   encodeBeaconMessage,
+  fromIpEndpoint,
   isBeaconMessage,
   isPilotError,
+  sameUdpAddress,
+  type UdpAddress,
 } from '@pilot/wire';
 import { type RetransmitOptions, socketFamily, transact } from '../_transact.js';
 import {
@@ -15,13 +19,7 @@ import {
 } from '../beacon-request.js';
 import { encodeDiscoverProof } from '../discover-proof.js';
 import { NatErrorCode, natError } from '../errors.js';
-import {
-  checkUdpAddress,
-  fromIpEndpoint,
-  sameUdpAddress,
-  sendAddress,
-  type UdpAddress,
-} from '../udp-address.js';
+import { sendAddress } from '../send-address.js';
 
 export interface BeaconClientOptions {
   /** This node's ID (0 only asks for the endpoint without registering). */

@@ -1,9 +1,9 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { isIP } from 'node:net';
-import { peekTunnelMagic, TunnelMagic } from '@pilot/wire';
+import { checkUdpAddress, normalizeIp, peekTunnelMagic, TunnelMagic, type UdpAddress } from '@pilot/wire';
 import { socketFamily } from '../_transact.js';
 import { NatErrorCode, natError } from '../errors.js';
-import { checkUdpAddress, normalizeIp, sendAddress, type UdpAddress } from '../udp-address.js';
+import { sendAddress } from '../send-address.js';
 import { PUNCH_FRAME, type PunchResult } from './punch.js';
 
 const BIND_BATCH = 32;

@@ -1,7 +1,7 @@
 import type { Socket } from 'node:dgram';
+import { sameUdpAddress, type UdpAddress } from '@pilot/wire';
 import type { RetransmitOptions } from '../_transact.js';
 import { stunBinding } from '../stun/binding.js';
-import { sameUdpAddress, type UdpAddress } from '../udp-address.js';
 import { BeaconClient } from './beacon-client.js';
 
 /** A server that reports reflexive addresses: a Pilot beacon or any STUN server. */

@@ -1,8 +1,15 @@
 import type { RemoteInfo, Socket } from 'node:dgram';
-import { encodeTunnelFrame, peekTunnelMagic, TunnelMagic } from '@pilot/wire';
+import {
+  checkUdpAddress,
+  encodeTunnelFrame,
+  normalizeIp,
+  peekTunnelMagic,
+  TunnelMagic,
+  type UdpAddress,
+} from '@pilot/wire';
 import { socketFamily } from '../_transact.js';
 import { NatErrorCode, natError } from '../errors.js';
-import { checkUdpAddress, normalizeIp, sendAddress, type UdpAddress } from '../udp-address.js';
+import { sendAddress } from '../send-address.js';
 
 export interface PunchOptions {
   /** Milliseconds between punch frames. Default 100. */

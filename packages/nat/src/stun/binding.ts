@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:dgram';
-import { isPilotError } from '@pilot/wire';
+import { checkUdpAddress, fromIpEndpoint, isPilotError, sameUdpAddress, type UdpAddress } from '@pilot/wire';
 import { type RetransmitOptions, transact } from '../_transact.js';
 import { NatErrorCode, natError } from '../errors.js';
-import { checkUdpAddress, fromIpEndpoint, sameUdpAddress, type UdpAddress } from '../udp-address.js';
 import { STUN_HEADER_SIZE, StunClass, StunMethod } from './constants.js';
 import { decodeStunMessage, encodeStunMessage, type StunAttribute, softwareAttribute } from './message.js';
 

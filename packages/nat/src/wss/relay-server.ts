@@ -9,9 +9,9 @@ import {
   decodeBeaconMessage,
   encodeBeaconMessage,
   isPilotError,
+  normalizeIp,
 } from '@pilot/wire';
 import type { Beacon } from '../beacon/server.js';
-import { normalizeIp } from '../udp-address.js';
 import { wsAcceptKey } from './http-head.js';
 import {
   checkRelayHello,
