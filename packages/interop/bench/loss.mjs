@@ -45,6 +45,7 @@ const LOSS = Number(process.env.BENCH_LOSS ?? 5);
 const DELAY = Number(process.env.BENCH_DELAY_MS ?? 25);
 const REF_BIN = process.env.PILOT_REFERENCE_BIN ?? '/tmp/pilot-reference/bin';
 const ONLY = new Set((process.env.BENCH_ONLY ?? 'pilot-ts,tcp-bbr,reference').split(','));
+const TRACE = process.env.BENCH_TRACE === '1';
 const TCP_PEER = fileURLToPath(new URL('./tcp-peer.mjs', import.meta.url));
 
 const unavailable = labUnavailable({ impair: true });
@@ -136,6 +137,70 @@ async function startReference(lab, place, dir, name) {
   return node;
 }
 
+/** A pilot-ts daemon's `info` (undefined when it did not answer). */
+async function infoOf(node) {
+  const r = await ctl.ts(node, ['info'], 20_000);
+  return parse(r.stdout)?.data;
+}
+
+/** The transport counters that say how a lossy transfer went, as deltas since `before`. */
+const LOSS_COUNTERS = [
+  'packetsSent',
+  'retransmits',
+  'fastRetransmits',
+  'lossesDetected',
+  'tailLossProbes',
+  'rtoTimeouts',
+];
+function counterDelta(before, after) {
+  const out = {};
+  for (const name of LOSS_COUNTERS)
+    out[name] = (after?.transport?.[name] ?? 0) - (before?.transport?.[name] ?? 0);
+  return out;
+}
+
+/** BENCH_TRACE=1: the sender's connections (window, RTT, in flight, peer window) every second, on stderr. */
+function traceSender(node) {
+  let stopped = false;
+  (async () => {
+    while (!stopped) {
+      const info = await infoOf(node).catch(() => undefined);
+      for (const c of info?.conn_list ?? []) {
+        if (c.bytes_sent < 1024 * 1024) continue;
+        process.stderr.write(
+          `  trace: cwnd ${c.cong_win} in_flight ${c.in_flight} srtt ${c.srtt_ms} rto ${c.rto_ms} unacked ${c.unacked} peer_win ${c.peer_recv_win} sent ${c.bytes_sent} retx ${info.transport?.retransmits}\n`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  })();
+  return {
+    stop: () => {
+      stopped = true;
+    },
+  };
+}
+
+/** CPU seconds (user + system) a process has used, from /proc (undefined when it is gone). */
+function cpuSeconds(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+/** UDP drops in a namespace (/proc/net/snmp): RcvbufErrors + SndbufErrors. */
+async function udpDrops(lab, place) {
+  const text = (await lab.exec(place, 'cat', ['/proc/net/snmp'])).stdout;
+  const lines = text.split('\n').filter((line) => line.startsWith('Udp:'));
+  if (lines.length < 2) return Number.NaN;
+  const names = lines[0].split(/\s+/);
+  const values = lines[1].split(/\s+/).map(Number);
+  return values[names.indexOf('RcvbufErrors')] + values[names.indexOf('SndbufErrors')];
+}
+
 async function startOurs(lab, place, dir, name) {
   const started = await startLabDaemon(lab, place, dir, name, { extra: ['--public'] });
   return { impl: 'ts', home: started.home, socket: started.socket, nodeId: started.nodeId };
@@ -209,6 +274,7 @@ const rows = {
 };
 const load = [loadavg()[0]];
 let cc = '?';
+let pathMtu;
 const lab = await NatLab.up('public', 'public');
 try {
   for (const place of ['p1', 'p2']) {
@@ -228,6 +294,9 @@ try {
     const warm = await sendFile(ours[0], ours[1], small, SMALL);
     if (warm.error !== undefined) throw new Error(`pilot-ts warm-up failed: ${warm.error}`);
     await arrived(ours[1], smallSha);
+    // The datagram size the sender's transport settled on towards the receiver (path MTU probing).
+    const peer = (await infoOf(ours[0]))?.peer_list?.find((p) => p.node_id === ours[1].nodeId);
+    pathMtu = peer?.path_mtu;
   }
   if (refs !== undefined) {
     const warm = await sendFile(refs[0], refs[1], small, SMALL);
@@ -236,8 +305,21 @@ try {
   await lab.impair('p1', { delayMs: DELAY, lossPercent: LOSS });
   for (let i = 0; i < REPEATS; i++) {
     if (ours !== undefined) {
+      const before = await infoOf(ours[0]);
+      const beforeReceiver = await infoOf(ours[1]);
+      const dropsBefore = [await udpDrops(lab, 'p1'), await udpDrops(lab, 'p2')];
+      const pids = [before?.pid, beforeReceiver?.pid];
+      const cpuBefore = pids.map(cpuSeconds);
+      const trace = TRACE ? traceSender(ours[0]) : undefined;
       const r = await sendFile(ours[0], ours[1], big, SIZE_MIB * MiB);
+      trace?.stop();
       if (r.error === undefined) await arrived(ours[1], bigSha);
+      r.counters = counterDelta(before, await infoOf(ours[0]));
+      r.acks = counterDelta(beforeReceiver, await infoOf(ours[1])).packetsSent;
+      r.drops = [(await udpDrops(lab, 'p1')) - dropsBefore[0], (await udpDrops(lab, 'p2')) - dropsBefore[1]];
+      r.cpu = pids.map(
+        (pid, i) => (((cpuSeconds(pid) ?? Number.NaN) - (cpuBefore[i] ?? Number.NaN)) * 1000) / SIZE_MIB,
+      );
       rows['pilot-ts'].push(r);
       const s = await sendFile(ours[0], ours[1], small, SMALL);
       if (s.error === undefined) await arrived(ours[1], smallSha);
@@ -266,7 +348,7 @@ const rate = (name) => {
 const tcp = rate('tcp-bbr');
 console.log(
   `\n@pilot/interop loss bench: ${DELAY * 2} ms RTT, ${LOSS} % loss each way (impair-wire.py on p1's link), ` +
-    `median of ${REPEATS}; TCP congestion control in the lab: ${cc}; load average ${load.map((l) => fmt(l, 1)).join(' → ')}`,
+    `median of ${REPEATS}; TCP congestion control in the lab: ${cc}; pilot-ts datagram size ${pathMtu ?? '?'} B; load average ${load.map((l) => fmt(l, 1)).join(' → ')}`,
 );
 console.log(
   '| contender | size | KiB/s (median) | every run, KiB/s (wall time with pilotctl start and dial) | ratio to TCP BBR |',
@@ -291,5 +373,18 @@ for (const [name, [what, size]] of Object.entries(label)) {
   const value = rate(name);
   console.log(
     `| ${what} | ${size} | ${fmt(value)} | ${every} | ${value === undefined || tcp === undefined ? '–' : fmt(value / tcp, 2)} |`,
+  );
+}
+const sender = rows['pilot-ts'].filter((r) => r.counters !== undefined);
+if (sender.length > 0) {
+  console.log(
+    `pilot-ts sender per ${SIZE_MIB} MiB run (${LOSS_COUNTERS.join(', ')}): ` +
+      sender.map((r) => LOSS_COUNTERS.map((name) => r.counters[name]).join('/')).join(' · '),
+  );
+  console.log(`pilot-ts receiver's packets (ACKs) per run: ${sender.map((r) => r.acks).join(' · ')}`);
+  console.log(`UDP socket buffer drops (p1/p2) per run: ${sender.map((r) => r.drops.join('/')).join(' · ')}`);
+  console.log(
+    `pilot-ts daemons' CPU per MiB (sender/receiver, ms, including the file's IPC and disk): ` +
+      sender.map((r) => r.cpu.map((ms) => fmt(ms, 1)).join('/')).join(' · '),
   );
 }
