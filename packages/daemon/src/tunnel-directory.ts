@@ -1,0 +1,97 @@
+import type { UdpAddress } from '@pilot/nat';
+import type { TunnelDirectory } from '@pilot/tunnel';
+import { isPilotError } from '@pilot/wire';
+import type { DaemonContext } from './daemon-context.js';
+import type { KeyPins } from './key-pins.js';
+import type { LookupBudget } from './lookup-budget.js';
+import type { NegativeCache } from './negative-cache.js';
+import { splitHostPort } from './options.js';
+import type { RegistrySession } from './registry-session.js';
+
+/** What the tunnel asks the registry through (keys, endpoints, birthday intents, capabilities). */
+export interface TunnelDirectoryParts {
+  readonly session: RegistrySession;
+  readonly keyPins: KeyPins;
+  /** The budget of lookups that peers' PILAs cause. */
+  readonly lookups: LookupBudget;
+  /** Nodes the registry did not know, not asked again for a while when a stranger names them. */
+  readonly unknownNodes: NegativeCache;
+}
+
+/**
+ * The tunnel's view of the registry. Lookups a stranger's PILA causes are budgeted and wait in the
+ * registry client's background lane; a trusted peer's key is its pinned one, whatever the registry says.
+ */
+export function tunnelDirectory(ctx: DaemonContext, parts: TunnelDirectoryParts): TunnelDirectory {
+  const { session, keyPins, lookups, unknownNodes } = parts;
+  // What the registry's lookups said of each peer's tunnel (our registry's tunnel-capabilities):
+  // whether a PILA to it may carry our PILX. Bounded like the tunnel's key cache.
+  const peerCapabilities = new Map<number, readonly string[]>();
+  return {
+    capabilities: (nodeId) => peerCapabilities.get(nodeId),
+    // `cause`: the PILA that made the tunnel ask, and where it came from; none when we dial.
+    publicKey: async (nodeId, cause) => {
+      const pinned = keyPins.pinned(nodeId) !== undefined;
+      const stranger = cause !== undefined && !pinned;
+      try {
+        // Lookups that PILAs cause are within a budget per source and in all (lookup-budget.ts);
+        // strangers' wait in the registry client's background lane, behind heartbeats and every
+        // request of our own, and a node the registry did not know is not asked again for a while.
+        if (stranger && unknownNodes.has(nodeId)) return undefined;
+        const info =
+          cause === undefined
+            ? await session.call((client) => client.lookup(nodeId))
+            : await lookups.run(
+                () =>
+                  session.call((client) => client.lookup(nodeId, { lane: stranger ? 'background' : 'own' })),
+                cause.source,
+                pinned,
+              );
+        peerCapabilities.delete(nodeId);
+        if (info.tunnelCapabilities !== undefined) peerCapabilities.set(nodeId, info.tunnelCapabilities);
+        if (peerCapabilities.size > 4096) peerCapabilities.delete(peerCapabilities.keys().next().value ?? 0);
+        // A trusted peer's PILA is checked against its pinned key, whatever the registry says.
+        return new Uint8Array(Buffer.from(keyPins.check(nodeId, info, 'lookup'), 'base64'));
+      } catch (error) {
+        if (isPilotError(error, 'DIR_NOT_FOUND')) {
+          if (stranger) unknownNodes.add(nodeId);
+          return undefined;
+        }
+        throw error;
+      }
+    },
+    // Birthday intents (the registry's `birthday` extension): ours towards a peer (its IPs come
+    // back), or who intends to reach us (asked because of unauthenticated punch commands: within
+    // the lookup budget). A registry without the extension: no birthday probing.
+    birthday: async (nodeId) => {
+      try {
+        // Who intends to reach us is asked because of a stranger's command: background lane.
+        const lane = nodeId === undefined ? 'background' : 'own';
+        const ask = () =>
+          session.call((client) => client.birthday(session.signer, ctx.nodeId, nodeId, { lane }));
+        const reply = nodeId === undefined ? await lookups.run(ask) : await ask();
+        return nodeId === undefined ? reply.peers.flatMap((peer) => peer.ips) : reply.ips;
+      } catch (error) {
+        if (isPilotError(error, 'DIR_UNSUPPORTED')) return [];
+        throw error;
+      }
+    },
+    resolve: async (nodeId) => {
+      const where = await ctx.resolves.resolve(nodeId);
+      const endpoint = parseEndpoint(where.realAddr);
+      const lanAddrs = where.lanAddrs.map(parseEndpoint).filter((a): a is UdpAddress => a !== undefined);
+      return { ...(endpoint === undefined ? {} : { endpoint }), lanAddrs };
+    },
+  };
+}
+
+/** An `ip:port` from the registry, or undefined when absent or malformed (hostile input). */
+function parseEndpoint(text: string | null | undefined): UdpAddress | undefined {
+  if (text === null || text === undefined || text === '') return undefined;
+  try {
+    const { host, port } = splitHostPort(text, 'endpoint');
+    return { address: host, port };
+  } catch {
+    return undefined;
+  }
+}
