@@ -177,7 +177,7 @@ async function transportStream(mode) {
     codec: new SealedCodec({ key: KEY, localNode: 1 }),
   });
   const B = { network: 0, node: 2 };
-  transport.addPeer(B, { host: '127.0.0.1', port: peer.ready.port });
+  transport.addPeer(B, { address: '127.0.0.1', port: peer.ready.port });
   const stream = await transport.connect(B, 1000);
   if (mode.endsWith('-pmtud')) {
     // Both ends probe (the child once the stream arrives); the transfer starts at the settled size.

@@ -238,7 +238,7 @@ async function transportStream(mode) {
     codec: new SealedCodec({ key: BENCH_KEY, localNode: 1 }),
   });
   const B = { network: 0, node: 2 };
-  transport.addPeer(B, { host: '127.0.0.1', port: peer.ready.port });
+  transport.addPeer(B, { address: '127.0.0.1', port: peer.ready.port });
   const stream = await transport.connect(B, 1000);
   stream.on('error', () => {});
   return {

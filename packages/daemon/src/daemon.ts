@@ -1,10 +1,11 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { type MetricsServer, startMetricsServer } from '@pilot/metrics';
+import type { UdpAddress } from '@pilot/wire';
 import { startBudgetLog } from './budget-log.js';
 import { resolveDaemonBudgets } from './budgets.js';
 import { startBuiltInServices } from './built-in-services.js';
-import { DaemonContext, type HostPort } from './daemon-context.js';
+import { DaemonContext } from './daemon-context.js';
 import { daemonMetrics } from './daemon-metrics.js';
 import { startDeadPeerSweep } from './dead-peer-sweep.js';
 import { ensurePrivateDir } from './files.js';
@@ -38,7 +39,7 @@ export interface Daemon {
   readonly socket: string;
   readonly home: string;
   /** The bound UDP endpoint of the tunnel socket. */
-  readonly udpAddress: { readonly host: string; readonly port: number };
+  readonly udpAddress: UdpAddress;
   /** Where `GET /metrics` is served (`--metrics`), as `host:port`; undefined when off. */
   readonly metrics: string | undefined;
   info(): InfoJson;
@@ -103,9 +104,9 @@ class PilotDaemon implements Daemon {
   get home(): string {
     return this.#ctx.home;
   }
-  get udpAddress(): HostPort {
+  get udpAddress(): UdpAddress {
     const tunnel = this.#ctx.tunnel;
-    return tunnel?.socket === undefined ? { host: '', port: 0 } : tunnel.udpAddress;
+    return tunnel?.socket === undefined ? { address: '', port: 0 } : tunnel.udpAddress;
   }
   get metrics(): string | undefined {
     return this.#metrics?.address;
@@ -193,7 +194,7 @@ class PilotDaemon implements Daemon {
     log.info('daemon ready', {
       address: ctx.address,
       node_id: ctx.nodeId,
-      udp: `${tunnel.udpAddress.host}:${tunnel.udpAddress.port}`,
+      udp: `${tunnel.udpAddress.address}:${tunnel.udpAddress.port}`,
       socket: ctx.socket,
       encrypt: o.encrypt !== false,
     });

@@ -133,7 +133,7 @@ export function infoReport(ctx: DaemonContext): InfoJson {
     tags: ctx.tags,
     endpoint: endpoint === undefined ? '' : `${endpoint.host}:${endpoint.port}`,
     nat_mapping: ctx.tunnel?.natMapping ?? '',
-    udp_listen: udp === undefined ? '' : `${udp.host}:${udp.port}`,
+    udp_listen: udp === undefined ? '' : `${udp.address}:${udp.port}`,
     trusted: trustStore?.trusted.size ?? 0,
     pending: trustStore?.pending.size ?? 0,
     relay_peers: peers.filter((p) => p.relay).length,

@@ -46,10 +46,10 @@ export function createRegistrySession(
 /** What we register: the announced endpoint, LAN addresses when bound to all, hostname, capabilities. */
 export function registrationOf(ctx: DaemonContext): RegisterOptions {
   const tunnel = ctx.tunnel;
-  const bound = tunnel?.socket === undefined ? { host: '0.0.0.0', port: 0 } : tunnel.udpAddress;
-  const announced = ctx.endpoint ?? bound;
+  const bound = tunnel?.socket === undefined ? { address: '0.0.0.0', port: 0 } : tunnel.udpAddress;
+  const announced = ctx.endpoint ?? { host: bound.address, port: bound.port };
   const host = announced.host.includes(':') ? `[${announced.host}]` : announced.host;
-  const unspecified = bound.host === '0.0.0.0' || bound.host === '::';
+  const unspecified = bound.address === '0.0.0.0' || bound.address === '::';
   return {
     listenAddr: `${host}:${announced.port}`,
     ...(ctx.hostname === undefined || ctx.hostname === '' ? {} : { hostname: ctx.hostname }),

@@ -79,7 +79,7 @@ export async function runDaemon(args: string[]): Promise<void> {
       pid: process.pid,
       socket: daemon.socket,
       home: daemon.home,
-      udp: `${daemon.udpAddress.host}:${daemon.udpAddress.port}`,
+      udp: `${daemon.udpAddress.address}:${daemon.udpAddress.port}`,
     })}\n`,
   );
   await new Promise<void>((resolve) => {

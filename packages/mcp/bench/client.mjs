@@ -80,7 +80,7 @@ if (ready.pilot.mode === 'daemon') {
     port: 0,
     localAddress: { network: 0, node: 0xa },
   });
-  pilot.addPeer(serverAddress, { host, port: ready.pilot.udpPort });
+  pilot.addPeer(serverAddress, { address: host, port: ready.pilot.udpPort });
   dialer = transportStreams(pilot);
   stopPilot = () => pilot.close();
 }

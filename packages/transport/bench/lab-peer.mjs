@@ -130,7 +130,7 @@ if (role === 'recv') {
   let stream;
   if (kind.startsWith('pilot')) {
     const transport = await pilotTransport(SENDER, 0, kind);
-    transport.addPeer(RECEIVER, { host, port });
+    transport.addPeer(RECEIVER, { address: host, port });
     if (kind === 'pilot-pmtud') {
       // Path MTU discovery towards the receiver (RFC 8899): wait for the search to settle, then send.
       transport.probePathMtu(RECEIVER, Number(process.env.LAB_PMTU_CEILING ?? 1472), {

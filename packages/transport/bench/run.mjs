@@ -89,7 +89,7 @@ async function openStream(kind, port) {
     return { stream: socket, close: async () => socket.destroy() };
   }
   const transport = await pilotTransport(kind);
-  transport.addPeer(B, { host: '127.0.0.1', port });
+  transport.addPeer(B, { address: '127.0.0.1', port });
   const stream = await transport.connect(B, 1000);
   return { stream, close: () => transport.close() };
 }
@@ -202,7 +202,7 @@ function coreMemory(count) {
 async function driverMemory(count) {
   const peer = await startPeer('pilot', 'many');
   const transport = await pilotTransport('pilot');
-  transport.addPeer(B, { host: '127.0.0.1', port: peer.port });
+  transport.addPeer(B, { address: '127.0.0.1', port: peer.port });
   globalThis.gc?.();
   const usage = () => {
     const m = process.memoryUsage();

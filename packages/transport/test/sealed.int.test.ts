@@ -74,7 +74,7 @@ describe('UdpTransport with the PILS codec (AES-256-GCM) over loopback', () => {
     const sender = new SealedCodec({ key: KEY, localNode: A.node });
     const packet = new Uint8Array(34);
     packet.set([0, 0, 0, 0xa1], 6); // source node A at bytes 6..10
-    const from = { host: '127.0.0.1', port: 1 };
+    const from = { address: '127.0.0.1', port: 1 };
     const frame = sender.seal(packet, B);
     expect(codec.open(frame, from)).toEqual(packet);
     expect(codec.open(frame, from)).toBeUndefined(); // replay

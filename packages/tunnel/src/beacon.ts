@@ -1,7 +1,6 @@
-import { BeaconClient, type RetransmitOptions, type UdpAddress } from '@pilot/nat';
-import { dualAddress, natAddress } from './addresses.js';
+import { BeaconClient, type RetransmitOptions } from '@pilot/nat';
+import type { UdpAddress } from '@pilot/wire';
 import type { TunnelContext } from './context.js';
-import type { DualAddress } from './types.js';
 
 /**
  * The beacon in use and its fallbacks, and the beacon client on the tunnel socket: discovers (our
@@ -15,13 +14,12 @@ export class BeaconLink {
   private index = 0;
   private client: BeaconClient | undefined;
   private offPunch: (() => void) | undefined;
-  private ownEndpoint: DualAddress | undefined;
+  private ownEndpoint: UdpAddress | undefined;
 
   constructor(private readonly ctx: TunnelContext) {
     const { beacon, fallbackBeacons } = ctx.options;
-    this.address = beacon === undefined ? undefined : natAddress(beacon);
-    this.addresses =
-      this.address === undefined ? [] : [this.address, ...(fallbackBeacons ?? []).map(natAddress)];
+    this.address = beacon;
+    this.addresses = beacon === undefined ? [] : [beacon, ...(fallbackBeacons ?? [])];
   }
 
   /** (Re)creates the beacon client for our node and the beacon in use, and discovers through it. */
@@ -44,12 +42,12 @@ export class BeaconLink {
   }
 
   /** Our reflexive endpoint as the beacon sees the tunnel socket (also registers us with the beacon). */
-  async discover(options?: RetransmitOptions): Promise<DualAddress | undefined> {
+  async discover(options?: RetransmitOptions): Promise<UdpAddress | undefined> {
     const ctx = this.ctx;
     const client = this.client;
     if (client === undefined) return undefined;
     try {
-      this.ownEndpoint = dualAddress(await client.discover(options));
+      this.ownEndpoint = await client.discover(options);
       ctx.tlsPath.onUdpAnswer();
       return this.ownEndpoint;
     } catch (error) {
@@ -74,7 +72,7 @@ export class BeaconLink {
   }
 
   /** Our reflexive endpoint from the last successful discover. */
-  get endpoint(): DualAddress | undefined {
+  get endpoint(): UdpAddress | undefined {
     return this.ownEndpoint;
   }
 

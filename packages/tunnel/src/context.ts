@@ -1,8 +1,9 @@
 import type { Socket } from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import { ContextBudget, generateX25519KeyPair, type X25519KeyPair } from '@pilot/crypto';
-import { formatUdpAddress, type NatMapping, type ReflectorServer, type UdpAddress } from '@pilot/nat';
+import type { NatMapping, ReflectorServer } from '@pilot/nat';
 import type { PacketReceiver } from '@pilot/transport/node';
+import { formatUdpAddress, type UdpAddress } from '@pilot/wire';
 import { BeaconLink } from './beacon.js';
 import { ForwardSecrecy } from './forward-secrecy.js';
 import { KeyCache } from './key-cache.js';

@@ -10,12 +10,10 @@ export { PunchBudget, type PunchBudgetCounters, type PunchBudgetOptions } from '
 export { DEFAULT_REKEY_BUDGET, type RekeyBudget, SessionCrypto, type TunnelKeys } from './session-crypto.js';
 export { type TunnelBindOptions, TunnelManager } from './tunnel-manager.js';
 export type {
-  DualAddress,
   KeyLookupCause,
   PeerInfo,
   PeerPath,
   TlsRelayOptions,
-  TunnelAddress,
   TunnelDirectory,
   TunnelEvent,
   TunnelLogLevel,

@@ -5,13 +5,13 @@ import {
   type VerifiedAuthKeyExchange,
   verifyAuthKeyExchange,
 } from '@pilot/crypto';
-import { sameUdpAddress } from '@pilot/nat';
 import {
   AUTH_KEY_EXCHANGE_SIZE,
   isPilotError,
   PILA_EXTENSION_HEAD_SIZE,
   PILA_EXTENSION_MAX_BODY,
   PILA_EXTENSION_SIGNATURE_SIZE,
+  sameUdpAddress,
   TunnelMagic,
 } from '@pilot/wire';
 import { bytesEqual, readU32 } from './bytes.js';

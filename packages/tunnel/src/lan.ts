@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
-import type { UdpAddress } from '@pilot/nat';
+import type { UdpAddress } from '@pilot/wire';
 
 /**
  * The LAN shortcut of reference §7.3: a peer's LAN address is worth trying when it is an IPv4

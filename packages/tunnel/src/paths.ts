@@ -1,6 +1,6 @@
 import type { Socket } from 'node:dgram';
 import { performance } from 'node:perf_hooks';
-import { formatUdpAddress, sameUdpAddress, type UdpAddress } from '@pilot/nat';
+import { formatUdpAddress, sameUdpAddress, type UdpAddress } from '@pilot/wire';
 import type { TunnelContext } from './context.js';
 import { lanCandidates } from './lan.js';
 import type { Peer, Via } from './peer.js';
@@ -15,7 +15,10 @@ const DIRECT_FRESH_MS = 3000;
 export class Paths {
   constructor(private readonly ctx: TunnelContext) {}
 
-  candidatesOf(where: { endpoint?: UdpAddress; lanAddrs?: readonly UdpAddress[] }): UdpAddress[] {
+  candidatesOf(where: {
+    endpoint?: UdpAddress | undefined;
+    lanAddrs?: readonly UdpAddress[] | undefined;
+  }): UdpAddress[] {
     const out: UdpAddress[] = [];
     const add = (address: UdpAddress | undefined): void => {
       if (address === undefined || address.port < 1 || address.port > 0xffff) return;
@@ -69,7 +72,8 @@ export class Paths {
     const moved = peer.endpoint !== undefined && !sameUdpAddress(peer.endpoint, endpoint) && !peer.relay;
     const restored = peer.relay;
     if (peer.side !== undefined && peer.side !== side) ctx.punching.releaseSide(peer.side);
-    peer.endpoint = endpoint;
+    // A copy: `endpoint` may be a datagram's RemoteInfo (more fields than a path needs to keep).
+    peer.endpoint = { address: endpoint.address, port: endpoint.port };
     peer.side = side;
     peer.relay = false;
     peer.lastDirectAt = performance.now();

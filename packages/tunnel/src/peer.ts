@@ -1,5 +1,5 @@
 import type { Socket } from 'node:dgram';
-import type { UdpAddress } from '@pilot/nat';
+import type { UdpAddress } from '@pilot/wire';
 import type { TunnelKeys } from './session-crypto.js';
 import type { PeerInfo } from './types.js';
 

@@ -1,4 +1,5 @@
-import { KeyedLimiter, normalizeIp, TokenBucket } from '@pilot/nat';
+import { KeyedLimiter, TokenBucket } from '@pilot/nat';
+import { normalizeIp } from '@pilot/wire';
 
 /**
  * What a punch command may make us send, and how many punches and birthday bursts run at once.

@@ -1,15 +1,7 @@
 import type { RemoteInfo, Socket } from 'node:dgram';
 import { performance } from 'node:perf_hooks';
-import {
-  birthdayProbeEasy,
-  birthdayPunchHard,
-  classifyNat,
-  formatUdpAddress,
-  type NatMapping,
-  normalizeIp,
-  PUNCH_FRAME,
-  type UdpAddress,
-} from '@pilot/nat';
+import { birthdayProbeEasy, birthdayPunchHard, classifyNat, type NatMapping, PUNCH_FRAME } from '@pilot/nat';
+import { formatUdpAddress, normalizeIp, type UdpAddress } from '@pilot/wire';
 import type { TunnelContext } from './context.js';
 import type { Via } from './peer.js';
 import { PunchBudget, type PunchBudgetCounters, UNSOLICITED_PUNCHES } from './punch-budget.js';

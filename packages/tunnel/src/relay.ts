@@ -1,6 +1,11 @@
-import { sameUdpAddress, type UdpAddress } from '@pilot/nat';
-import { decodeBeaconMessage, encodeBeaconMessage, isPilotError, TunnelMagic } from '@pilot/wire';
-import { natAddress } from './addresses.js';
+import {
+  decodeBeaconMessage,
+  encodeBeaconMessage,
+  isPilotError,
+  sameUdpAddress,
+  TunnelMagic,
+  type UdpAddress,
+} from '@pilot/wire';
 import { readU32 } from './bytes.js';
 import type { TunnelContext } from './context.js';
 import type { Peer } from './peer.js';
@@ -86,11 +91,7 @@ export class Relay {
       ctx.beacon.requestPunch(peer.nodeId);
       ctx.directory.resolve(peer.nodeId).then(
         (found) => {
-          const where = {
-            ...(found.endpoint === undefined ? {} : { endpoint: natAddress(found.endpoint) }),
-            lanAddrs: (found.lanAddrs ?? []).map(natAddress),
-          };
-          for (const candidate of ctx.paths.candidatesOf(where))
+          for (const candidate of ctx.paths.candidatesOf(found))
             ctx.sendRawTo(ctx.keys.pilaFrame(peer.nodeId), candidate);
         },
         () => undefined,

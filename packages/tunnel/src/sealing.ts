@@ -1,8 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { SEALED_FRAME_OVERHEAD } from '@pilot/crypto';
-import type { UdpAddress } from '@pilot/nat';
 import { FrameSlab } from '@pilot/transport/node';
-import { TunnelMagic } from '@pilot/wire';
+import { TunnelMagic, type UdpAddress } from '@pilot/wire';
 import { readU32 } from './bytes.js';
 import type { TunnelContext } from './context.js';
 import { hasPath, type Peer, type Via } from './peer.js';

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
-import { PUNCH_FRAME, type UdpAddress } from '@pilot/nat';
-import { natAddress } from './addresses.js';
+import { PUNCH_FRAME } from '@pilot/nat';
+import type { UdpAddress } from '@pilot/wire';
 import type { TunnelContext } from './context.js';
 import { TunnelErrorCode, tunnelError } from './errors.js';
 import type { Waiter } from './peer.js';
@@ -53,13 +53,9 @@ export class TunnelSetup {
     const beacon = ctx.beacon.address;
     if (beacon !== undefined) ctx.beacon.requestPunch(nodeId);
     const keyPromise = ctx.encrypt ? ctx.keyCache.get(nodeId) : Promise.resolve(undefined);
-    let where: { endpoint?: UdpAddress; lanAddrs?: readonly UdpAddress[] } = {};
+    let where: { endpoint?: UdpAddress | undefined; lanAddrs?: readonly UdpAddress[] | undefined } = {};
     try {
-      const found = await ctx.directory.resolve(nodeId);
-      where = {
-        ...(found.endpoint === undefined ? {} : { endpoint: natAddress(found.endpoint) }),
-        lanAddrs: (found.lanAddrs ?? []).map(natAddress),
-      };
+      where = await ctx.directory.resolve(nodeId);
     } catch (error) {
       ctx.log('debug', 'resolve failed', { node_id: nodeId, error: String(error) });
       if (peer.endpoint !== undefined) where = { endpoint: peer.endpoint };

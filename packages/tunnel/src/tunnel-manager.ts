@@ -1,13 +1,12 @@
 import type { RemoteInfo, Socket } from 'node:dgram';
 import type { NatMapping, ReflectorServer } from '@pilot/nat';
-import { bindUdpSocket, type PacketLink, type PacketReceiver, type UdpEndpoint } from '@pilot/transport/node';
-import type { TunnelCapabilityName } from '@pilot/wire';
-import { natAddress } from './addresses.js';
+import { bindUdpSocket, type PacketLink, type PacketReceiver } from '@pilot/transport/node';
+import type { TunnelCapabilityName, UdpAddress } from '@pilot/wire';
 import type { PeerCapabilities } from './capabilities.js';
 import { TunnelContext } from './context.js';
 import { TunnelErrorCode, tunnelError } from './errors.js';
 import { hasPath } from './peer.js';
-import type { DualAddress, PeerInfo, TlsRelayOptions, TunnelAddress, TunnelManagerOptions } from './types.js';
+import type { PeerInfo, TlsRelayOptions, TunnelManagerOptions } from './types.js';
 
 /** Where the tunnel socket binds. */
 export interface TunnelBindOptions {
@@ -55,7 +54,8 @@ export class TunnelManager implements PacketLink {
     socket.on('message', (message: Buffer, remote: RemoteInfo) => {
       // A plain Uint8Array view of the datagram: Buffer#subarray (a JS FastBuffer per call) costs more.
       const frame = new Uint8Array(message.buffer, message.byteOffset, message.byteLength);
-      const packet = ctx.sealing.open(frame, { address: remote.address, port: remote.port });
+      // The datagram's RemoteInfo is a UdpAddress already: no copy per datagram (a path keeps a copy).
+      const packet = ctx.sealing.open(frame, remote);
       if (packet !== undefined) ctx.deliver(packet);
     });
     socket.on('error', (error) => ctx.log('warn', 'UDP socket error', { error: error.message }));
@@ -102,11 +102,11 @@ export class TunnelManager implements PacketLink {
   }
 
   /** The bound UDP endpoint of the tunnel socket. */
-  get udpAddress(): UdpEndpoint {
+  get udpAddress(): UdpAddress {
     const socket = this.ctx.socket;
     if (socket === undefined) throw tunnelError(TunnelErrorCode.CLOSED, 'tunnel socket not bound');
-    const info = socket.address();
-    return { host: info.address, port: info.port };
+    const { address, port } = socket.address();
+    return { address, port };
   }
 
   /** The tunnel socket (tests watch it; frames on it are the manager's). */
@@ -115,7 +115,7 @@ export class TunnelManager implements PacketLink {
   }
 
   /** Our reflexive endpoint as the beacon sees the tunnel socket (also registers us with the beacon). */
-  discover(): Promise<DualAddress | undefined> {
+  discover(): Promise<UdpAddress | undefined> {
     return this.ctx.beacon.discover();
   }
 
@@ -125,7 +125,7 @@ export class TunnelManager implements PacketLink {
   }
 
   /** Our reflexive endpoint from the last successful discover. */
-  get endpoint(): DualAddress | undefined {
+  get endpoint(): UdpAddress | undefined {
     return this.ctx.beacon.endpoint;
   }
 
@@ -199,9 +199,9 @@ export class TunnelManager implements PacketLink {
    * Where a node is believed to be, learned some other way: its key exchange starts there when the
    * transport sends to it (packets wait for the keys). Ignored when the node has a path already.
    */
-  addPeer(nodeId: number, endpoint: TunnelAddress): void {
+  addPeer(nodeId: number, endpoint: UdpAddress): void {
     const peer = this.ctx.peerOf(nodeId);
-    if (!hasPath(peer)) peer.endpoint = natAddress(endpoint);
+    if (!hasPath(peer)) peer.endpoint = { address: endpoint.address, port: endpoint.port };
   }
 
   /** Drops a peer's keys and path (untrust, revoke); the next packet to it starts a new exchange. */
@@ -256,8 +256,8 @@ export class TunnelManager implements PacketLink {
    * Opens one datagram as if it came from `from` on the tunnel socket: the packet inside, if any
    * (it is not handed to the receiver). For hostile-input tests; the socket's datagrams take this path.
    */
-  open(frame: Uint8Array, from: TunnelAddress): Uint8Array | undefined {
-    return this.ctx.sealing.open(frame, natAddress(from));
+  open(frame: Uint8Array, from: UdpAddress): Uint8Array | undefined {
+    return this.ctx.sealing.open(frame, from);
   }
 }
 

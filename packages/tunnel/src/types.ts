@@ -1,17 +1,8 @@
 import type { Identity, X25519KeyPair } from '@pilot/crypto';
-import type { HttpProxy, NatMapping, ReflectorServer, TlsRelayTlsOptions, UdpAddress } from '@pilot/nat';
-import type { UdpEndpoint } from '@pilot/transport/node';
-import type { TunnelCapabilityName } from '@pilot/wire';
+import type { HttpProxy, NatMapping, ReflectorServer, TlsRelayTlsOptions } from '@pilot/nat';
+import type { TunnelCapabilityName, UdpAddress } from '@pilot/wire';
 import type { PunchBudgetOptions } from './punch-budget.js';
 import type { RekeyBudget } from './session-crypto.js';
-
-/**
- * A UDP address as either layer spells it: `@pilot/nat`'s `{ address, port }` or the transport's
- * `{ host, port }`. Inputs take either; what the manager returns carries both fields.
- */
-export type TunnelAddress = UdpAddress | UdpEndpoint;
-/** What the manager returns: both spellings at once. */
-export type DualAddress = UdpAddress & UdpEndpoint;
 
 /**
  * Why the tunnel asks for a key: a frame no one has authenticated yet (a PILA) came from `source`
@@ -29,7 +20,7 @@ export interface TunnelDirectory {
   /** Where a node is reachable, as the registry tells (resolve): its observed endpoint and LAN addresses. */
   resolve(
     nodeId: number,
-  ): Promise<{ endpoint?: TunnelAddress | undefined; lanAddrs?: readonly TunnelAddress[] | undefined }>;
+  ): Promise<{ endpoint?: UdpAddress | undefined; lanAddrs?: readonly UdpAddress[] | undefined }>;
   /**
    * Birthday intents (the registry's `birthday` extension). With a node: declares that we will
    * birthday-probe it and returns its IPs; without: the IPs of the nodes that declared they will
@@ -62,12 +53,12 @@ export interface TunnelManagerOptions {
   identity: Identity;
   directory: TunnelDirectory;
   /** The beacon (punch requests, relay, keepalive discover). Without it only direct paths are tried. */
-  beacon?: TunnelAddress | undefined;
+  beacon?: UdpAddress | undefined;
   /**
    * More beacons of the same network (`--beacon a,b`: rendezvous instances whose beacons are
    * peers), moved to in order when a discover to the one in use gets no answer.
    */
-  fallbackBeacons?: readonly TunnelAddress[] | undefined;
+  fallbackBeacons?: readonly UdpAddress[] | undefined;
   /** Default true (PILA + PILS); false sends and accepts PILT plaintext only. */
   encrypt?: boolean | undefined;
   /** What we advertise to pilot-ts peers in our PILX; default `DEFAULT_TUNNEL_CAPABILITIES`. */

@@ -8,8 +8,9 @@ import { generateIdentity, type Identity } from '@pilot/crypto';
 import { DirectoryClient, type DirectorySigner, signerFromIdentity } from '@pilot/directory/client';
 import { type DirectoryServer, RegistryHandler, startDirectoryServer } from '@pilot/directory/server';
 import { SqliteDirectoryStore } from '@pilot/directory/sqlite';
-import { Beacon, type UdpAddress } from '@pilot/nat';
+import { Beacon } from '@pilot/nat';
 import { type PilotStream, UdpTransport } from '@pilot/transport/node';
+import type { UdpAddress } from '@pilot/wire';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import {
   type TunnelDirectory,

@@ -147,7 +147,7 @@ describe('hostile frames are dropped and counted, never crash, never move a tunn
     // A PILS frame of A's to vary: any packet A seals for B (B drops this one as a spoofed source).
     a.manager.send(new Uint8Array(40), b.nodeId);
     await until(() => seen.pils.length > 0, 5000, 'a PILS');
-    const from = { host: '127.0.0.1', port: 9 };
+    const from = { address: '127.0.0.1', port: 9 };
     const inputs = [
       ...hostileBasics(),
       ...hostileVariants(seen.pila[0]!),

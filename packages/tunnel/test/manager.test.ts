@@ -46,7 +46,7 @@ describe('TunnelManager details', () => {
       useBeacon: false,
       directory: {
         publicKey: async (id) => keys.get(id),
-        resolve: async () => ({ endpoint: { host: '127.0.0.1', port: b.udp.port } }),
+        resolve: async () => ({ endpoint: { address: '127.0.0.1', port: b.udp.port } }),
       },
     });
     keys.set(a.nodeId, a.identity.publicKey);

@@ -1,5 +1,5 @@
 import { type DirectoryClient, type DirectorySigner, fromBase64 } from '@pilot/directory/client';
-import type { UdpAddress } from '@pilot/nat';
+import type { UdpAddress } from '@pilot/wire';
 import type { TunnelDirectory } from '../src/index.js';
 
 /** `ip:port` or `[ip6]:port` as the registry writes `real_addr` and `lan_addrs`; undefined when malformed. */

@@ -45,7 +45,7 @@ describe('TunnelManager on loopback (registry + beacon)', () => {
   it('queues packets sent before the keys exist (≤ 64) and flushes them once keyed', async () => {
     const [a, b] = [await node(), await node()];
     // The daemon may learn an endpoint another way and connect at once: the SYN waits for the keys.
-    a.manager.addPeer(b.nodeId, { host: '127.0.0.1', port: b.udp.port });
+    a.manager.addPeer(b.nodeId, { address: '127.0.0.1', port: b.udp.port });
     const payload = seededRandom(2).bytes(256 * 1024);
     const received = await transfer(a, b, payload);
     expect(sha256(received)).toBe(sha256(payload));

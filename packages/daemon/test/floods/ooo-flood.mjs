@@ -57,7 +57,7 @@ for (let i = 0; i < config.identities; i++) {
       publicKey: async (node) =>
         node === config.victim ? new Uint8Array(Buffer.from(config.victimKey, 'base64')) : undefined,
       // The attacker knows where the victim listens.
-      resolve: async () => ({ endpoint: { host: victimHost, port: Number(victimPort) }, lanAddrs: [] }),
+      resolve: async () => ({ endpoint: { address: victimHost, port: Number(victimPort) }, lanAddrs: [] }),
     },
     encrypt: true,
     log: () => {},

@@ -6,10 +6,10 @@ import {
   type TunnelOpener,
   type TunnelSealer,
 } from '@pilot/crypto';
-import { TunnelMagic } from '@pilot/wire';
+import { TunnelMagic, type UdpAddress } from '@pilot/wire';
 import type { Address } from '../wire.js';
 import { FrameSlab } from './frame-slab.js';
-import type { TunnelCodec, UdpEndpoint } from './tunnel-codec.js';
+import type { TunnelCodec } from './tunnel-codec.js';
 
 export interface SealedCodecOptions {
   /** The 32-byte AES-256-GCM tunnel key every peer of this codec shares (agreed beforehand). */
@@ -79,7 +79,7 @@ export class SealedCodec implements TunnelCodec {
     return frame;
   }
 
-  open(frame: Uint8Array, _from: UdpEndpoint): Uint8Array | undefined {
+  open(frame: Uint8Array, _from: UdpAddress): Uint8Array | undefined {
     if (frame.length < 8 || readU32(frame, 0) !== TunnelMagic.ENCRYPTED) {
       this.counters.rejected++;
       return undefined;

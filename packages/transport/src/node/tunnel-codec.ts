@@ -1,11 +1,5 @@
-import { TunnelMagic } from '@pilot/wire';
+import { TunnelMagic, type UdpAddress } from '@pilot/wire';
 import type { Address } from '../wire.js';
-
-/** Where a UDP datagram came from or goes to. */
-export interface UdpEndpoint {
-  readonly host: string;
-  readonly port: number;
-}
 
 /**
  * The tunnel layer as the driver sees it: how an encoded packet becomes a UDP payload for a peer
@@ -20,7 +14,7 @@ export interface TunnelCodec {
    * frame is the codec's to keep or overwrite (the driver never reads it again), so the packet may
    * be a view of it, decrypted in place.
    */
-  open(frame: Uint8Array, from: UdpEndpoint): Uint8Array | undefined;
+  open(frame: Uint8Array, from: UdpAddress): Uint8Array | undefined;
   /**
    * Optional fast path, used instead of `seal` when present: the same, except that `packet` is
    * only valid during the call (the driver encodes every packet into one reused buffer). A codec
@@ -49,7 +43,7 @@ export class PlaintextCodec implements TunnelCodec {
     return this.seal(packet, peer);
   }
 
-  open(frame: Uint8Array, _from: UdpEndpoint): Uint8Array | undefined {
+  open(frame: Uint8Array, _from: UdpAddress): Uint8Array | undefined {
     if (frame.length < 4) return undefined;
     const magic = ((frame[0]! << 24) | (frame[1]! << 16) | (frame[2]! << 8) | frame[3]!) >>> 0;
     return magic === MAGIC ? frame.subarray(4) : undefined;

@@ -1,9 +1,10 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { lookup as dnsLookup, type LookupOneOptions } from 'node:dns';
 import { isIP } from 'node:net';
+import type { UdpAddress } from '@pilot/wire';
 import type { Address } from '../wire.js';
 import type { PacketLink, PacketReceiver } from './packet-link.js';
-import { PlaintextCodec, type TunnelCodec, type UdpEndpoint } from './tunnel-codec.js';
+import { PlaintextCodec, type TunnelCodec } from './tunnel-codec.js';
 
 export interface UdpLinkOptions {
   /** UDP address to bind (default 127.0.0.1; pass '0.0.0.0' to listen on all). */
@@ -28,12 +29,12 @@ export class UdpLink implements PacketLink {
   private readonly socket_: Socket;
   private readonly codec: TunnelCodec;
   // Keyed by node ID only: a node has one UDP endpoint whatever network address reaches it.
-  private readonly peers = new Map<number, UdpEndpoint>();
+  private readonly peers = new Map<number, UdpAddress>();
   private readonly learnPeers: boolean;
   private receiver: PacketReceiver | undefined;
   private closing = false;
   private lastNode = -1;
-  private lastPeer: UdpEndpoint | undefined;
+  private lastPeer: UdpAddress | undefined;
   private lastTo: Address = { network: 0, node: 0 };
   private lastSourceNode = -1;
   private readonly onMessage = (message: Buffer, remote: RemoteInfo): void => this.receive(message, remote);
@@ -56,19 +57,19 @@ export class UdpLink implements PacketLink {
   }
 
   /** The bound UDP endpoint. */
-  get udpAddress(): UdpEndpoint {
-    const info = this.socket_.address();
-    return { host: info.address, port: info.port };
+  get udpAddress(): UdpAddress {
+    const { address, port } = this.socket_.address();
+    return { address, port };
   }
 
   /** Tells the link where a node is reachable. Only the node ID counts (any network of that node). */
-  addPeer(address: Address, endpoint: UdpEndpoint): void {
+  addPeer(address: Address, endpoint: UdpAddress): void {
     this.peers.set(address.node, endpoint);
     this.lastNode = -1;
   }
 
   /** The UDP endpoint a node is reached at (whatever the network part of `address`), if one is known. */
-  peerEndpoint(address: Address): UdpEndpoint | undefined {
+  peerEndpoint(address: Address): UdpAddress | undefined {
     return this.peers.get(address.node);
   }
 
@@ -97,7 +98,7 @@ export class UdpLink implements PacketLink {
     const codec = this.codec;
     const frame =
       codec.sealTransient !== undefined ? codec.sealTransient(packet, to) : codec.seal(packet, to);
-    if (frame !== undefined) this.socket_.send(frame, peer.port, peer.host);
+    if (frame !== undefined) this.socket_.send(frame, peer.port, peer.address);
   }
 
   setReceiver(receiver: PacketReceiver | undefined): void {
@@ -114,18 +115,18 @@ export class UdpLink implements PacketLink {
 
   private receive(message: Buffer, remote: RemoteInfo): void {
     if (this.closing) return;
-    const from = { host: remote.address, port: remote.port };
     // A plain Uint8Array view of the datagram: the codec and the packet decoder slice it several
     // times, and Buffer#subarray (a JS FastBuffer per call) cost ~4 % of a receiving core.
     const frame = new Uint8Array(message.buffer, message.byteOffset, message.byteLength);
-    const packet = this.codec.open(frame, from);
+    // The datagram's RemoteInfo is a UdpAddress already: no copy per datagram.
+    const packet = this.codec.open(frame, remote);
     if (packet === undefined || packet.length < 10) return;
     if (this.learnPeers) {
       const node = ((packet[6]! << 24) | (packet[7]! << 16) | (packet[8]! << 8) | packet[9]!) >>> 0;
       // Skip the lookup for the common case: the same sender as the packet before.
       if (node !== this.lastSourceNode) {
         if (!this.peers.has(node)) {
-          this.peers.set(node, from);
+          this.peers.set(node, { address: remote.address, port: remote.port });
           this.lastNode = -1;
         }
         this.lastSourceNode = node;

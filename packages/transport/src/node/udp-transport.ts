@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
+import type { UdpAddress } from '@pilot/wire';
 import type { Connection } from '../core/connection.js';
 import { Endpoint, type ListenOptions, type Transmit, type TransmitSink } from '../core/endpoint.js';
 import type { Datagram } from '../core/events.js';
@@ -8,7 +9,6 @@ import { TransportErrorCode, transportError } from '../errors.js';
 import { type Address, encodePacketInto, HEADER_SIZE, MAX_PAYLOAD, type Packet } from '../wire.js';
 import type { PacketLink, PacketReceiver } from './packet-link.js';
 import { PilotStream } from './pilot-stream.js';
-import type { UdpEndpoint } from './tunnel-codec.js';
 import { UdpLink, type UdpLinkOptions } from './udp-link.js';
 
 export interface UdpTransportOptions extends EndpointOptions, UdpLinkOptions {
@@ -91,7 +91,7 @@ export class UdpTransport<L extends PacketLink = UdpLink> extends EventEmitter {
   }
 
   /** The bound UDP endpoint of the transport's own `UdpLink` (a plain transport only). */
-  get udpAddress(): UdpEndpoint {
+  get udpAddress(): UdpAddress {
     return this.plainLink().udpAddress;
   }
 
@@ -103,12 +103,12 @@ export class UdpTransport<L extends PacketLink = UdpLink> extends EventEmitter {
    * Tells the transport's own `UdpLink` where a node is reachable (a plain transport only). Only
    * the node ID counts: every network address of that node goes to this one UDP endpoint.
    */
-  addPeer(this: UdpTransport<UdpLink>, address: Address, endpoint: UdpEndpoint): void {
+  addPeer(this: UdpTransport<UdpLink>, address: Address, endpoint: UdpAddress): void {
     this.link.addPeer(address, endpoint);
   }
 
   /** The UDP endpoint the own `UdpLink` reaches a node at (a plain transport only), if one is known. */
-  peerEndpoint(this: UdpTransport<UdpLink>, address: Address): UdpEndpoint | undefined {
+  peerEndpoint(this: UdpTransport<UdpLink>, address: Address): UdpAddress | undefined {
     return this.link.peerEndpoint(address);
   }
 
