@@ -14,7 +14,7 @@ import type { LookupBudget } from './lookup-budget.js';
 import type { Mailbox } from './mailbox.js';
 import type { NegativeCache } from './negative-cache.js';
 import { NetworkMembership } from './network-membership.js';
-import type { DaemonOptions } from './options.js';
+import type { DaemonOptions, HostAndPort } from './options.js';
 import type { PathMtuPolicy } from './path-mtu-policy.js';
 import { PortTable } from './port-table.js';
 import type { RegistrySession } from './registry-session.js';
@@ -24,12 +24,6 @@ import { Lingering } from './stream-pipe.js';
 import type { TrustManager } from './trust.js';
 import type { TrustStore } from './trust-store.js';
 import type { WebhookSender } from './webhook.js';
-
-/** A UDP host and port (the transport's spelling; @pilot/nat's UdpAddress says `address`). */
-export interface HostPort {
-  readonly host: string;
-  readonly port: number;
-}
 
 /** What the daemon moved for IPC clients since the start (info's app_bytes_*, dials, datagrams_*). */
 export interface DaemonStats {
@@ -66,7 +60,7 @@ export class DaemonContext {
   isPublic: boolean;
   tags: string[] = [];
   /** The endpoint announced to the registry (`--endpoint`, or discovered through the beacon). */
-  endpoint: HostPort | undefined;
+  endpoint: HostAndPort | undefined;
   /** The rendezvous' second reflector port, as the registry advertised it (`reflector_port`). */
   reflectorPort: number | undefined;
   /** The rendezvous' TLS relay port, as the registry advertised it (`wss_port`). */

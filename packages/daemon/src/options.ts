@@ -370,12 +370,19 @@ export function parseDaemonArgs(argv: string[], env: NodeJS.ProcessEnv = process
   };
 }
 
+/**
+ * A host and a port as a flag or the config spells them (`--registry`, `--beacon`, `--listen`,
+ * `--endpoint`, `--metrics`, `--wss`, `--reflector`): the host may be a name, and nothing here
+ * resolves it. Not a `UdpAddress` (`@pilot/wire`), which is an IP literal a socket reported or
+ * sends to; the daemon turns one into the other only where a UDP peer is meant (the beacon).
+ */
+export interface HostAndPort {
+  readonly host: string;
+  readonly port: number;
+}
+
 /** `host:port`, `[v6]:port` or `:port` → parts; throws DAEMON_BAD_OPTION. */
-export function splitHostPort(
-  text: string,
-  what: string,
-  defaultHost = '127.0.0.1',
-): { host: string; port: number } {
+export function splitHostPort(text: string, what: string, defaultHost = '127.0.0.1'): HostAndPort {
   const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(text.trim());
   if (match === null) bad(`${what} must be host:port, not ${JSON.stringify(text)}`);
   const port = Number(match[3]);
@@ -385,10 +392,8 @@ export function splitHostPort(
 }
 
 /** A server to classify our NAT against (`--reflector`). */
-export interface ReflectorAddress {
+export interface ReflectorAddress extends HostAndPort {
   readonly protocol: 'stun' | 'beacon';
-  readonly host: string;
-  readonly port: number;
 }
 
 /** `[stun:|beacon:]host:port` (STUN when no scheme) → parts; throws DAEMON_BAD_OPTION. */

@@ -1,23 +1,22 @@
 import type { ReflectorServer } from '@pilot/nat';
-import type { HostPort } from './daemon-context.js';
 import { DaemonErrorCode, daemonError } from './errors.js';
 import type { Logger } from './logger.js';
-import { type DaemonOptions, parseReflector, splitHostPort } from './options.js';
+import { type DaemonOptions, type HostAndPort, parseReflector, splitHostPort } from './options.js';
 
 /** Where this node meets the network, from `--registry`, `--beacon`, `--reflector`, `--listen`, `--endpoint`. */
 export interface RendezvousFlags {
   /** The registry preferred, and other instances of the same network (a shared database). */
-  readonly registry: HostPort;
-  readonly fallbackRegistries: readonly HostPort[];
+  readonly registry: HostAndPort;
+  readonly fallbackRegistries: readonly HostAndPort[];
   /** The beacon in use first, and the next ones used when one stops answering. */
-  readonly beacon: HostPort | undefined;
-  readonly fallbackBeacons: readonly HostPort[];
+  readonly beacon: HostAndPort | undefined;
+  readonly fallbackBeacons: readonly HostAndPort[];
   /** The two servers our NAT is classified against, when the flags give two. */
   readonly reflectors: readonly [ReflectorServer, ReflectorServer] | undefined;
   /** Where the tunnel socket binds. */
-  readonly listen: HostPort;
+  readonly listen: HostAndPort;
   /** `--endpoint`: the endpoint to announce instead of discovering one through the beacon. */
-  readonly fixedEndpoint: HostPort | undefined;
+  readonly fixedEndpoint: HostAndPort | undefined;
 }
 
 /** Reads the rendezvous flags (DAEMON_BAD_OPTION when malformed). */
@@ -53,7 +52,7 @@ export function parseRendezvousFlags(o: DaemonOptions, log: Logger): RendezvousF
  * a beacon. Undefined when fewer than two are known (no classification: easy + hard pairs relay).
  */
 function classificationServers(
-  beacon: HostPort | undefined,
+  beacon: HostAndPort | undefined,
   reflectors: readonly string[],
 ): readonly [ReflectorServer, ReflectorServer] | undefined {
   const servers: ReflectorServer[] = reflectors.map((text) => {

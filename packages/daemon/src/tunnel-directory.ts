@@ -1,6 +1,5 @@
-import type { UdpAddress } from '@pilot/nat';
 import type { TunnelDirectory } from '@pilot/tunnel';
-import { isPilotError } from '@pilot/wire';
+import { isPilotError, type UdpAddress } from '@pilot/wire';
 import type { DaemonContext } from './daemon-context.js';
 import type { KeyPins } from './key-pins.js';
 import type { LookupBudget } from './lookup-budget.js';
