@@ -20,17 +20,20 @@ function synTimes(pair: Pair, to: number, start: number, until: number): number[
 }
 
 describe('path RTT memory (the first timers of a new connection)', () => {
-  it('a second dial to a measured peer re-sends a lost SYN after ~3 RTT, not the blind 1 s', () => {
+  it('a second dial to a measured peer re-sends a lost SYN after 2 RTT, then ~3 RTT, not the blind 1 s', () => {
     const pair = new Pair({ link: { delay: 25 }, back: { delay: 25 } });
     pair.connect(1000); // measures ~50 ms
     const start = pair.now + 1;
     pair.a.connect(B, 1000, start);
     const known = synTimes(pair, B.node, start, 1500);
     expect(known[0]).toBe(0);
+    // A quick first try two RTTs after the SYN (an extra one: the schedule after it is unchanged).
+    expect(known[1]).toBeGreaterThanOrEqual(100);
+    expect(known[1]).toBeLessThan(MIN_RTO);
     // srtt 50 and rttvar 25 after one sample: 50 + 4·25 = 150, floored at MIN_RTO.
-    expect(known[1]).toBeGreaterThanOrEqual(MIN_RTO);
-    expect(known[1]).toBeLessThan(300);
-    expect(known[2]! - known[1]!).toBeGreaterThanOrEqual(2 * MIN_RTO - 10); // still backs off
+    expect(known[2]! - known[1]!).toBeGreaterThanOrEqual(MIN_RTO);
+    expect(known[2]! - known[1]!).toBeLessThan(300);
+    expect(known[3]! - known[2]!).toBeGreaterThanOrEqual(2 * MIN_RTO - 10); // still backs off
 
     // A peer never measured keeps RFC 6298's 1 s.
     const later = pair.now + 2000;
@@ -44,6 +47,8 @@ describe('path RTT memory (the first timers of a new connection)', () => {
     const cache = new PathRttCache();
     cache.note(1, 5, 1, 0);
     expect(cache.initialRto(1, 0)).toBe(MIN_RTO);
+    expect(cache.firstSynTimeout(1, 0)).toBe(30); // loopback RTTs: never sooner than 30 ms
+    expect(cache.firstSynTimeout(5, 0)).toBeUndefined();
     cache.note(2, 900, 400, 0);
     expect(cache.initialRto(2, 0)).toBe(SYN_INITIAL_RTO);
     expect(cache.initialRto(2, 600_001)).toBeUndefined();

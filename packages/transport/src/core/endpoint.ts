@@ -154,6 +154,7 @@ export class Endpoint {
         return path === undefined ? this.resolved.mss : path.prober.size - TUNNEL_OVERHEAD;
       },
       initialRto: (peer, now) => this.pathRtt.initialRto(peer.node, now),
+      firstSynTimeout: (peer, now) => this.pathRtt.firstSynTimeout(peer.node, now),
       rttMeasured: (connection, now) => {
         const srtt = connection.rtt.srtt;
         if (srtt !== undefined)

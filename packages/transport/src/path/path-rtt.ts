@@ -9,6 +9,8 @@ interface Remembered {
 /** Peers whose round-trip time is remembered, and for how long (Linux keeps its tcp_metrics an hour). */
 const LIMIT = 4096;
 const TTL_MS = 600_000;
+/** The quick first SYN retry never comes sooner than this (loopback RTTs are sub-millisecond). */
+const QUICK_SYN_MIN = 30;
 
 /**
  * The round-trip time last measured to each peer node, as Linux's tcp_metrics keeps per destination:
@@ -40,6 +42,18 @@ export class PathRttCache {
       return undefined;
     }
     return Math.min(SYN_INITIAL_RTO, Math.max(MIN_RTO, known.srtt + 4 * known.rttvar));
+  }
+
+  /**
+   * A first SYN retransmission for a new connection to `node`: two remembered RTTs (at least
+   * QUICK_SYN_MIN), or undefined when unknown. It comes before the usual schedule (initialRto,
+   * doubling), which it does not shorten: a spurious SYN costs a duplicate SYN-ACK, while a lost one
+   * among 50 parallel dials at 50 ms RTT held the whole round up 200 ms instead of 100.
+   */
+  firstSynTimeout(node: number, now: number): number | undefined {
+    if (this.initialRto(node, now) === undefined) return undefined;
+    const known = this.#entries.get(node);
+    return known === undefined ? undefined : Math.max(QUICK_SYN_MIN, 2 * known.srtt);
   }
 
   get size(): number {

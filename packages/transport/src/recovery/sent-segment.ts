@@ -9,6 +9,8 @@ export interface SentSegment {
   /** Order of the latest transmission, to compare segments sent within the same millisecond. */
   order: number;
   transmissions: number;
+  /** The latest transmission repaired a segment declared lost (not a probe). */
+  repaired: boolean;
   sacked: boolean;
   /** Declared lost and waiting to be retransmitted (not counted in flight). */
   lost: boolean;
