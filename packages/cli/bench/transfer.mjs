@@ -7,7 +7,7 @@
 //                  transport-echo-pmtud, bench, send-file); the -pmtud kinds are the core with path MTU
 //                  discovery (RFC 8899) up to 16 KiB datagrams, what daemons that negotiated
 //                  large-datagrams use on loopback
-//   BENCH_PROF     a directory: --cpu-prof of both daemons
+//   BENCH_PROF     a directory: --cpu-prof of both daemons and of each pilotctl
 // The daemons' RSS is sampled every 100 ms during each transfer; the peak is printed, and the peak of
 // each quarter of the transfer (a 1 GiB send-file: BENCH_MIB=1024 BENCH_ONLY=send-file BENCH_REPEATS=1).
 import { execFile, spawn } from 'node:child_process';
@@ -25,6 +25,8 @@ import { SealedCodec, UdpTransport } from '@pilot/transport/node';
 const PEER = fileURLToPath(new URL('./peer.mjs', import.meta.url));
 // The installed pilotctl: the bundle (scripts/bundle.mjs).
 const PILOTCTL = fileURLToPath(new URL('../dist/pilotctl.cjs', import.meta.url));
+// Makes each pilotctl print its CPU time on exit (its share of a transfer's cost).
+const CPU_AT_EXIT = fileURLToPath(new URL('./cpu-at-exit.cjs', import.meta.url));
 const MiB = 1024 * 1024;
 const SIZE_MIB = Number(process.env.BENCH_MIB ?? 32);
 const SIZE = SIZE_MIB * MiB;
@@ -115,16 +117,21 @@ function watchRss(children) {
   };
 }
 
+/** Runs pilotctl; resolves to its JSON data and the CPU milliseconds it used. */
 function pilotctl(env, ...args) {
+  const prof = process.env.BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROF] : [];
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
-      [PILOTCTL, '--json', ...args],
+      [...prof, '--require', CPU_AT_EXIT, PILOTCTL, '--json', ...args],
       { env: { ...process.env, ...env }, maxBuffer: 16 * MiB, timeout: 600_000 },
       (error, stdout, stderr) => {
         if (error !== null)
           reject(new Error(`pilotctl ${args.join(' ')}: ${stderr || stdout || error.message}`));
-        else resolve(JSON.parse(stdout).data);
+        else {
+          const cpuMs = Number(/@bench-cpu-ms ([\d.]+)/.exec(stderr)?.[1] ?? Number.NaN);
+          resolve({ data: JSON.parse(stdout).data, cpuMs });
+        }
       },
     );
   });
@@ -217,13 +224,14 @@ async function measured(nodes, body) {
   const stop = watchRss([nodes.a, nodes.b]);
   const before = await Promise.all([nodes.a.stat(), nodes.b.stat()]);
   const start = performance.now();
-  await body();
+  const { cpuMs } = await body();
   const seconds = (performance.now() - start) / 1000;
   const after = await Promise.all([nodes.a.stat(), nodes.b.stat()]);
   const peaks = await stop();
   return {
     rate: SIZE / MiB / seconds,
-    cpu: after.map((s, i) => (s.cpuMs - before[i].cpuMs) / SIZE_MIB),
+    // Daemon A, daemon B, then pilotctl (its start-up included).
+    cpu: [...after.map((s, i) => (s.cpuMs - before[i].cpuMs) / SIZE_MIB), cpuMs / SIZE_MIB],
     rssBefore: before.map((s) => s.rssMiB),
     rssPeak: peaks.all,
     rssQuarters: peaks.quarters,
@@ -268,19 +276,24 @@ const median = (values) => [...values].sort((x, y) => x - y)[Math.floor(values.l
 const med = (name, pick) => (runs[name].length === 0 ? undefined : median(runs[name].map(pick)));
 const base = med('transport', (r) => r.rate);
 const echoBase = med('transport-echo', (r) => r.rate);
+// The fair comparison for daemons that negotiated large datagrams: the core at the same size.
+const base16 = med('transport-pmtud', (r) => r.rate);
+const echoBase16 = med('transport-echo-pmtud', (r) => r.rate);
 console.log(
   `\n@pilot/cli bench: ${SIZE_MIB} MiB per transfer, median of ${REPEATS}, two daemons on loopback; load average ${loadBefore.toFixed(1)} → ${loadavg()[0].toFixed(1)}`,
 );
 console.log(
-  '| | MiB/s (MB/s) | every run, MiB/s | ratio to the transport (one way) | ratio to the transport echo | CPU ms/MiB daemon A / B | daemon RSS MiB A / B: before → peak (peak of each quarter) |',
+  '| | MiB/s (MB/s) | every run, MiB/s | ratio to the transport (one way) | ratio to the transport echo | ratio to the core at 16 KiB datagrams, one way / echo | CPU ms/MiB daemon A / B (pilotctl) | daemon RSS MiB A / B: before → peak (peak of each quarter) |',
 );
-console.log('| --- | --- | --- | --- | --- | --- | --- |');
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const name of only) {
   const rate = med(name, (r) => r.rate);
   const every = runs[name].map((r) => fmt(r.rate)).join(' / ');
   const core = name.startsWith('transport');
   const cpuOf = `${fmt(med(name, (r) => r.cpu[0]))} / ${fmt(med(name, (r) => r.cpu[1]))}`;
-  const cpu = core ? `(sender / receiver ${cpuOf})` : cpuOf;
+  const cpu = core
+    ? `(sender / receiver ${cpuOf})`
+    : `${cpuOf} (pilotctl ${fmt(med(name, (r) => r.cpu[2]))})`;
   // The last run's peaks by quarter of the transfer, e.g. "65 → 170 (150 160 165 170)".
   const rssOf = (i) =>
     `${fmt(
@@ -300,6 +313,6 @@ for (const name of only) {
     }[name] ?? `pilotctl ${name}`;
   const ratio = (to) => (to === undefined ? '–' : fmt(rate / to, 2));
   console.log(
-    `| ${what} | ${fmt(rate)} (${fmt((rate * MiB) / 1e6)}) | ${every} | ${ratio(base)} | ${ratio(echoBase)} | ${cpu} | ${rss} |`,
+    `| ${what} | ${fmt(rate)} (${fmt((rate * MiB) / 1e6)}) | ${every} | ${ratio(base)} | ${ratio(echoBase)} | ${ratio(base16)} / ${ratio(echoBase16)} | ${cpu} | ${rss} |`,
   );
 }

@@ -186,7 +186,17 @@ describe('pilotctl against real daemons and a real rendezvous', () => {
     writeFileSync(path, content);
     const expected = createHash('sha256').update(content).digest('hex');
     const sent = await ok(['send-file', 'beta', path], node('alpha').env, 240_000);
-    expect(sent).toMatchObject({ bytes: content.length, sha256: expected });
+    // The daemon reads the file itself (SendFile); --pipe sends it through pilotctl as before.
+    expect(sent).toMatchObject({ bytes: content.length, sha256: expected, frames: 4, read_by: 'daemon' });
+    const small = join(net.root, 'piped.bin');
+    const pipedContent = randomBytes(3 * 1_048_576 + 7);
+    writeFileSync(small, pipedContent);
+    const piped = await ok(['send-file', 'beta', small, '--pipe'], node('alpha').env, 120_000);
+    expect(piped).toMatchObject({
+      bytes: pipedContent.length,
+      sha256: createHash('sha256').update(pipedContent).digest('hex'),
+      read_by: 'pilotctl',
+    });
     const received = await ok(['received'], node('beta').env);
     const file = (received.files as Array<{ name: string; path: string; bytes: number }>).find((f) =>
       f.name.startsWith('big'),

@@ -12,7 +12,14 @@ import {
   setVisibility,
 } from './ipc-registry-requests.js';
 import type { IpcClient, IpcHandler, IpcReply } from './ipc-server.js';
-import { bindPort, closeConnection, dialStream, releaseClient, sendOnConnection } from './ipc-streams.js';
+import {
+  bindPort,
+  closeConnection,
+  dialStream,
+  releaseClient,
+  sendFileOnConnection,
+  sendOnConnection,
+} from './ipc-streams.js';
 import { handshakeRequest } from './ipc-trust-requests.js';
 
 /**
@@ -41,6 +48,11 @@ export class IpcDispatch implements IpcHandler {
       case 'sendTo':
         sendDatagram(ctx, client, message.address, message.port, message.data);
         return;
+      case 'sendFile': {
+        const { connId, json } = message;
+        client.respond('sendFile', () => sendFileOnConnection(ctx, client, connId, json));
+        return;
+      }
       default:
         // Concurrently with the client's other requests: the answer leaves in the order drivers need.
         client.respond(message.type, async () => {

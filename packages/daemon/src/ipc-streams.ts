@@ -2,11 +2,12 @@ import type { PilotStream } from '@pilot/transport/node';
 import type { Address, IpcMessage } from '@pilot/wire';
 import type { DaemonContext } from './daemon-context.js';
 import { DEFAULT_DIAL_TIMEOUT } from './dialer.js';
-import { DaemonErrorCode, daemonError, IpcErrorCode } from './errors.js';
+import { DaemonErrorCode, daemonError, errorMessage, IpcErrorCode, ipcErrorCode } from './errors.js';
 import type { IpcClient, IpcReply } from './ipc-server.js';
+import { parseLocalFileRequest, sendLocalFile } from './local-file-send.js';
 import { pipeToClient } from './stream-pipe.js';
 
-// The IPC requests on streams: Bind, Dial, Send, Close, and what a client leaves behind when it goes.
+// The IPC requests on streams: Bind, Dial, Send, SendFile, Close, and what a client leaves behind when it goes.
 
 export function bindPort(ctx: DaemonContext, client: IpcClient, port: number): IpcMessage {
   ctx.ports.bind(client, port);
@@ -83,8 +84,9 @@ export function sendOnConnection(
   }
   entry.bytesSent += data.length;
   ctx.stats.bytesSent += data.length;
-  // The data is a view of the IPC read buffer: copy, the stream may hold it past this turn.
-  if (!stream.write(Buffer.from(data))) {
+  // No copy here: the data is a view of a buffer Node read the socket into (a fresh one per read,
+  // never reused) or of the decoder's join, and the stream's send buffer copies on entry anyway.
+  if (!stream.write(data)) {
     client.pause();
     let resumed = false;
     const resume = (): void => {
@@ -96,6 +98,34 @@ export function sendOnConnection(
     };
     stream.once('drain', resume);
     stream.once('close', resume);
+  }
+}
+
+/** SendFile (pilot-ts extension): the daemon reads the client's file into its connection (local-file-send.ts). */
+export async function sendFileOnConnection(
+  ctx: DaemonContext,
+  client: IpcClient,
+  connId: number,
+  json: string,
+): Promise<IpcReply> {
+  try {
+    const request = parseLocalFileRequest(json);
+    const entry = ctx.connections.get(connId);
+    const ipcPath = ctx.ipc?.path;
+    if (entry === undefined || entry.owner !== client || ipcPath === undefined)
+      throw daemonError(DaemonErrorCode.INVALID_ARGUMENT, `no connection ${connId}`);
+    const counted = (bytes: number): void => {
+      entry.bytesSent += bytes;
+      ctx.stats.bytesSent += bytes;
+    };
+    const result = await sendLocalFile(
+      request,
+      { stream: entry.stream, remotePort: entry.remotePort, counted },
+      ipcPath,
+    );
+    return { message: { type: 'sendFileOk', json: JSON.stringify(result) } };
+  } catch (error) {
+    return { message: { type: 'error', code: ipcErrorCode(error), message: errorMessage(error) } };
   }
 }
 

@@ -19,6 +19,7 @@ const REPLY_OF: Readonly<Partial<Record<IpcMessageType, IpcMessageType>>> = {
   network: 'networkOk',
   health: 'healthOk',
   managed: 'managedOk',
+  sendFile: 'sendFileOk',
 };
 
 /** The reply type a driver waits for after sending `request`, or undefined when it waits for none. */

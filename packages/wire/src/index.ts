@@ -35,6 +35,7 @@ export {
 } from './beacon.js';
 export { formatEndpoint, formatIp, type IpEndpoint, parseEndpoint, parseIp } from './beacon-ip.js';
 export { crc32 } from './crc32.js';
+export { DataExchangeDecoder, type DataExchangeEvent } from './data-exchange-decoder.js';
 export { isPilotError, PilotError, WireErrorCode, wireError } from './errors.js';
 export {
   decodeFrame,

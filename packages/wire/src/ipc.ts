@@ -50,6 +50,14 @@ export const IpcCommand = {
   HEALTH_OK: 0x22,
   MANAGED: 0x23,
   MANAGED_OK: 0x24,
+  /**
+   * pilot-ts extension, not in the reference: the driver asks its daemon to send a local file into
+   * one of its data-exchange connections itself (the file is read where the daemon runs, which is
+   * where the Unix socket's client runs too). A daemon without it answers Error, and the driver pipes
+   * the file through Send as before.
+   */
+  SEND_FILE: 0x70,
+  SEND_FILE_OK: 0x71,
 } as const;
 
 export type IpcCommand = (typeof IpcCommand)[keyof typeof IpcCommand];
@@ -70,7 +78,8 @@ export type IpcJsonReplyType =
   | 'setTaskExecOk'
   | 'networkOk'
   | 'healthOk'
-  | 'managedOk';
+  | 'managedOk'
+  | 'sendFileOk';
 
 /** An IPC message without its 4-byte length (see encodeFrame / FrameDecoder), told apart by `type`. */
 export type IpcMessage =
@@ -115,6 +124,8 @@ export type IpcMessage =
   | { readonly type: 'network'; readonly request: IpcNetworkRequest }
   | { readonly type: 'health' }
   | { readonly type: 'managed'; readonly request: IpcManagedRequest }
+  /** pilot-ts extension (SEND_FILE): `json` describes the file (see the daemon's local-file-send). */
+  | { readonly type: 'sendFile'; readonly connId: number; readonly json: string }
   | { readonly type: IpcJsonReplyType; readonly json: string };
 
 const jsonReplyCommand: Readonly<Record<IpcJsonReplyType, number>> = {
@@ -130,6 +141,7 @@ const jsonReplyCommand: Readonly<Record<IpcJsonReplyType, number>> = {
   networkOk: IpcCommand.NETWORK_OK,
   healthOk: IpcCommand.HEALTH_OK,
   managedOk: IpcCommand.MANAGED_OK,
+  sendFileOk: IpcCommand.SEND_FILE_OK,
 };
 
 const jsonReplyType = new Map<number, IpcJsonReplyType>(
@@ -239,6 +251,11 @@ function write(op: Op, state: State, message: IpcMessage): void {
       u8[op](state, IpcCommand.MANAGED);
       ipcManagedRequest[op](state, message.request);
       return;
+    case 'sendFile':
+      u8[op](state, IpcCommand.SEND_FILE);
+      u32[op](state, message.connId);
+      json[op](state, message.json);
+      return;
     default: {
       // An own-property check, so that a caller's `type: 'toString'` is refused like any unknown type.
       const command = Object.hasOwn(jsonReplyCommand, message.type)
@@ -323,6 +340,10 @@ function read(state: State): IpcMessage {
       return { type: 'health' };
     case IpcCommand.MANAGED:
       return { type: 'managed', request: ipcManagedRequest.decode(state) };
+    case IpcCommand.SEND_FILE: {
+      const connId = u32.decode(state);
+      return { type: 'sendFile', connId, json: json.decode(state) };
+    }
     default: {
       const type = jsonReplyType.get(command);
       if (type === undefined) {

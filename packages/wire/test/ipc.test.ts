@@ -97,6 +97,7 @@ const ipcMessage: fc.Arbitrary<IpcMessage> = fc.oneof(
   fc.record({ type: fc.constant('setTaskExec' as const), enabled: fc.boolean() }),
   fc.record({ type: fc.constant('network' as const), request: network }),
   fc.record({ type: fc.constant('managed' as const), request: managed }),
+  fc.record({ type: fc.constant('sendFile' as const), connId: u32(), json: text }),
   fc.record({
     type: fc.constantFrom(
       'infoOk' as const,
@@ -111,6 +112,7 @@ const ipcMessage: fc.Arbitrary<IpcMessage> = fc.oneof(
       'networkOk' as const,
       'healthOk' as const,
       'managedOk' as const,
+      'sendFileOk' as const,
     ),
     json: text,
   }),
@@ -201,6 +203,21 @@ describe('IPC messages: encoder checks', () => {
   });
 });
 
+describe('IPC messages: the SEND_FILE extension (pilot-ts only)', () => {
+  it('is [0x70][u32 connId][JSON text], answered by [0x71][JSON text]', () => {
+    const request = encodeIpcMessage({ type: 'sendFile', connId: 7, json: '{}' });
+    expect(toHex(request)).toBe('70000000077b7d');
+    expect(decodeIpcMessage(request)).toEqual({ type: 'sendFile', connId: 7, json: '{}' });
+    expect(decodeIpcMessage(Uint8Array.of(0x71, 0x7b, 0x7d))).toEqual({ type: 'sendFileOk', json: '{}' });
+  });
+
+  it('a request without its connection ID is WIRE_TRUNCATED', () => {
+    expect(() => decodeIpcMessage(Uint8Array.of(0x70, 0, 0))).toThrow(
+      expect.objectContaining({ code: 'WIRE_TRUNCATED' }),
+    );
+  });
+});
+
 describe('IPC messages: properties', () => {
   it('decode(encode(m)) equals m', () => {
     fc.assert(
@@ -213,16 +230,20 @@ describe('IPC messages: properties', () => {
 
   it('re-encoding whatever decodes gives back the same bytes', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 0x24 }), fc.uint8Array({ maxLength: 24 }), (command, rest) => {
-        const encoded = concatBytes([Uint8Array.of(command), rest]);
-        let message: IpcMessage;
-        try {
-          message = decodeIpcMessage(encoded);
-        } catch {
-          return;
-        }
-        expect(toHex(encodeIpcMessage(message))).toBe(toHex(encoded));
-      }),
+      fc.property(
+        fc.oneof(fc.integer({ min: 1, max: 0x24 }), fc.constantFrom(0x70, 0x71)),
+        fc.uint8Array({ maxLength: 24 }),
+        (command, rest) => {
+          const encoded = concatBytes([Uint8Array.of(command), rest]);
+          let message: IpcMessage;
+          try {
+            message = decodeIpcMessage(encoded);
+          } catch {
+            return;
+          }
+          expect(toHex(encodeIpcMessage(message))).toBe(toHex(encoded));
+        },
+      ),
       propertyOptions(),
     );
   });

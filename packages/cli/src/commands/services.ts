@@ -117,8 +117,12 @@ const sendFile: Command = {
       help: "give up waiting for the peer's ACK after this long",
       default: '120s',
     },
+    pipe: {
+      type: 'boolean',
+      help: 'read the file here and pipe it through the daemon, even when the daemon could read it itself',
+    },
   },
-  fields: ['target', 'address', 'name', 'bytes', 'sha256', 'frames', 'ack', 'seconds', 'mb_per_s'],
+  fields: ['target', 'address', 'name', 'bytes', 'sha256', 'frames', 'ack', 'seconds', 'mb_per_s', 'read_by'],
   errors: [...PEER_ERRORS, 'io_error'],
   async run(context, args) {
     const target = args.need('target');
@@ -128,9 +132,10 @@ const sendFile: Command = {
       throw usageError(`cannot send under the name "${name}" (at most 255 bytes, no "..", "/" or "\\")`);
     }
     // Loaded by this command only (node:crypto is a large part of a cold start).
-    const [{ createHash }, { open, stat }] = await Promise.all([
+    const [{ createHash }, { open, stat }, { resolve }] = await Promise.all([
       import('node:crypto'),
       import('node:fs/promises'),
+      import('node:path'),
     ]);
     const info = await stat(path).catch((error: NodeJS.ErrnoException) => {
       throw cliError(
@@ -141,11 +146,10 @@ const sendFile: Command = {
     if (!info.isFile()) throw cliError('io_error', `${path} is not a regular file`);
     const timeoutMs = args.duration('timeout', 120_000);
     const address = await context.resolve(target);
-    const stream = await (await context.driver()).dial(address, WellKnownPort.DATA_EXCHANGE, {
+    const driver = await context.driver();
+    const stream = await driver.dial(address, WellKnownPort.DATA_EXCHANGE, {
       timeoutMs: 60_000,
     });
-    const file = await open(path, 'r');
-    const hash = createHash('sha256');
     const total = info.size;
     const progress = new ProgressBar(
       context.io.stderrIsTty && !context.out.json ? context.out.stderr : undefined,
@@ -154,35 +158,35 @@ const sendFile: Command = {
     );
     const reader = new FrameReader(stream);
     const started = performance.now();
-    // A frame carries at most 16 MiB: a bigger file goes as consecutive FILE frames of the same name.
-    const slice = SERVICE_MAX_PAYLOAD - 2 - Buffer.byteLength(name);
     let frames = 0;
-    let sent = 0;
+    let sha256 = '';
+    let readBy: 'daemon' | 'pilotctl' = 'pilotctl';
     const acks: string[] = [];
     try {
-      const buffer = Buffer.allocUnsafe(Math.min(slice, Math.max(total, 1)));
-      do {
-        const size = Math.min(slice, total - sent);
-        let filled = 0;
-        while (filled < size) {
-          const { bytesRead } = await file.read(buffer, filled, size - filled, sent + filled);
-          if (bytesRead === 0) throw cliError('io_error', `${path} shrank while being sent`);
-          filled += bytesRead;
-        }
-        const data = buffer.subarray(0, size);
-        hash.update(data);
-        const frame = encodeServiceFrame({
-          type: DataExchangeType.FILE,
-          payload: encodeFilePayload({ name, data }),
-        });
-        // Write in pieces so that the bar moves and back-pressure holds per piece.
-        for (let offset = 0; offset < frame.length; offset += 262_144) {
-          await writeAll(stream, frame.subarray(offset, offset + 262_144));
-          progress.update(sent + Math.min(size, offset + 262_144));
-        }
-        sent += size;
-        frames += 1;
-      } while (sent < total);
+      // Our daemon reads the file itself when it can (same file where it runs, owner-only socket):
+      // the bytes then skip this process and the IPC socket. Otherwise (it declined, or an older
+      // daemon) this process reads, hashes and frames them, as the reference's pilotctl does.
+      const local = args.bool('pipe')
+        ? undefined
+        : await driver.sendFile(stream, {
+            path: resolve(path),
+            name,
+            size: total,
+            dev: info.dev,
+            ino: info.ino,
+          });
+      if (local !== undefined) {
+        if (local.error !== undefined)
+          throw cliError('io_error', `the daemon stopped sending ${path}: ${local.error}`);
+        readBy = 'daemon';
+        frames = local.frames;
+        sha256 = local.sha256 ?? '';
+        progress.update(total);
+      } else {
+        const piped = await pipeFile(stream, path, name, total, progress, { createHash, open });
+        frames = piped.frames;
+        sha256 = piped.sha256;
+      }
       for (let i = 0; i < frames; i++) {
         const ack = ackText(
           await withTimeout(reader.next(), timeoutMs, "waiting for the peer's ACK", context.io.signal),
@@ -192,11 +196,9 @@ const sendFile: Command = {
       }
       progress.done();
     } finally {
-      await file.close();
       finish(stream);
     }
     const seconds = (performance.now() - started) / 1000;
-    const sha256 = hash.digest('hex');
     return {
       data: {
         target,
@@ -208,11 +210,62 @@ const sendFile: Command = {
         ack: acks.at(-1) ?? '',
         seconds: Math.round(seconds * 1000) / 1000,
         mb_per_s: seconds > 0 ? Math.round((total / 1_000_000 / seconds) * 100) / 100 : 0,
+        read_by: readBy,
       },
       human: `sent ${name} (${total} bytes, sha256 ${sha256}) to ${formatAddress(address)} in ${seconds.toFixed(2)} s`,
     };
   },
 };
+
+/**
+ * Reads, hashes and frames the file here and writes it to `stream` (FILE frames of at most 16 MiB;
+ * a bigger file goes as consecutive frames of the same name).
+ */
+async function pipeFile(
+  stream: Duplex,
+  path: string,
+  name: string,
+  total: number,
+  progress: ProgressBar,
+  modules: {
+    readonly createHash: typeof import('node:crypto').createHash;
+    readonly open: typeof import('node:fs/promises').open;
+  },
+): Promise<{ frames: number; sha256: string }> {
+  const file = await modules.open(path, 'r');
+  const hash = modules.createHash('sha256');
+  const slice = SERVICE_MAX_PAYLOAD - 2 - Buffer.byteLength(name);
+  let frames = 0;
+  let sent = 0;
+  try {
+    const buffer = Buffer.allocUnsafe(Math.min(slice, Math.max(total, 1)));
+    do {
+      const size = Math.min(slice, total - sent);
+      let filled = 0;
+      while (filled < size) {
+        const { bytesRead } = await file.read(buffer, filled, size - filled, sent + filled);
+        if (bytesRead === 0) throw cliError('io_error', `${path} shrank while being sent`);
+        filled += bytesRead;
+      }
+      const data = buffer.subarray(0, size);
+      hash.update(data);
+      const frame = encodeServiceFrame({
+        type: DataExchangeType.FILE,
+        payload: encodeFilePayload({ name, data }),
+      });
+      // Write in pieces so that the bar moves and back-pressure holds per piece.
+      for (let offset = 0; offset < frame.length; offset += 262_144) {
+        await writeAll(stream, frame.subarray(offset, offset + 262_144));
+        progress.update(sent + Math.min(size, offset + 262_144));
+      }
+      sent += size;
+      frames += 1;
+    } while (sent < total);
+  } finally {
+    await file.close();
+  }
+  return { frames, sha256: hash.digest('hex') };
+}
 
 const subscribe: Command = {
   name: 'subscribe',

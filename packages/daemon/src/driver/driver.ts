@@ -14,8 +14,10 @@ import type {
   HandshakeJson,
   HealthJson,
   InfoJson,
+  LocalFile,
   PendingHandshake,
   ResolvedHost,
+  SentFile,
   TrustedPeer,
 } from './info.js';
 import { IpcChannel, type IpcMessageOf, type IpcMessageType } from './ipc-channel.js';
@@ -117,6 +119,8 @@ export class Driver {
   readonly #listeners = new Map<number, Listener>();
   readonly #datagramStreams = new Set<DatagramStream>();
   readonly #links = new WeakMap<IpcChannel, ConnectionLink>();
+  /** The IPC connection each stream lives on (the daemon knows it as that client's). */
+  readonly #channelOf = new WeakMap<PilotConnection, IpcChannel>();
   #closing = false;
   /** Why the driver stopped working (a channel lost), once it did. */
   #down: PilotError | undefined;
@@ -138,8 +142,7 @@ export class Driver {
     let link = this.#links.get(channel);
     if (link === undefined) {
       link = {
-        send: (connId, data) => channel.write({ type: 'send', connId, data }),
-        drained: () => channel.drained(),
+        send: (connId, data, flushed) => channel.write({ type: 'send', connId, data }, flushed),
         close: (connId) => {
           if (!channel.closed) channel.write({ type: 'close', connId });
         },
@@ -303,6 +306,46 @@ export class Driver {
     if (this.closed) stream.failed(this.#down ?? this.#closedError());
     else this.#datagramStreams.add(stream);
     return stream;
+  }
+
+  /**
+   * Asks the daemon to send a local file into `connection` (a data-exchange stream of this driver)
+   * as FILE frames itself: the SendFile extension of pilot-ts daemons. Resolves with what it sent
+   * (`error` set when it stopped part-way: the connection is reset then), or undefined when the
+   * daemon declined before writing anything (an older daemon, another mount namespace, a file it
+   * cannot read...): the caller then sends the file through the connection itself.
+   */
+  async sendFile(connection: PilotConnection, file: LocalFile): Promise<SentFile | undefined> {
+    if (!this.#connections.has(connection.connId) || this.#connections.get(connection.connId) !== connection)
+      throw driverError(DriverErrorCode.BAD_ARGUMENT, 'not a connection of this driver');
+    const channel = this.#channelOf.get(connection) ?? this.#primary;
+    try {
+      return await this.#askOn(
+        channel,
+        { type: 'sendFile', connId: connection.connId, json: JSON.stringify(file) },
+        // Typed as any reply: a JSON reply's type is the union of every JSON reply type.
+        'sendFileOk' as IpcMessageType,
+        (reply) => {
+          if (!('json' in reply))
+            throw driverError(DriverErrorCode.BAD_REPLY, `${reply.type} carries no JSON`);
+          const sent = parseJson(reply.json, reply.type);
+          const counts = typeof sent.bytes === 'number' && typeof sent.frames === 'number';
+          const outcome = typeof sent.sha256 === 'string' || typeof sent.error === 'string';
+          if (!counts || !outcome)
+            throw driverError(
+              DriverErrorCode.BAD_REPLY,
+              "the daemon's sendFileOk reply lacks bytes, frames or sha256",
+            );
+          return sent as unknown as SentFile;
+        },
+        {},
+        undefined,
+        undefined,
+      );
+    } catch (error) {
+      if (error instanceof PilotError && error.code.startsWith('DAEMON_')) return undefined;
+      throw error;
+    }
   }
 
   /** Closes any connection of the daemon by ID (ours or another client's); resolves on CloseOK. */
@@ -499,6 +542,7 @@ export class Driver {
         ? { connId, remoteAddress, remotePort }
         : { connId, remoteAddress, remotePort, localPort };
     const connection = new PilotConnection(this.#linkFor(channel), info);
+    this.#channelOf.set(connection, channel);
     this.#connections
       .get(connId)
       ?.lost(driverError(DriverErrorCode.BAD_REPLY, `connection ${connId} reused`));

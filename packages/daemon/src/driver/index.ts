@@ -19,9 +19,11 @@ export type {
   HandshakeJson,
   HealthJson,
   InfoJson,
+  LocalFile,
   PeerJson,
   PendingHandshake,
   ResolvedHost,
+  SentFile,
   TrustedPeer,
 } from './info.js';
 export { checkSocketOwner } from './ipc-channel.js';

@@ -95,3 +95,25 @@ export interface HandshakeJson {
   readonly node_id?: number;
   readonly [key: string]: unknown;
 }
+
+/** A local file for the daemon to send itself (SendFile, pilot-ts only), as the caller's stat saw it. */
+export interface LocalFile {
+  /** Absolute path. */
+  readonly path: string;
+  /** The name the peer sees. */
+  readonly name: string;
+  readonly size: number;
+  /** Device and inode: the daemon refuses a path that names another file where it runs. */
+  readonly dev: number;
+  readonly ino: number;
+}
+
+/** What the daemon sent of a LocalFile (SendFileOK). */
+export interface SentFile {
+  readonly bytes: number;
+  readonly frames: number;
+  /** SHA-256 of the bytes sent, hex (absent when `error` is set). */
+  readonly sha256?: string;
+  /** Why sending stopped part-way; the connection was reset. */
+  readonly error?: string;
+}

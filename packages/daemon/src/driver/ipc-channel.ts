@@ -4,6 +4,8 @@ import {
   decodeIpcMessage,
   encodeIpcFrame,
   FrameDecoder,
+  IPC_MAX_FRAME,
+  IpcCommand,
   type IpcMessage,
   isPilotError,
   type PilotError,
@@ -19,6 +21,11 @@ export type IpcMessageOf<T extends IpcMessageType> = Extract<IpcMessage, { type:
  * Send or Recv no longer turns into a pause and a 'drain' (or a stop and restart of reading) each.
  */
 const SOCKET_BUFFER = 256 * 1024;
+
+/** Send data from this size on is written after its own header instead of copied into one frame. */
+const SEND_NO_COPY_BYTES = 8 * 1024;
+/** `[u32 length][u8 command][u32 connection]`: what precedes a Send's data. */
+const SEND_HEADER_BYTES = 9;
 
 /** One request waiting for its reply, in the order it was sent. */
 interface PendingReply {
@@ -51,6 +58,7 @@ export class IpcChannel {
   readonly #events: IpcChannelEvents;
   readonly #blockers = new Set<object>();
   #closed: PilotError | undefined;
+  #corked = false;
 
   private constructor(socket: Socket, events: IpcChannelEvents) {
     this.#socket = socket;
@@ -104,9 +112,30 @@ export class IpcChannel {
     return this.#closed;
   }
 
-  /** Writes one message; false when the socket's buffer is full (wait for drained()). */
-  write(message: IpcMessage): boolean {
+  /**
+   * Writes one message; false when the socket's buffer is full (wait for drained()). With `flushed`,
+   * a large Send's data is written as it is, after its own header, and `flushed` runs once the
+   * socket has written it (the caller must not touch those bytes before); without, it is copied.
+   */
+  write(message: IpcMessage, flushed?: (error?: Error | null) => void): boolean {
     if (this.#closed !== undefined) throw this.#closed;
+    if (
+      flushed !== undefined &&
+      message.type === 'send' &&
+      message.data.length >= SEND_NO_COPY_BYTES &&
+      message.data.length + 5 <= IPC_MAX_FRAME
+    ) {
+      // The caller's bytes follow their own header (one writev per turn): no frame to allocate and
+      // fill per 64 KiB.
+      this.#corkForTurn();
+      const header = new Uint8Array(SEND_HEADER_BYTES);
+      const view = new DataView(header.buffer);
+      view.setUint32(0, message.data.length + 5);
+      header[4] = IpcCommand.SEND;
+      view.setUint32(5, message.connId);
+      this.#socket.write(header);
+      return this.#socket.write(message.data, flushed);
+    }
     let frame: Uint8Array;
     try {
       frame = encodeIpcFrame(message);
@@ -117,7 +146,17 @@ export class IpcChannel {
         error,
       );
     }
-    return this.#socket.write(frame);
+    return flushed === undefined ? this.#socket.write(frame) : this.#socket.write(frame, flushed);
+  }
+
+  #corkForTurn(): void {
+    if (this.#corked) return;
+    this.#corked = true;
+    this.#socket.cork();
+    process.nextTick(() => {
+      this.#corked = false;
+      this.#socket.uncork();
+    });
   }
 
   /** Resolves once the socket can take more (at once if it can now); rejects when it closes. */

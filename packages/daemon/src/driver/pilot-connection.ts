@@ -6,10 +6,11 @@ export const SEND_SLICE_BYTES = 65_536;
 
 /** What a connection needs from its driver: the IPC socket, seen through the connection's ID. */
 export interface ConnectionLink {
-  /** Writes one Send; false when the socket is full. Throws when the driver is closed. */
-  send(connId: number, data: Uint8Array): boolean;
-  /** Resolves when the socket can take more. */
-  drained(): Promise<void>;
+  /**
+   * Writes one Send; false when the socket is full. Throws when the driver is closed. With `flushed`
+   * the bytes are not copied: `flushed` runs once the socket has written them.
+   */
+  send(connId: number, data: Uint8Array, flushed?: (error?: Error | null) => void): boolean;
   /** Sends Close for `connId` (the daemon answers CloseOK). */
   close(connId: number): void;
   /** Stop / restart reading the IPC socket while this connection's reader is full. */
@@ -87,17 +88,27 @@ export class PilotConnection extends Duplex {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    let room = true;
-    try {
-      for (let offset = 0; offset < chunk.length; offset += SEND_SLICE_BYTES) {
-        room = this.#link.send(this.connId, chunk.subarray(offset, offset + SEND_SLICE_BYTES));
-      }
-    } catch (error) {
-      callback(error as Error);
+    // The chunk's bytes go to the socket as they are (no frame copied per slice); the caller may
+    // reuse its buffer after the callback, so that waits until the socket has written the last
+    // slice (writes complete in order), which is also the back-pressure.
+    if (chunk.length === 0) {
+      callback();
       return;
     }
-    if (room) callback();
-    else this.#link.drained().then(() => callback(), callback);
+    let done = false;
+    const flushed = (error?: Error | null): void => {
+      if (done) return;
+      done = true;
+      callback(error);
+    };
+    try {
+      for (let offset = 0; offset < chunk.length; offset += SEND_SLICE_BYTES) {
+        const end = offset + SEND_SLICE_BYTES;
+        this.#link.send(this.connId, chunk.subarray(offset, end), end >= chunk.length ? flushed : undefined);
+      }
+    } catch (error) {
+      flushed(error as Error);
+    }
   }
 
   override _final(callback: (error?: Error | null) => void): void {

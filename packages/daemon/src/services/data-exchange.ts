@@ -1,9 +1,9 @@
 import {
+  DataExchangeDecoder,
+  type DataExchangeEvent,
   DataExchangeType,
-  decodeFilePayload,
   encodeServiceFrame,
   type ServiceFrame,
-  ServiceFrameDecoder,
 } from '@pilot/wire';
 import { errorMessage } from '../errors.js';
 import type { ExchangeQuota } from '../exchange-quota.js';
@@ -49,14 +49,19 @@ export function serveDataExchange(
   limits?: DataExchangeLimits,
 ): void {
   const { stream, remote, localPort } = served;
-  const decoder = new ServiceFrameDecoder();
+  // FILE frames are written to disk as their bytes arrive (not gathered whole, up to 16 MiB, and
+  // joined at the end); other frames come whole.
+  const decoder = new DataExchangeDecoder();
   const files = new Map<string, FileSink>();
+  /** The FILE frame under way: where its bytes go, or the answer it gets when they go nowhere. */
+  let current: { name: string; bytes: number; sink?: FileSink | undefined; refused?: string } | undefined;
   let broken = false;
 
   const finishFiles = (complete: boolean): void => {
     for (const sink of files.values()) {
       const sha256 = sink.close();
-      if (complete) {
+      // A file whose last frame was cut short is not announced (its part stays for the operator).
+      if (complete && current?.sink !== sink) {
         context.log.info('file received', { from: remote, path: sink.path, bytes: sink.bytes, sha256 });
         context.emit('file.received', {
           from: remote,
@@ -68,34 +73,35 @@ export function serveDataExchange(
       }
     }
     files.clear();
+    current = undefined;
   };
 
-  const handle = (frame: ServiceFrame): string => {
+  /** Where a FILE frame of `bytes` data bytes named `name` goes, or the ERR answer it gets. */
+  const openFile = (name: string, bytes: number): FileSink | string => {
+    let sink = files.get(name);
+    if (sink === undefined) {
+      if (limits !== undefined && files.size >= limits.filesPerStream) {
+        limits.onTooManyFiles();
+        return `ERR budget: ${limits.filesPerStream} files open on this stream`;
+      }
+      if (limits !== undefined && !limits.quota.file(limits.node))
+        return 'ERR budget: files received from this node';
+      sink = context.mailbox.openFile(name);
+      files.set(name, sink);
+    }
+    if (limits !== undefined && !limits.quota.bytes(limits.node, bytes)) {
+      // Cut short: never announced as received (the part written stays for the operator to see).
+      sink.close();
+      files.delete(name);
+      context.log.warn('file cut short: disk quota of the sender', { from: remote, path: sink.path });
+      return 'ERR budget: bytes received from this node';
+    }
+    return sink;
+  };
+
+  const handleFrame = (frame: ServiceFrame): string => {
     const name = TYPE_NAMES[frame.type];
     if (name === undefined) return `ERR unknown frame type ${frame.type}`;
-    if (frame.type === DataExchangeType.FILE) {
-      const file = decodeFilePayload(frame.payload);
-      let sink = files.get(file.name);
-      if (sink === undefined) {
-        if (limits !== undefined && files.size >= limits.filesPerStream) {
-          limits.onTooManyFiles();
-          return `ERR budget: ${limits.filesPerStream} files open on this stream`;
-        }
-        if (limits !== undefined && !limits.quota.file(limits.node))
-          return 'ERR budget: files received from this node';
-        sink = context.mailbox.openFile(file.name);
-        files.set(file.name, sink);
-      }
-      if (limits !== undefined && !limits.quota.bytes(limits.node, file.data.length)) {
-        // Cut short: never announced as received (the part written stays for the operator to see).
-        sink.close();
-        files.delete(file.name);
-        context.log.warn('file cut short: disk quota of the sender', { from: remote, path: sink.path });
-        return 'ERR budget: bytes received from this node';
-      }
-      sink.write(file.data);
-      return `ACK FILE ${file.data.length} bytes`;
-    }
     const kind = KINDS[frame.type] as MessageKind;
     if (kind === 'json') {
       try {
@@ -111,25 +117,60 @@ export function serveDataExchange(
     return `ACK ${name} ${frame.payload.length} bytes`;
   };
 
+  /** The answer to the event, when it completes a frame. */
+  const handle = (event: DataExchangeEvent): string | undefined => {
+    switch (event.kind) {
+      case 'frame':
+        try {
+          return handleFrame(event.frame);
+        } catch (error) {
+          return `ERR ${errorMessage(error)}`;
+        }
+      case 'file-start': {
+        current = { name: event.name, bytes: event.bytes };
+        try {
+          const sink = openFile(event.name, event.bytes);
+          if (typeof sink === 'string') current.refused = sink;
+          else current.sink = sink;
+        } catch (error) {
+          current.refused = `ERR ${errorMessage(error)}`;
+        }
+        return undefined;
+      }
+      case 'file-data': {
+        const file = current;
+        if (file?.sink === undefined) return undefined;
+        try {
+          file.sink.write(event.data);
+        } catch (error) {
+          file.refused = `ERR ${errorMessage(error)}`;
+          file.sink = undefined;
+        }
+        return undefined;
+      }
+      case 'file-end': {
+        const file = current;
+        current = undefined;
+        if (event.error !== undefined) return `ERR ${errorMessage(event.error)}`;
+        return file?.refused ?? `ACK FILE ${file?.bytes ?? 0} bytes`;
+      }
+    }
+  };
+
   stream.on('data', (chunk: Uint8Array) => {
     if (broken) return;
-    let frames: ServiceFrame[];
+    let events: DataExchangeEvent[];
     try {
-      frames = decoder.push(chunk);
+      events = decoder.push(chunk);
     } catch (error) {
       broken = true;
       stream.end(reply(`ERR ${errorMessage(error)}`));
       finishFiles(false);
       return;
     }
-    for (const frame of frames) {
-      let answer: string;
-      try {
-        answer = handle(frame);
-      } catch (error) {
-        answer = `ERR ${errorMessage(error)}`;
-      }
-      stream.write(reply(answer));
+    for (const event of events) {
+      const answer = handle(event);
+      if (answer !== undefined) stream.write(reply(answer));
     }
   });
   stream.on('end', () => {
