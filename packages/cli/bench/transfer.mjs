@@ -8,6 +8,8 @@
 //                  discovery (RFC 8899) up to 16 KiB datagrams, what daemons that negotiated
 //                  large-datagrams use on loopback
 //   BENCH_PROF     a directory: --cpu-prof of both daemons and of each pilotctl
+// Besides the wall time of each pilotctl process (what a user waits for), the rate pilotctl reports
+// itself (from the open stream on, without node's start-up and the dial) is printed.
 // The daemons' RSS is sampled every 100 ms during each transfer; the peak is printed, and the peak of
 // each quarter of the transfer (a 1 GiB send-file: BENCH_MIB=1024 BENCH_ONLY=send-file BENCH_REPEATS=1).
 import { execFile, spawn } from 'node:child_process';
@@ -224,12 +226,16 @@ async function measured(nodes, body) {
   const stop = watchRss([nodes.a, nodes.b]);
   const before = await Promise.all([nodes.a.stat(), nodes.b.stat()]);
   const start = performance.now();
-  const { cpuMs } = await body();
+  const { cpuMs, data } = await body();
   const seconds = (performance.now() - start) / 1000;
+  // As pilotctl times it itself: from the open stream to the last byte back (bench) or the last ACK
+  // (send-file), without its process start and dial (the core's rows exclude their connect too).
+  const inner = data.total_duration_ms !== undefined ? data.total_duration_ms / 1000 : data.seconds;
   const after = await Promise.all([nodes.a.stat(), nodes.b.stat()]);
   const peaks = await stop();
   return {
     rate: SIZE / MiB / seconds,
+    innerRate: SIZE / MiB / inner,
     // Daemon A, daemon B, then pilotctl (its start-up included).
     cpu: [...after.map((s, i) => (s.cpuMs - before[i].cpuMs) / SIZE_MIB), cpuMs / SIZE_MIB],
     rssBefore: before.map((s) => s.rssMiB),
@@ -283,12 +289,13 @@ console.log(
   `\n@pilot/cli bench: ${SIZE_MIB} MiB per transfer, median of ${REPEATS}, two daemons on loopback; load average ${loadBefore.toFixed(1)} → ${loadavg()[0].toFixed(1)}`,
 );
 console.log(
-  '| | MiB/s (MB/s) | every run, MiB/s | ratio to the transport (one way) | ratio to the transport echo | ratio to the core at 16 KiB datagrams, one way / echo | CPU ms/MiB daemon A / B (pilotctl) | daemon RSS MiB A / B: before → peak (peak of each quarter) |',
+  '| | MiB/s (MB/s) | every run, MiB/s | ratio to the transport (one way) | ratio to the transport echo | ratio to the core at 16 KiB datagrams, one way / echo | MiB/s as pilotctl times it (no process start, no dial): ratios to the 16 KiB core | CPU ms/MiB daemon A / B (pilotctl) | daemon RSS MiB A / B: before → peak (peak of each quarter) |',
 );
-console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const name of only) {
   const rate = med(name, (r) => r.rate);
   const every = runs[name].map((r) => fmt(r.rate)).join(' / ');
+  const inner = med(name, (r) => r.innerRate);
   const core = name.startsWith('transport');
   const cpuOf = `${fmt(med(name, (r) => r.cpu[0]))} / ${fmt(med(name, (r) => r.cpu[1]))}`;
   const cpu = core
@@ -313,6 +320,6 @@ for (const name of only) {
     }[name] ?? `pilotctl ${name}`;
   const ratio = (to) => (to === undefined ? '–' : fmt(rate / to, 2));
   console.log(
-    `| ${what} | ${fmt(rate)} (${fmt((rate * MiB) / 1e6)}) | ${every} | ${ratio(base)} | ${ratio(echoBase)} | ${ratio(base16)} / ${ratio(echoBase16)} | ${cpu} | ${rss} |`,
+    `| ${what} | ${fmt(rate)} (${fmt((rate * MiB) / 1e6)}) | ${every} | ${ratio(base)} | ${ratio(echoBase)} | ${ratio(base16)} / ${ratio(echoBase16)} | ${inner === undefined ? '' : `${fmt(inner)}: ${fmt(inner / base16, 2)} / ${fmt(inner / echoBase16, 2)}`} | ${cpu} | ${rss} |`,
   );
 }
