@@ -1,5 +1,5 @@
 import { randomBytes } from '@noble/hashes/utils.js';
-import { checkBytes, copyBytes, writeU32 } from './_bytes.js';
+import { checkBytes, readU32, writeU32 } from './_bytes.js';
 import { joinCounter, splitCounterOrThrow } from './_counter.js';
 import { CryptoErrorCode, cryptoError } from './errors.js';
 
@@ -24,17 +24,18 @@ export interface NonceSequenceOptions {
  * (At a million frames a second that is 580,000 years away; the check costs nothing.)
  */
 export class NonceSequence {
-  readonly #prefix: Uint8Array;
+  /** The prefix as a u32: a daemon holds a sequence per peer, and a 4-byte array costs ~200 bytes. */
+  readonly #prefix: number;
   #hi: number;
   #lo: number;
   #exhausted = false;
 
   constructor(options: NonceSequenceOptions = {}) {
     if (options.prefix === undefined) {
-      this.#prefix = randomBytes(NONCE_PREFIX_SIZE);
+      this.#prefix = readU32(randomBytes(NONCE_PREFIX_SIZE), 0);
     } else {
       checkBytes(options.prefix, NONCE_PREFIX_SIZE, 'prefix');
-      this.#prefix = copyBytes(options.prefix);
+      this.#prefix = readU32(options.prefix, 0);
     }
     const [hi, lo] = splitCounterOrThrow(options.firstCounter ?? 1, 'firstCounter');
     if (hi === 0 && lo === 0) throw cryptoError(CryptoErrorCode.OUT_OF_RANGE, 'firstCounter must not be 0');
@@ -44,7 +45,9 @@ export class NonceSequence {
 
   /** A copy of the 4-byte prefix. */
   get prefix(): Uint8Array {
-    return copyBytes(this.#prefix);
+    const out = new Uint8Array(NONCE_PREFIX_SIZE);
+    writeU32(out, 0, this.#prefix);
+    return out;
   }
 
   /** The counter the next nonce will carry; undefined once exhausted. */
@@ -73,7 +76,7 @@ export class NonceSequence {
     ) {
       throw cryptoError(CryptoErrorCode.OUT_OF_RANGE, `a 12-byte nonce does not fit at offset ${offset}`);
     }
-    target.set(this.#prefix, offset);
+    writeU32(target, offset, this.#prefix);
     writeU32(target, offset + 4, this.#hi);
     writeU32(target, offset + 8, this.#lo);
     if (this.#lo === 0xffff_ffff) {

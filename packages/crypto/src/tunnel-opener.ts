@@ -10,8 +10,10 @@ import { getCryptoBackend } from './select-backend.js';
 
 /** Options of `createTunnelOpener`. */
 export interface TunnelOpenerOptions {
-  /** The 32-byte tunnel key (`deriveTunnelKey`). */
-  readonly key: Uint8Array;
+  /** The 32-byte tunnel key (`deriveTunnelKey`); may be omitted when `aead` is given. */
+  readonly key?: Uint8Array;
+  /** The key's AES-256-GCM instance, shared with the tunnel's sealer (see `TunnelSealerOptions.aead`). */
+  readonly aead?: Aead;
   /**
    * The peer's node ID. Frames naming another sender are refused: the key is shared by both
    * directions, so without this check our own frames reflected back at us would open.
@@ -57,7 +59,7 @@ export interface TunnelOpener {
 
 /** An opener for one peer. Bad key length is CRYPTO_BAD_KEY; a node ID outside u32, CRYPTO_OUT_OF_RANGE. */
 export function createTunnelOpener(options: TunnelOpenerOptions): TunnelOpener {
-  checkBytes(options.key, TUNNEL_KEY_SIZE, 'key');
+  if (options.aead === undefined) checkBytes(options.key, TUNNEL_KEY_SIZE, 'key');
   checkU32(options.peerNode, 'peerNode');
   return new Opener(options);
 }
@@ -74,7 +76,7 @@ class Opener implements TunnelOpener {
 
   constructor(options: TunnelOpenerOptions) {
     this.peerNode = options.peerNode;
-    this.#aead = getCryptoBackend(options.backend).aes256Gcm(options.key);
+    this.#aead = options.aead ?? getCryptoBackend(options.backend).aes256Gcm(options.key as Uint8Array);
     this.#contexts = options.contexts;
   }
 

@@ -2,6 +2,7 @@ import { propertyOptions, toHex } from '@pilot/testkit';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BACKENDS, codeOf } from '../test/helpers.js';
+import { getCryptoBackend } from './select-backend.js';
 import { createTunnelOpener } from './tunnel-opener.js';
 import { createTunnelSealer, SEALED_FRAME_OVERHEAD } from './tunnel-sealer.js';
 
@@ -120,6 +121,30 @@ describe.each(BACKENDS)('tunnel sealer and opener (%s)', (backend) => {
     const opened = opener.openFrame(sealer.seal(new Uint8Array(0)));
     expect(opened).toMatchObject({ senderNode: 9, counter: 2n ** 40n });
     expect(opened.plaintext).toHaveLength(0);
+  });
+
+  it('a sealer and openers can share one AES-GCM instance (no key bytes given), released once', () => {
+    const aead = getCryptoBackend(backend).aes256Gcm(KEY);
+    const sealer = createTunnelSealer({ aead, senderNode: 9 });
+    const opener = createTunnelOpener({ aead, peerNode: 9 });
+    const other = createTunnelOpener({ key: KEY, peerNode: 9, backend });
+    const f1 = sealer.seal(packet(3));
+    expect(toHex(opener.open(f1))).toBe(toHex(packet(3)));
+    expect(toHex(other.open(f1))).toBe(toHex(packet(3)));
+    // Released (contexts freed): both directions work again on the next frame.
+    sealer.release();
+    const f2 = sealer.seal(packet(4));
+    expect(toHex(opener.open(f2))).toBe(toHex(packet(4)));
+    // Interleaved sealers over the shared scratch nonce: each frame carries its own sealer's nonce.
+    const second = createTunnelSealer({ aead, senderNode: 9 });
+    const a = sealer.seal(packet(1));
+    const b = second.seal(packet(2));
+    expect(toHex(a.subarray(8, 12))).toBe(toHex(sealer.prefix));
+    expect(toHex(b.subarray(8, 12))).toBe(toHex(second.prefix));
+    expect(toHex(opener.open(a))).toBe(toHex(packet(1)));
+    expect(toHex(createTunnelOpener({ aead, peerNode: 9 }).open(b))).toBe(toHex(packet(2)));
+    expect(codeOf(() => createTunnelSealer({ senderNode: 9 }))).toBe('CRYPTO_BAD_KEY');
+    expect(codeOf(() => createTunnelOpener({ peerNode: 9 }))).toBe('CRYPTO_BAD_KEY');
   });
 
   it('the sealer refuses to reuse a counter after 2^64 - 1', () => {

@@ -23,6 +23,8 @@ import { PeerCrypto } from './peer-crypto.js';
 const PILA_REPLY_INTERVAL_MS = 1000;
 const PILA_DEBOUNCE_MS = 250;
 const KEY_REQUEST_TABLE_LIMIT = 1024;
+/** PILAs remembered for the debounce at once (a flood of distinct senders only shortens their stay). */
+const RECENT_PILA_LIMIT = 1024;
 /**
  * PILAs sent in answer to frames from unverified sources (a PILK, a PILS we cannot open) are larger
  * than what caused them, so they are capped overall as well as per node: at most this many a second.
@@ -43,6 +45,11 @@ export class KeyExchange {
   private readonly keyRequestAt = new Map<number, number>();
   private unsolicitedWindow = 0;
   private unsolicitedCount = 0;
+  /**
+   * The PILAs accepted in the last PILA_DEBOUNCE_MS, by sender, oldest first: the debounce needs a
+   * peer's last frame for 250 ms only, so it is not kept on the peer (~450 bytes per idle tunnel).
+   */
+  private readonly recentPilas = new Map<number, { readonly frame: Uint8Array; readonly at: number }>();
 
   constructor(private readonly ctx: TunnelContext) {}
 
@@ -105,12 +112,12 @@ export class KeyExchange {
       ctx.drop('pila_bad_sender');
       return;
     }
-    const known = ctx.peerTable.get(sender);
+    const recent = this.recentPilas.get(sender);
     const now = performance.now();
     if (
-      known?.lastPilaFrame !== undefined &&
-      now - known.lastPilaAt < PILA_DEBOUNCE_MS &&
-      bytesEqual(known.lastPilaFrame, frame.subarray(0, PILA_WITH_EXTENSION_MAX))
+      recent !== undefined &&
+      now - recent.at < PILA_DEBOUNCE_MS &&
+      bytesEqual(recent.frame, frame.subarray(0, PILA_WITH_EXTENSION_MAX))
     ) {
       ctx.count('pila_debounced');
       return;
@@ -165,8 +172,7 @@ export class KeyExchange {
   private acceptPila(verified: VerifiedAuthKeyExchange, frame: Uint8Array, via: Via): void {
     const ctx = this.ctx;
     const peer = ctx.peerOf(verified.senderNode);
-    peer.lastPilaFrame = frame;
-    peer.lastPilaAt = performance.now();
+    this.rememberPila(peer.nodeId, frame, performance.now());
     // Between pilot-ts peers: capabilities and a forward-secret session instead of the static key.
     const secrecy = ctx.fs.onPila(peer, verified, frame, via);
     if (secrecy.kind === 'ignored') return;
@@ -238,6 +244,17 @@ export class KeyExchange {
     }
     ctx.sealing.flush(peer);
     ctx.settle(peer);
+  }
+
+  /** Keeps `frame` for the debounce, forgetting the PILAs older than the debounce window. */
+  private rememberPila(sender: number, frame: Uint8Array, now: number): void {
+    const recent = this.recentPilas;
+    recent.delete(sender);
+    for (const [node, entry] of recent) {
+      if (now - entry.at < PILA_DEBOUNCE_MS && recent.size < RECENT_PILA_LIMIT) break;
+      recent.delete(node);
+    }
+    recent.set(sender, { frame, at: now });
   }
 
   /**

@@ -1,9 +1,11 @@
 import {
+  type Aead,
   type ContextBudget,
   CryptoErrorCode,
   createTunnelOpener,
   createTunnelSealer,
   deriveTunnelKey,
+  getCryptoBackend,
   type TunnelOpener,
   type TunnelSealer,
 } from '@pilot/crypto';
@@ -27,7 +29,11 @@ export type OpenOutcome =
  */
 export class PeerCrypto {
   readonly peerX25519: Uint8Array;
-  private readonly key: Uint8Array;
+  /**
+   * The key's one AES-GCM instance, shared by the sealer and every opener (the static key is the
+   * same both ways): no key bytes kept here, one native key per tunnel.
+   */
+  private readonly aead: Aead;
   private readonly peerNode: number;
   private sealer: TunnelSealer;
   /** Shared bound on live cipher contexts (the tunnel's): an idle tunnel keeps only its key bytes. */
@@ -53,10 +59,10 @@ export class PeerCrypto {
     contexts?: ContextBudget,
   ) {
     this.peerX25519 = Uint8Array.from(peerX25519);
-    this.key = deriveTunnelKey(ourPrivate, peerX25519);
+    this.aead = getCryptoBackend().aes256Gcm(deriveTunnelKey(ourPrivate, peerX25519));
     this.peerNode = peerNode;
     this.contexts = contexts;
-    this.sealer = createTunnelSealer({ key: this.key, senderNode: ourNode, contexts });
+    this.sealer = createTunnelSealer({ aead: this.aead, senderNode: ourNode, contexts });
   }
 
   /** The static key seals from the start. */
@@ -67,8 +73,7 @@ export class PeerCrypto {
   /** Our node ID changed (registration): later frames carry the new sender ID. */
   setOurNode(ourNode: number): void {
     if (this.sealer.senderNode !== ourNode) {
-      this.sealer.release();
-      this.sealer = createTunnelSealer({ key: this.key, senderNode: ourNode, contexts: this.contexts });
+      this.sealer = createTunnelSealer({ aead: this.aead, senderNode: ourNode, contexts: this.contexts });
     }
   }
 
@@ -92,7 +97,7 @@ export class PeerCrypto {
     if (this.retired?.has(prefix)) return { ok: false, reason: 'replay' };
     const known = prefix === this.firstPrefix ? this.first : this.openers?.get(prefix);
     const opener =
-      known ?? createTunnelOpener({ key: this.key, peerNode: this.peerNode, contexts: this.contexts });
+      known ?? createTunnelOpener({ aead: this.aead, peerNode: this.peerNode, contexts: this.contexts });
     try {
       const plaintext = inPlace ? opener.openInPlace(frame) : opener.open(frame);
       if (known === undefined) this.adopt(prefix, opener);
@@ -100,7 +105,8 @@ export class PeerCrypto {
       return { ok: true, plaintext };
     } catch (error) {
       this.failures++;
-      if (known === undefined) opener.release();
+      // A trial opener owns nothing (the cipher is the tunnel's): nothing to release, and a forged
+      // frame under a new prefix does not make us rebuild the cipher contexts.
       if (isPilotError(error, CryptoErrorCode.REPLAY)) return { ok: false, reason: 'replay' };
       if (isPilotError(error, CryptoErrorCode.BAD_TAG)) return { ok: false, reason: 'bad_tag' };
       if (isPilotError(error)) return { ok: false, reason: 'bad_frame' };
@@ -110,9 +116,8 @@ export class PeerCrypto {
 
   /** The tunnel is gone or re-keyed: free the cipher contexts now rather than at GC. */
   release(): void {
+    // The sealer's release frees the one cipher that the openers share.
     this.sealer.release();
-    this.first?.release();
-    for (const opener of this.openers?.values() ?? []) opener.release();
   }
 
   private adopt(prefix: number, opener: TunnelOpener): void {
@@ -130,7 +135,6 @@ export class PeerCrypto {
     while (this.openers.size > ACTIVE_PREFIXES) {
       const oldest = this.openers.keys().next().value;
       if (oldest === undefined) break;
-      this.openers.get(oldest)?.release();
       this.openers.delete(oldest);
       this.retired ??= new Set();
       this.retired.add(oldest);

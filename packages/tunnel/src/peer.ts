@@ -33,8 +33,6 @@ export interface Peer {
   queue: Uint8Array[];
   lastPilaSentAt: number;
   pilaReplyTimer: NodeJS.Timeout | undefined;
-  lastPilaFrame: Uint8Array | undefined;
-  lastPilaAt: number;
   lastSeenAt: number;
   lastDirectAt: number;
   lastSentAt: number;
@@ -61,8 +59,6 @@ export function createPeer(nodeId: number): Peer {
     queue: [],
     lastPilaSentAt: Number.NEGATIVE_INFINITY,
     pilaReplyTimer: undefined,
-    lastPilaFrame: undefined,
-    lastPilaAt: Number.NEGATIVE_INFINITY,
     lastSeenAt: Number.NEGATIVE_INFINITY,
     lastDirectAt: Number.NEGATIVE_INFINITY,
     lastSentAt: Number.NEGATIVE_INFINITY,

@@ -1,4 +1,5 @@
-import { generateIdentity } from '@pilot/crypto';
+import { createSocket } from 'node:dgram';
+import { createAuthKeyExchange, generateIdentity, generateX25519KeyPair } from '@pilot/crypto';
 import { seededRandom } from '@pilot/testkit';
 import { describe, expect, it } from 'vitest';
 import type { TunnelDirectory } from '../src/index.js';
@@ -37,6 +38,34 @@ describe('TunnelManager details', () => {
     expect(a.manager.stats.drop_pila_bad_key).toBeGreaterThanOrEqual(1);
     // One fetch for the first check, one re-fetch on the mismatch (then cached).
     expect(fetches).toBeGreaterThanOrEqual(2);
+  });
+
+  it('a repeated PILA within 250 ms is debounced; the same PILA later is handled again', async () => {
+    const peer = generateIdentity();
+    const pila = createAuthKeyExchange(peer, 77, generateX25519KeyPair().publicKey);
+    const a = await node({
+      useBeacon: false,
+      directory: {
+        publicKey: async (id) => (id === 77 ? peer.publicKey : undefined),
+        resolve: async () => ({}),
+      },
+    });
+    const socket = createSocket('udp4');
+    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+    try {
+      const send = () => socket.send(pila, a.udp.port, '127.0.0.1');
+      send();
+      await until(() => (a.manager.stats.pila_accepted ?? 0) >= 1, 5000, 'the first PILA');
+      send();
+      await until(() => (a.manager.stats.pila_debounced ?? 0) >= 1, 5000, 'the repeat debounced');
+      expect(a.manager.stats.pila_accepted).toBe(1);
+      await sleep(300);
+      send();
+      await until(() => (a.manager.stats.pila_accepted ?? 0) >= 2, 5000, 'the PILA after the window');
+      expect(a.manager.stats.pila_debounced).toBe(1);
+    } finally {
+      socket.close();
+    }
   });
 
   it('works with a map-backed directory and no beacon (direct only), accepting {host, port} too', async () => {
