@@ -53,6 +53,49 @@ describe('Pacer', () => {
     expect(pacer.delay(1000, 0)).toBeCloseTo(10);
     expect(pacer.delay(1000, 10)).toBe(0);
   });
+  it('lets a late wake-up make up the time it was late, up to catchUpMs, so the rate holds', () => {
+    // 1000 B/ms, a 2-segment allowance: every wait is 1 ms, and the driver wakes 5 ms late each time.
+    const drive = (catchUpMs: number) => {
+      const pacer = new Pacer(1000, 2, catchUpMs);
+      pacer.setRate(1000);
+      let now = 0;
+      let sent = 0;
+      while (now < 1000) {
+        const wait = pacer.delay(1000, now);
+        if (wait > 0) {
+          now += wait + 5;
+          continue;
+        }
+        pacer.onSend(1000, now);
+        sent += 1000;
+      }
+      return sent / now;
+    };
+    // Without catching up each wake-up sends the 2-segment allowance: a third of the rate.
+    expect(drive(0)).toBeLessThan(400);
+    expect(drive(8)).toBeGreaterThan(950);
+    expect(drive(8)).toBeLessThanOrEqual(1000 * 1.02);
+  });
+  it('gives an idle sender no more than its allowance, and never more than catchUpMs of lateness', () => {
+    const pacer = new Pacer(1000, 2, 8);
+    pacer.setRate(1000);
+    // Idle for a second (never held back): the allowance only.
+    let sent = 0;
+    while (pacer.delay(1000, 1000) === 0) {
+      pacer.onSend(1000, 1000);
+      sent += 1000;
+    }
+    expect(sent).toBe(2000);
+    // Held back, then woken 100 ms late: 2 ms of allowance + 8 ms of lateness at most.
+    const wait = pacer.delay(1000, 1000);
+    sent = 0;
+    while (pacer.delay(1000, 1000 + wait + 100) === 0) {
+      pacer.onSend(1000, 1000 + wait + 100);
+      sent += 1000;
+    }
+    expect(sent).toBeGreaterThanOrEqual(9000);
+    expect(sent).toBeLessThanOrEqual(11_000);
+  });
   it('does not pace without a rate', () => {
     const pacer = new Pacer(1000, 1);
     for (let i = 0; i < 100; i++) {

@@ -177,7 +177,7 @@ export class Connection {
     this.sndNxt = seqAdd(this.iss, 1);
     this.mss = host.pathMss(identity.peer);
     this.cc = this.options.congestionController(this.options.mss);
-    this.pacer = new Pacer(this.mss, this.options.pacingBurst);
+    this.pacer = new Pacer(this.mss, this.options.pacingBurst, this.options.pacingCatchUpMs);
     this.lastReceived = now;
     this.lastActivity = now;
     this.keepaliveDeadline = now + this.options.keepaliveInterval;

@@ -1,5 +1,6 @@
 import { createBbr } from '../congestion/bbr.js';
 import type { CongestionControllerFactory } from '../congestion/congestion-controller.js';
+import { PACING_CATCH_UP_MS } from '../congestion/pacer.js';
 import {
   ACCEPT_BACKLOG,
   DEFAULT_MAX_DATAGRAM_SIZE,
@@ -42,6 +43,11 @@ export interface EndpointOptions {
   readonly congestionController?: CongestionControllerFactory;
   /** Segments the pacer may send back to back (default 10). */
   readonly pacingBurst?: number;
+  /**
+   * Milliseconds of lateness a driver woken after the pacer's wait may make up at once (default 8;
+   * 0: none, the burst allowance caps every wake-up). See `Pacer`.
+   */
+  readonly pacingCatchUpMs?: number;
   readonly maxConnectionsPerPort?: number;
   readonly maxConnections?: number;
   readonly acceptBacklog?: number;
@@ -79,6 +85,7 @@ export interface ResolvedOptions {
   readonly ackDecimation: boolean;
   readonly congestionController: CongestionControllerFactory;
   readonly pacingBurst: number;
+  readonly pacingCatchUpMs: number;
   readonly maxConnectionsPerPort: number;
   readonly maxConnections: number;
   readonly acceptBacklog: number;
@@ -127,6 +134,7 @@ export function resolveOptions(options: EndpointOptions): ResolvedOptions {
     ackDecimation: options.ackDecimation ?? true,
     congestionController: options.congestionController ?? createBbr,
     pacingBurst: options.pacingBurst ?? 10,
+    pacingCatchUpMs: options.pacingCatchUpMs ?? PACING_CATCH_UP_MS,
     maxConnectionsPerPort: options.maxConnectionsPerPort ?? MAX_CONNECTIONS_PER_PORT,
     maxConnections: options.maxConnections ?? MAX_CONNECTIONS_TOTAL,
     acceptBacklog: options.acceptBacklog ?? ACCEPT_BACKLOG,

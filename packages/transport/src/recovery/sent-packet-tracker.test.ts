@@ -11,6 +11,27 @@ function tenSegments(): SentPacketTracker {
 }
 
 describe('SentPacketTracker', () => {
+  it('ignores a retransmission acknowledged sooner than the min RTT for RACK and rate samples (RFC 8985 §6.2)', () => {
+    const run = (minRtt: number | undefined) => {
+      const t = tenSegments();
+      // Segment 1000 is declared lost (spuriously) and retransmitted at t = 100; at t = 101 the
+      // cumulative ACK of its original copy arrives — 1 ms after the retransmission left.
+      const segment = t.markFirstUnsackedLost()!;
+      t.onRetransmit(segment, 100);
+      const ack = t.onAck(1100, [], 101, minRtt);
+      return { ack, lost: t.detectLosses(101, 60).lost.length, t };
+    };
+    const fixed = run(50);
+    // Segments 1100–1900, sent at t = 1..9 and still in flight, are not declared lost by it.
+    expect(fixed.lost).toBe(0);
+    expect(fixed.ack.newlyAcked).toBe(100);
+    expect(fixed.ack.rateSample).toBeUndefined();
+    expect(fixed.ack.newestSentAt).toBe(100);
+    // The bytes still count as delivered: the next sample includes them.
+    expect(fixed.t.onAck(1200, [], 130, 50).rateSample?.totalDelivered).toBe(200);
+    // Without a min RTT (none measured yet) the retransmission counts as before.
+    expect(run(undefined).lost).toBe(9);
+  });
   it('samples the delivery rate: bytes delivered since the newest segment left, over the longer interval', () => {
     const t = tenSegments();
     // Cumulative ACK of segments 0–2 at t = 50: the newest, sent at 2, left when nothing was delivered.

@@ -270,9 +270,21 @@ export class SentPacketTracker {
     let newest: SentSegment | undefined;
     // The highest segment SACKed before this ACK: a first transmission delivered below it came late.
     const highestSacked = this.sackedTop[0];
+    /** Send time of the newest retransmission acknowledged too soon to be its own delivery. */
+    let quickSentAt = Number.NaN;
     const deliver = (segment: SentSegment, bytes: number): void => {
       newlyAcked += bytes;
       if (!this.reorderingValue) this.checkReordering(segment, highestSacked, now, minRtt);
+      // RFC 8985 §6.2 step 2: a retransmission acknowledged sooner than the min RTT after it left
+      // was delivered by its original copy; its recent send time must not become RACK's (every
+      // segment sent before it would look overdue) nor start a delivery-rate sample (the interval
+      // would be too short, the rate too high, as Linux notes in tcp_rate_gen). Otherwise one
+      // spurious retransmission, acknowledged at once, declares lost every segment sent before it
+      // that is older than the loss delay, and their retransmissions can do the same again.
+      if (segment.transmissions > 1 && minRtt !== undefined && now - segment.sentAt < minRtt) {
+        if (!(segment.sentAt <= quickSentAt)) quickSentAt = segment.sentAt;
+        return;
+      }
       if (segment.order > newestOrder) {
         newest = segment;
         newestOrder = segment.order;
@@ -335,7 +347,15 @@ export class SentPacketTracker {
         deliver(segment, segmentLength(segment));
       }
     }
-    const rateSample = newest === undefined ? undefined : this.sampleRate(newest, newlyAcked, rttSample, now);
+    let rateSample: DeliveryRateSample | undefined;
+    if (newest !== undefined) rateSample = this.sampleRate(newest, newlyAcked, rttSample, now);
+    else if (newlyAcked > 0) {
+      // Only quickly acknowledged retransmissions: count the bytes as delivered, without a sample.
+      this.delivered += newlyAcked;
+      this.deliveredTime = now;
+      if (this.appLimitedUntil !== 0 && this.delivered > this.appLimitedUntil) this.appLimitedUntil = 0;
+      newestSentAt = quickSentAt;
+    }
     return { newlyAcked, cumulativeBytes, newestSentAt, rttSample, finAcked, rateSample };
   }
 
