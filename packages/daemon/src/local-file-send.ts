@@ -48,8 +48,10 @@ export interface LocalFileResult {
   readonly error?: string;
 }
 
-/** Bytes read from the file per write into the stream (the stream's send buffer copies them). */
+/** Bytes read from the file at once. */
 const READ_BYTES = 1024 * 1024;
+/** Bytes per write into the stream (each becomes one copy in its send buffer, see below). */
+const WRITE_BYTES = 64 * 1024;
 
 function isCount(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
@@ -171,9 +173,12 @@ export async function sendLocalFile(
           if (bytesRead === 0) throw new Error(`${request.path} shrank while being sent`);
           const data = buffer.subarray(0, bytesRead);
           hash.update(data);
-          // The buffer is read into again only after the stream took these bytes (its send buffer
-          // copies them on entry).
-          await written(stream, data);
+          // The buffer is read into again only after the stream took these bytes: its send buffer
+          // copies each write on entry. In 64 KiB writes: a copy lives until all of it is
+          // acknowledged, and 1 MiB ones outlived V8's young generation and piled up until an
+          // old-space collection (a 1 GiB file took the sender to 728 MiB RSS; 64 KiB: flat).
+          for (let offset = 0; offset < data.length; offset += WRITE_BYTES)
+            await written(stream, data.subarray(offset, offset + WRITE_BYTES));
           target.counted(bytesRead);
           bytes += bytesRead;
           left -= bytesRead;
