@@ -16,9 +16,7 @@ import { checkSocketFree, IpcServer } from './ipc-server.js';
 import { KeyPins } from './key-pins.js';
 import { createPathMtuPolicy, createTransport, createTunnel, useAdvertisedReflector } from './link-setup.js';
 import { createLogger } from './logger.js';
-import { LookupBudget } from './lookup-budget.js';
 import { Mailbox } from './mailbox.js';
-import { NegativeCache } from './negative-cache.js';
 import { type DaemonOptions, splitHostPort } from './options.js';
 import { createRegistrySession, discoverEndpoint } from './registration.js';
 import { parseRendezvousFlags } from './rendezvous-flags.js';
@@ -26,7 +24,7 @@ import { useAdvertisedTlsRelay } from './tls-relay-config.js';
 import { TrustManager } from './trust.js';
 import { dropPeer } from './trust-gate.js';
 import { TrustStore } from './trust-store.js';
-import { tunnelDirectory } from './tunnel-directory.js';
+import { createTunnelDirectory } from './tunnel-directory.js';
 import { WebhookSender } from './webhook.js';
 
 export type { InfoJson } from './info-report.js';
@@ -137,20 +135,11 @@ class PilotDaemon implements Daemon {
     // The registry session first: the tunnel asks it for keys and endpoints.
     const session = createRegistrySession(ctx, identity, flags);
     ctx.session = session;
-    const budgets = ctx.budgets;
-    const lookups = new LookupBudget({
-      perSecond: budgets['lookup-rate'],
-      burst: budgets['lookup-burst'],
-      maxInFlight: budgets['lookup-in-flight'],
-      perSourcePerSecond: budgets['lookup-per-source-rate'],
-      perSourceBurst: budgets['lookup-per-source-burst'],
-    });
+    const { directory, lookups, unknownNodes } = createTunnelDirectory(ctx, session, keyPins);
     ctx.lookups = lookups;
-    const unknownNodes = new NegativeCache({ ttlMs: budgets['lookup-negative-ttl-ms'] });
     ctx.unknownNodes = unknownNodes;
 
     // The link: the tunnel owns the UDP socket; the transport runs over it.
-    const directory = tunnelDirectory(ctx, { session, keyPins, lookups, unknownNodes });
     const tunnel = createTunnel(ctx, identity, flags, session, directory);
     ctx.tunnel = tunnel;
     await tunnel.bind({ host: flags.listen.host, port: flags.listen.port });
@@ -184,7 +173,7 @@ class PilotDaemon implements Daemon {
     startBuiltInServices(ctx, mailbox, trust);
     this.#stopSweep = startDeadPeerSweep(ctx);
     await ctx.membership.start();
-    this.#stopBudgetLog = startBudgetLog(log, budgets['log-interval-ms'], () => budgetRefusals(ctx));
+    this.#stopBudgetLog = startBudgetLog(log, ctx.budgets['log-interval-ms'], () => budgetRefusals(ctx));
     ctx.ipc = await IpcServer.listen(ctx.socket, new IpcDispatch(ctx), log);
     if (o.metrics !== undefined) {
       // Opt-in, loopback unless a host is named: the figures are this node's alone.

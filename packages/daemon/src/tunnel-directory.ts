@@ -2,16 +2,15 @@ import type { TunnelDirectory } from '@pilot/tunnel';
 import { isPilotError, type UdpAddress } from '@pilot/wire';
 import type { DaemonContext } from './daemon-context.js';
 import type { KeyPins } from './key-pins.js';
-import type { LookupBudget } from './lookup-budget.js';
-import type { NegativeCache } from './negative-cache.js';
+import { LookupBudget } from './lookup-budget.js';
+import { NegativeCache } from './negative-cache.js';
 import { splitHostPort } from './options.js';
 import type { RegistrySession } from './registry-session.js';
 
-/** What the tunnel asks the registry through (keys, endpoints, birthday intents, capabilities). */
+/** The tunnel's view of the registry, and the budgets on what strangers make it ask (info reports them). */
 export interface TunnelDirectoryParts {
-  readonly session: RegistrySession;
-  readonly keyPins: KeyPins;
-  /** The budget of lookups that peers' PILAs cause. */
+  readonly directory: TunnelDirectory;
+  /** The budget of lookups that peers' PILAs cause (`--budget-lookup-*`). */
   readonly lookups: LookupBudget;
   /** Nodes the registry did not know, not asked again for a while when a stranger names them. */
   readonly unknownNodes: NegativeCache;
@@ -21,8 +20,30 @@ export interface TunnelDirectoryParts {
  * The tunnel's view of the registry. Lookups a stranger's PILA causes are budgeted and wait in the
  * registry client's background lane; a trusted peer's key is its pinned one, whatever the registry says.
  */
-export function tunnelDirectory(ctx: DaemonContext, parts: TunnelDirectoryParts): TunnelDirectory {
-  const { session, keyPins, lookups, unknownNodes } = parts;
+export function createTunnelDirectory(
+  ctx: DaemonContext,
+  session: RegistrySession,
+  keyPins: KeyPins,
+): TunnelDirectoryParts {
+  const budgets = ctx.budgets;
+  const lookups = new LookupBudget({
+    perSecond: budgets['lookup-rate'],
+    burst: budgets['lookup-burst'],
+    maxInFlight: budgets['lookup-in-flight'],
+    perSourcePerSecond: budgets['lookup-per-source-rate'],
+    perSourceBurst: budgets['lookup-per-source-burst'],
+  });
+  const unknownNodes = new NegativeCache({ ttlMs: budgets['lookup-negative-ttl-ms'] });
+  return { directory: directory(ctx, session, keyPins, lookups, unknownNodes), lookups, unknownNodes };
+}
+
+function directory(
+  ctx: DaemonContext,
+  session: RegistrySession,
+  keyPins: KeyPins,
+  lookups: LookupBudget,
+  unknownNodes: NegativeCache,
+): TunnelDirectory {
   // What the registry's lookups said of each peer's tunnel (our registry's tunnel-capabilities):
   // whether a PILA to it may carry our PILX. Bounded like the tunnel's key cache.
   const peerCapabilities = new Map<number, readonly string[]>();
