@@ -117,16 +117,16 @@ export class TunnelContext {
   }
 
   settle(peer: Peer): void {
-    if (!this.ready(peer) || peer.waiters.length === 0) return;
     const waiters = peer.waiters;
-    peer.waiters = [];
+    if (waiters === undefined || !this.ready(peer)) return;
+    peer.waiters = undefined;
     const info = this.info(peer);
     for (const waiter of waiters) waiter.resolve(info);
   }
 
   failWaiters(peer: Peer, error: Error): void {
-    const waiters = peer.waiters;
-    peer.waiters = [];
+    const waiters = peer.waiters ?? [];
+    peer.waiters = undefined;
     for (const waiter of waiters) waiter.reject(error);
   }
 

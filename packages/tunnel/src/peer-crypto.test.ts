@@ -34,5 +34,7 @@ describe('PeerCrypto', () => {
     crypto.release();
     const frame = crypto.seal(packet(4));
     expect(frame.length).toBeGreaterThan(packet(4).length);
+    // The peer's key reads back as given (kept as a string, not an array per tunnel).
+    expect([...crypto.peerX25519]).toEqual([...theirs.publicKey]);
   });
 });

@@ -28,7 +28,11 @@ export type OpenOutcome =
  * evicted from the active set are remembered so that their frames cannot be replayed later.
  */
 export class PeerCrypto {
-  readonly peerX25519: Uint8Array;
+  /**
+   * The peer's X25519 key as a one-byte string (48 bytes on the heap; a Uint8Array of 32 bytes costs
+   * ~230 with its ArrayBuffer): it is read only when a PILA arrives, to see whether the key changed.
+   */
+  private readonly peerKey: string;
   /**
    * The key's one AES-GCM instance, shared by the sealer and every opener (the static key is the
    * same both ways): no key bytes kept here, one native key per tunnel.
@@ -58,11 +62,16 @@ export class PeerCrypto {
     peerNode: number,
     contexts?: ContextBudget,
   ) {
-    this.peerX25519 = Uint8Array.from(peerX25519);
+    this.peerKey = String.fromCharCode(...peerX25519);
     this.aead = getCryptoBackend().aes256Gcm(deriveTunnelKey(ourPrivate, peerX25519));
     this.peerNode = peerNode;
     this.contexts = contexts;
     this.sealer = createTunnelSealer({ aead: this.aead, senderNode: ourNode, contexts });
+  }
+
+  /** The peer's X25519 public key (a new array: PILA handling only). */
+  get peerX25519(): Uint8Array {
+    return Uint8Array.from(this.peerKey, (char) => char.charCodeAt(0));
   }
 
   /** The static key seals from the start. */

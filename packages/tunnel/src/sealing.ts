@@ -172,18 +172,20 @@ export class Sealing {
 
   private enqueue(peer: Peer, packet: Uint8Array): void {
     const ctx = this.ctx;
-    if (peer.queue.length === 0) {
+    if (peer.queue === undefined) {
       let queued = 0;
-      for (const other of ctx.peerTable.values()) if (other.queue.length > 0) queued++;
+      for (const other of ctx.peerTable.values()) if (other.queue !== undefined) queued++;
       if (queued >= QUEUED_PEERS_LIMIT) {
         ctx.drop('queue_peers_full');
         return;
       }
     }
-    peer.queue.push(Uint8Array.from(packet));
+    peer.queue ??= [];
+    const queue = peer.queue;
+    queue.push(Uint8Array.from(packet));
     ctx.count('queued');
-    if (peer.queue.length > QUEUE_LIMIT) {
-      peer.queue.shift();
+    if (queue.length > QUEUE_LIMIT) {
+      queue.shift();
       ctx.drop('queue_overflow');
     }
   }
@@ -191,9 +193,9 @@ export class Sealing {
   /** Sends the packets queued for a peer once its keys exist. */
   flush(peer: Peer): void {
     const crypto = peer.crypto;
-    if (crypto === undefined || peer.queue.length === 0) return;
     const queued = peer.queue;
-    peer.queue = [];
+    if (crypto === undefined || queued === undefined) return;
+    peer.queue = undefined;
     for (const packet of queued) {
       peer.bytesSent += packet.length;
       this.ctx.paths.sendFrame(peer, crypto.seal(packet));

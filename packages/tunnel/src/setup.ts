@@ -93,6 +93,7 @@ export class TunnelSetup {
           reject(error);
         },
       };
+      peer.waiters ??= [];
       peer.waiters.push(waiter);
       // Relaying over TLS: UDP is not answering, so there is no direct path to wait for.
       let relayAt = started + (ctx.tlsPath.active ? 0 : ctx.directTimeoutMs);
@@ -104,7 +105,8 @@ export class TunnelSetup {
         }
         const now = performance.now();
         if (now - started >= timeoutMs) {
-          peer.waiters = peer.waiters.filter((w) => w !== waiter);
+          const rest = peer.waiters?.filter((w) => w !== waiter) ?? [];
+          peer.waiters = rest.length === 0 ? undefined : rest;
           waiter.reject(
             peer.badKey
               ? tunnelError(
