@@ -130,7 +130,7 @@ class PilotDaemon implements Daemon {
     ctx.trustStore = trustStore;
     const keyPins = new KeyPins(trustStore, log, (event, data) => ctx.emit(event, data));
     ctx.keyPins = keyPins;
-    const flags = parseRendezvousFlags(o, log);
+    const flags = await parseRendezvousFlags(o, log);
 
     // The registry session first: the tunnel asks it for keys and endpoints.
     const session = createRegistrySession(ctx, identity, flags);

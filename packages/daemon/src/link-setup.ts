@@ -43,10 +43,8 @@ export function createTunnel(
       ...(o.rekeyBytes === undefined ? {} : { bytes: o.rekeyBytes }),
     },
     directory,
-    ...(beacon === undefined ? {} : { beacon: { address: beacon.host, port: beacon.port } }),
-    ...(fallbackBeacons.length === 0
-      ? {}
-      : { fallbackBeacons: fallbackBeacons.map((b) => ({ address: b.host, port: b.port })) }),
+    ...(beacon === undefined ? {} : { beacon }),
+    ...(fallbackBeacons.length === 0 ? {} : { fallbackBeacons }),
     ...(reflectors === undefined ? {} : { reflectors }),
     ...tlsRelayOptions(ctx, session),
     punchBudget: {
@@ -124,7 +122,7 @@ export function useAdvertisedReflector(
   const { beacon, reflectors } = flags;
   if (reflectors !== undefined || beacon === undefined || ctx.reflectorPort === undefined) return;
   tunnel.setReflectors([
-    { protocol: 'beacon', address: beacon.host, port: beacon.port },
-    { protocol: 'stun', address: beacon.host, port: ctx.reflectorPort },
+    { protocol: 'beacon', address: beacon.address, port: beacon.port },
+    { protocol: 'stun', address: beacon.address, port: ctx.reflectorPort },
   ]);
 }

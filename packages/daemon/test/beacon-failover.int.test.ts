@@ -29,7 +29,10 @@ describe('beacon failover', () => {
   it('moves to the next beacon of --beacon a,b when the first does not answer', async () => {
     const dead = await deadUdpPort();
     const before = rdv.beacon.nodeCount;
-    const daemon = await startNode(rdv, dir.path, 'bf', { beacon: `127.0.0.1:${dead},${rdv.beaconAddress}` });
+    // The second beacon by name: resolved once at start (as the reference does), it is reached.
+    const daemon = await startNode(rdv, dir.path, 'bf', {
+      beacon: `127.0.0.1:${dead},localhost:${rdv.beacon.address().port}`,
+    });
     daemons.push(daemon);
     await eventually(() => rdv.beacon.nodeCount > before, 30_000, 'the node at the second beacon');
     const tunnel = daemon.info().tunnel as Record<string, number>;
