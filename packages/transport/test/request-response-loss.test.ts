@@ -152,3 +152,16 @@ describe('SentPacketTracker reordering detection', () => {
     expect(slow.reorderingSeen).toBe(false);
   });
 });
+
+describe('SentPacketTracker reordering detection after a timeout', () => {
+  it("an RTO answered at once by the originals' ACK (a delay spike) is not reordering", () => {
+    const tracker = new SentPacketTracker();
+    const data = new Uint8Array(100);
+    for (let i = 0; i < 4; i++) tracker.onSent(i * 100, data, false, 0);
+    tracker.markAllLost(); // the RTO
+    for (let segment = tracker.firstLost(); segment !== undefined; segment = tracker.firstLost())
+      tracker.onRetransmit(segment, 300);
+    tracker.onAck(400, [], 301, 50); // the originals' ACK, 1 ms after the repairs left
+    expect(tracker.reorderingSeen).toBe(false);
+  });
+});

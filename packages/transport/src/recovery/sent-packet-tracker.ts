@@ -119,6 +119,7 @@ export class SentPacketTracker {
       order: this.nextOrder++,
       transmissions: 1,
       repaired: false,
+      lostByTimeout: false,
       sacked: false,
       lost: false,
       delivered: this.delivered,
@@ -194,7 +195,9 @@ export class SentPacketTracker {
     segment.sentAt = now;
     segment.order = this.nextOrder++;
     segment.transmissions++;
-    segment.repaired = wasLost;
+    // A spurious RTO (a delay spike) is not reordering: only what loss detection declared lost counts.
+    segment.repaired = wasLost && !segment.lostByTimeout;
+    segment.lostByTimeout = false;
     this.unlink(segment);
     this.link(segment);
   }
@@ -492,6 +495,7 @@ export class SentPacketTracker {
       const segment = this.segments[i]!;
       if (!segment.sacked && !segment.lost) {
         this.markLost(segment);
+        segment.lostByTimeout = true;
         count++;
       }
     }

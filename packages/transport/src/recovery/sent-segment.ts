@@ -9,8 +9,10 @@ export interface SentSegment {
   /** Order of the latest transmission, to compare segments sent within the same millisecond. */
   order: number;
   transmissions: number;
-  /** The latest transmission repaired a segment declared lost (not a probe). */
+  /** The latest transmission repaired a segment declared lost by loss detection (not a probe, not an RTO). */
   repaired: boolean;
+  /** Declared lost by a retransmission timeout (markAllLost), not by loss detection. */
+  lostByTimeout: boolean;
   sacked: boolean;
   /** Declared lost and waiting to be retransmitted (not counted in flight). */
   lost: boolean;
