@@ -75,9 +75,18 @@ function connectionList(ctx: DaemonContext): Record<string, unknown>[] {
   });
 }
 
+/**
+ * Rows of info's peer_list and conn_list at most (the counts stay whole; `peer_list_omitted` /
+ * `conn_list_omitted` say how many rows were left out). A daemon with 10 000 tunnels made a peer_list
+ * of ~2.5 MB, over the IPC's 1 MiB frame: `info` failed ("reply too large"), and with it `pilotctl
+ * daemon stop`, which asks `info` first.
+ */
+export const INFO_LIST_MAX = 1000;
+
 /** Info (pilotctl info, `GET /metrics`): everything the daemon knows of itself. */
 export function infoReport(ctx: DaemonContext): InfoJson {
   const peers: PeerInfo[] = ctx.tunnel?.peers() ?? [];
+  const connections = [...connectionList(ctx)];
   const counters = ctx.transport?.endpoint.counters;
   const trustStore = ctx.trustStore;
   const session = ctx.session;
@@ -110,11 +119,13 @@ export function infoReport(ctx: DaemonContext): InfoJson {
     network_peers: ctx.membership.peerCount,
     // path_mtu: the datagram size the transport uses towards the peer now (tunnel frame included);
     // above the spec's only towards pilot-ts peers that negotiated large-datagrams.
-    peer_list: peers.map((peer) => ({
+    peer_list: peers.slice(0, INFO_LIST_MAX).map((peer) => ({
       ...peer,
       path_mtu: ctx.transport?.endpoint.pathMtu({ network: 0, node: peer.node_id }),
     })),
-    conn_list: connectionList(ctx),
+    ...(peers.length > INFO_LIST_MAX ? { peer_list_omitted: peers.length - INFO_LIST_MAX } : {}),
+    conn_list: connections.slice(0, INFO_LIST_MAX),
+    ...(connections.length > INFO_LIST_MAX ? { conn_list_omitted: connections.length - INFO_LIST_MAX } : {}),
     pid: process.pid,
     home: ctx.home,
     socket: ctx.socket,
