@@ -36,8 +36,25 @@ export function seededBytes(seed, length) {
   return out;
 }
 
-async function pilotTransport(node, port, kind) {
+/**
+ * `kind:name=value,...` (bench/lab-ab.mjs): endpoint options for this run (numbers, true/false);
+ * `bbrReprobe` is BbrOptions.reprobeGrowth. The kind before the colon picks everything else.
+ */
+function variantOptions(fullKind) {
+  const spec = fullKind.split(':')[1] ?? '';
+  const options = {};
+  for (const pair of spec.split(',').filter(Boolean)) {
+    const [name, value] = pair.split('=');
+    options[name] = value === 'true' ? true : value === 'false' ? false : Number(value);
+  }
+  return options;
+}
+
+async function pilotTransport(node, port, fullKind) {
+  const { bbrReprobe, ...variant } = variantOptions(fullKind);
+  const kind = fullKind.split(':')[0];
   return UdpTransport.create({
+    ...variant,
     localAddress: node,
     host: '0.0.0.0',
     port,
@@ -49,7 +66,7 @@ async function pilotTransport(node, port, kind) {
     ...(kind === 'pilot' || kind === 'pilot-mtu' || kind === 'pilot-pmtud'
       ? {
           congestionController: (mss) => {
-            const cc = new Bbr(mss);
+            const cc = new Bbr(mss, bbrReprobe === undefined ? {} : { reprobeGrowth: bbrReprobe });
             bbrs.push(cc);
             return cc;
           },
@@ -109,7 +126,8 @@ async function send(stream, total, seed) {
   print({ event: 'sent', bytes: total, sha256: hash });
 }
 
-const [role, kind, ...rest] = process.argv.slice(2);
+const [role, fullKind, ...rest] = process.argv.slice(2);
+const kind = fullKind.split(':')[0];
 process.stdin.on('end', () => process.exit(0));
 process.stdin.resume();
 
@@ -117,7 +135,7 @@ if (role === 'recv') {
   const port = Number(rest[0]);
   const seconds = Number(rest[1] ?? 0);
   if (kind.startsWith('pilot')) {
-    const transport = await pilotTransport(RECEIVER, port, kind);
+    const transport = await pilotTransport(RECEIVER, port, fullKind);
     transport.listen(1000);
     transport.on('connection', (stream) => receive(stream, seconds));
   } else {
@@ -129,7 +147,7 @@ if (role === 'recv') {
   const [host, port, total, seed] = [rest[0], Number(rest[1]), Number(rest[2] ?? 0), Number(rest[3] ?? 1)];
   let stream;
   if (kind.startsWith('pilot')) {
-    const transport = await pilotTransport(SENDER, 0, kind);
+    const transport = await pilotTransport(SENDER, 0, fullKind);
     transport.addPeer(RECEIVER, { address: host, port });
     if (kind === 'pilot-pmtud') {
       // Path MTU discovery towards the receiver (RFC 8899): wait for the search to settle, then send.
