@@ -126,6 +126,16 @@ async function pilotFresh() {
   return performance.now() - start;
 }
 
+/** MCP_BENCH_TRACE: a warm round's calls, median and slowest (is the round its median call or its tail?). */
+function callTimes(label, times) {
+  if (trace === undefined || trace === '') return;
+  const sorted = [...times].sort((a, b) => a - b);
+  appendFileSync(
+    trace,
+    `${label}: call med ${sorted[sorted.length >> 1].toFixed(0)} p90 ${sorted[Math.floor(sorted.length * 0.9)].toFixed(0)} max ${sorted[sorted.length - 1].toFixed(0)} ms\n`,
+  );
+}
+
 async function pilotSession() {
   const client = await pilotClient();
   const start = performance.now();
@@ -143,12 +153,14 @@ async function pilotPool() {
   // The Pilot counterpart of a warmed keep-alive pool: one open session per call in flight.
   const clients = await Promise.all(Array.from({ length: calls }, () => pilotClient()));
   const start = performance.now();
-  await Promise.all(
-    clients.map(async (client, seed) =>
-      check(await client.callTool({ name: 'fetch_data', arguments: { bytes, seed } }), seed),
-    ),
+  const times = await Promise.all(
+    clients.map(async (client, seed) => {
+      check(await client.callTool({ name: 'fetch_data', arguments: { bytes, seed } }), seed);
+      return performance.now() - start;
+    }),
   );
   const ms = performance.now() - start;
+  callTimes('pilotPool', times);
   await Promise.all(clients.map((client) => client.close()));
   return ms;
 }
@@ -214,12 +226,14 @@ async function httpsKeepAlive() {
   // Warm the pool: as many kept-alive connections as calls in flight.
   await Promise.all(Array.from({ length: calls }, () => client.listTools()));
   const start = performance.now();
-  await Promise.all(
-    Array.from({ length: calls }, async (_, seed) =>
-      check(await client.callTool({ name: 'fetch_data', arguments: { bytes, seed } }), seed),
-    ),
+  const times = await Promise.all(
+    Array.from({ length: calls }, async (_, seed) => {
+      check(await client.callTool({ name: 'fetch_data', arguments: { bytes, seed } }), seed);
+      return performance.now() - start;
+    }),
   );
   const ms = performance.now() - start;
+  callTimes('httpsKeepAlive', times);
   await client.close();
   agent.destroy();
   return ms;
