@@ -45,6 +45,7 @@ class HoleLink {
   }
 }
 
+const started = performance.now();
 const registry = await DirectoryClient.connect({ host: registryHost, port: Number(registryPort) });
 const nodes = [];
 for (let i = 0; i < config.identities; i++) {
@@ -82,7 +83,9 @@ await Promise.all(
   }),
 );
 
+const tunnelsMs = Math.round(performance.now() - started);
 const payload = randomBytes(config.bytesPerStream);
+const openedAt = [];
 const streams = [];
 let opened = 0;
 let refused = 0;
@@ -92,6 +95,7 @@ await Promise.all(
       try {
         const stream = await n.transport.connect(victim, 444);
         opened++;
+        openedAt.push(Math.round(performance.now() - started));
         stream.on('error', () => {});
         stream.write(payload);
         streams.push(stream);
@@ -101,7 +105,17 @@ await Promise.all(
     }),
   ),
 );
-process.stdout.write(`${JSON.stringify({ ready: true, tunnels, tunnelError, opened, refused })}\n`);
+// When the streams opened (ms since start): the victim's SYN rate limit spaces them over the SYN
+// retransmission schedule, which is what the time to "ready" is made of.
+const openedMs = {
+  median: openedAt[Math.floor(openedAt.length / 2)],
+  p90: openedAt[Math.floor(openedAt.length * 0.9)],
+  last: openedAt.at(-1),
+};
+const readyMs = Math.round(performance.now() - started);
+process.stdout.write(
+  `${JSON.stringify({ ready: true, tunnels, tunnelError, opened, refused, tunnelsMs, openedMs, readyMs })}\n`,
+);
 
 setTimeout(async () => {
   const withheld = nodes.reduce((sum, n) => sum + n.link.withheld, 0);
