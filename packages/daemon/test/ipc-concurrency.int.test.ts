@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateIdentity } from '@pilot/crypto';
 import { DirectoryClient, signerFromIdentity } from '@pilot/directory/client';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Driver } from '../src/driver/index.js';
 import type { Daemon } from '../src/index.js';
 import { IpcTestClient, startNode, TestRendezvous, tempDir } from './helpers.js';
@@ -44,12 +44,6 @@ let alpha: Daemon;
 let beta: Daemon;
 let silent: UdpSocket | undefined;
 let registry: DirectoryClient | undefined;
-/**
- * A node in the registry whose endpoint is a UDP socket that drops everything: a fresh one for each
- * test, since the daemon remembers a peer it just failed to reach and then fails at once.
- */
-let ghost = { network: 0, node: 0 };
-let ghostName = '';
 let ghosts = 0;
 const clients: IpcTestClient[] = [];
 const drivers: Driver[] = [];
@@ -64,17 +58,21 @@ beforeAll(async () => {
   registry = await DirectoryClient.connect({ host: '127.0.0.1', port: rdv.server.port });
 }, 60_000);
 
-beforeEach(async () => {
+/**
+ * A node in the registry whose endpoint is a UDP socket that drops everything: a fresh one for each
+ * test, since the daemon remembers a peer it just failed to reach and then fails at once.
+ */
+async function newGhost(): Promise<{ ghost: { network: number; node: number }; ghostName: string }> {
   if (registry === undefined || silent === undefined) throw new Error('no registry');
   const signer = signerFromIdentity(generateIdentity());
-  ghostName = `ghost-${++ghosts}`;
+  const ghostName = `ghost-${++ghosts}`;
   const registered = await registry.register(signer, {
     listenAddr: `127.0.0.1:${silent.address().port}`,
     hostname: ghostName,
   });
   await registry.setVisibility(signer, registered.nodeId, true);
-  ghost = { network: 0, node: registered.nodeId };
-}, 30_000);
+  return { ghost: { network: 0, node: registered.nodeId }, ghostName };
+}
 
 afterAll(async () => {
   await Promise.all(clients.map((c) => c.close()));
@@ -87,8 +85,11 @@ afterAll(async () => {
   dir.cleanup();
 }, 60_000);
 
-describe('IPC requests on one connection are served concurrently', () => {
+// Each test waits out a Dial's whole timeout to a ghost of its own: they run side by side (one
+// 4 s wait for the file instead of five in a row).
+describe.concurrent('IPC requests on one connection are served concurrently', () => {
   it('answers Info at once while a Dial to an unreachable peer is in flight on the same connection', async () => {
+    const { ghost } = await newGhost();
     const c = await IpcTestClient.connect(alpha.socket);
     clients.push(c);
     const dialSentAt = Date.now();
@@ -103,6 +104,7 @@ describe('IPC requests on one connection are served concurrently', () => {
   }, 60_000);
 
   it("holds a later request's Error until the earlier Dial is answered (drivers give an Error to the oldest request)", async () => {
+    const { ghost } = await newGhost();
     const c = await IpcTestClient.connect(alpha.socket);
     clients.push(c);
     c.send({ type: 'dial', address: ghost, port: 7 });
@@ -118,6 +120,7 @@ describe('IPC requests on one connection are served concurrently', () => {
   }, 60_000);
 
   it('the driver: info() answers while dial() to an unreachable peer is pending, on one Driver', async () => {
+    const { ghost, ghostName } = await newGhost();
     const driver = await Driver.connect(alpha.socket);
     drivers.push(driver);
     const settled: string[] = [];
@@ -138,6 +141,7 @@ describe('IPC requests on one connection are served concurrently', () => {
   }, 60_000);
 
   it('the driver: a Dial to a live peer is not held behind a pending Dial to an unreachable one', async () => {
+    const { ghost } = await newGhost();
     const driver = await Driver.connect(alpha.socket);
     drivers.push(driver);
     const settled: string[] = [];
@@ -166,6 +170,7 @@ describe('IPC requests on one connection are served concurrently', () => {
   it.skipIf(!existsSync(REFERENCE_PILOTCTL))(
     "the reference's pilotctl works against the concurrent daemon (info, find, connect to echo) while another client's Dial hangs",
     async () => {
+      const { ghost } = await newGhost();
       const c = await IpcTestClient.connect(alpha.socket);
       clients.push(c);
       c.send({ type: 'dial', address: ghost, port: 7 });
