@@ -26,6 +26,11 @@ export const DaemonErrorCode = {
   INTERNAL: 'DAEMON_INTERNAL',
   /** A budget against floods was spent (budgets.ts): the work was refused, not queued. */
   BUDGET_SPENT: 'DAEMON_BUDGET_SPENT',
+  /**
+   * The registry named a peer endpoint we do not send to: not an IP literal with a port, or our own
+   * host (loopback, unspecified) while the registry is not on it (registry-endpoint.ts).
+   */
+  REGISTRY_BAD_ENDPOINT: 'DAEMON_REGISTRY_BAD_ENDPOINT',
 } as const;
 
 export type DaemonErrorCode = (typeof DaemonErrorCode)[keyof typeof DaemonErrorCode];

@@ -4,7 +4,7 @@ import type { DaemonContext } from './daemon-context.js';
 import type { KeyPins } from './key-pins.js';
 import { LookupBudget } from './lookup-budget.js';
 import { NegativeCache } from './negative-cache.js';
-import { splitHostPort } from './options.js';
+import { parseRegistryEndpoint, registryEndpointPolicy } from './registry-endpoint.js';
 import type { RegistrySession } from './registry-session.js';
 
 /** The tunnel's view of the registry, and the budgets on what strangers make it ask (info reports them). */
@@ -47,6 +47,7 @@ function directory(
   // What the registry's lookups said of each peer's tunnel (our registry's tunnel-capabilities):
   // whether a PILA to it may carry our PILX. Bounded like the tunnel's key cache.
   const peerCapabilities = new Map<number, readonly string[]>();
+  const endpoints = registryEndpoints(ctx);
   return {
     capabilities: (nodeId) => peerCapabilities.get(nodeId),
     // `cause`: the PILA that made the tunnel ask, and where it came from; none when we dial.
@@ -98,20 +99,36 @@ function directory(
     },
     resolve: async (nodeId) => {
       const where = await ctx.resolves.resolve(nodeId);
-      const endpoint = parseEndpoint(where.realAddr);
-      const lanAddrs = where.lanAddrs.map(parseEndpoint).filter((a): a is UdpAddress => a !== undefined);
+      const endpoint = endpoints(nodeId, where.realAddr);
+      const lanAddrs = where.lanAddrs
+        .map((text) => endpoints(nodeId, text))
+        .filter((a): a is UdpAddress => a !== undefined);
       return { ...(endpoint === undefined ? {} : { endpoint }), lanAddrs };
     },
   };
 }
 
-/** An `ip:port` from the registry, or undefined when absent or malformed (hostile input). */
-function parseEndpoint(text: string | null | undefined): UdpAddress | undefined {
-  if (text === null || text === undefined || text === '') return undefined;
-  try {
-    const { host, port } = splitHostPort(text, 'endpoint');
-    return { address: host, port };
-  } catch {
-    return undefined;
-  }
+/**
+ * The registry's `ip:port` texts → addresses, or undefined when absent or refused (registry-endpoint.ts:
+ * IP literals only, our own host only from a registry on loopback). A refused one leaves the peer
+ * without that endpoint (relay or no path) and is logged once per text.
+ */
+function registryEndpoints(ctx: DaemonContext): (nodeId: number, text: unknown) => UdpAddress | undefined {
+  const policy = registryEndpointPolicy(ctx.options.registry);
+  const logged = new Set<string>();
+  return (nodeId, text) => {
+    if (typeof text !== 'string' || text === '') return undefined;
+    try {
+      return parseRegistryEndpoint(text, policy);
+    } catch (error) {
+      if (!logged.has(text) && logged.size < 256) {
+        logged.add(text);
+        ctx.log.warn('refused a peer endpoint from the registry', {
+          node_id: nodeId,
+          error: error instanceof Error ? error.message : String(error),
+        });
+      }
+      return undefined;
+    }
+  };
 }
