@@ -59,6 +59,8 @@ export class IpcChannel {
   readonly #blockers = new Set<object>();
   #closed: PilotError | undefined;
   #corked = false;
+  /** The one wait for 'drain' that every blocked writer shares (drained()). */
+  #drain: Promise<void> | undefined;
 
   private constructor(socket: Socket, events: IpcChannelEvents) {
     this.#socket = socket;
@@ -159,20 +161,29 @@ export class IpcChannel {
     });
   }
 
-  /** Resolves once the socket can take more (at once if it can now); rejects when it closes. */
+  /**
+   * Resolves once the socket can take more (at once if it can now); rejects when it closes. Every
+   * writer waiting for the same 'drain' shares one listener pair and one promise (settled in the
+   * order they asked): 50 datagrams waiting on one socket are not 50 'drain' listeners (Node warns
+   * from 11 on, MaxListenersExceededWarning).
+   */
   drained(): Promise<void> {
     if (this.#closed !== undefined) return Promise.reject(this.#closed);
     if (!this.#socket.writableNeedDrain) return Promise.resolve();
-    return new Promise((resolve, reject) => {
+    if (this.#drain !== undefined) return this.#drain;
+    const drain = new Promise<void>((resolve, reject) => {
       const done = (): void => {
         this.#socket.off('drain', done);
         this.#socket.off('close', done);
+        this.#drain = undefined;
         if (this.#closed !== undefined) reject(this.#closed);
         else resolve();
       };
       this.#socket.on('drain', done);
       this.#socket.on('close', done);
     });
+    this.#drain = drain;
+    return drain;
   }
 
   /**

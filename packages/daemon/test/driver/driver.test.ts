@@ -247,6 +247,41 @@ describe('Driver over a fake IPC server', () => {
     expect(isPilotError(failure, 'DAEMON_ALREADY_EXISTS')).toBe(true);
   });
 
+  it('100 datagrams waiting for one drain share a waiter: no MaxListeners warning, all done in order', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error): void => {
+      warnings.push(warning);
+    };
+    process.on('warning', onWarning);
+    try {
+      const { driver, client } = await connected();
+      // The daemon stops reading: the driver's socket buffer (256 KiB) fills and writers wait for 'drain'.
+      client.socket.pause();
+      const count = 100;
+      const done: number[] = [];
+      const sends = Array.from({ length: count }, (_, i) => {
+        const data = Buffer.alloc(8 * 1024, i);
+        return driver.sendTo(PEER, 2000, data).then(() => {
+          done.push(i);
+        });
+      });
+      // Let every send reach the socket and wait (Node's warning is emitted on the next tick).
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(done.length).toBeLessThan(count);
+      client.socket.resume();
+      await Promise.all(sends);
+      await client.waitFor(count);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
+      expect(done).toEqual(Array.from({ length: count }, (_, i) => i));
+      expect(client.received.map((m) => (m.type === 'sendTo' ? (m.data[0] ?? -1) : -1))).toEqual(
+        Array.from({ length: count }, (_, i) => i),
+      );
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('sends and receives datagrams', async () => {
     const { driver, client } = await connected();
     const all = driver.datagrams();
