@@ -32,4 +32,5 @@ export const PEER_ERRORS: readonly CliErrorCode[] = [
   'connection_failed',
   'timeout',
   'unavailable',
+  'auth_required',
 ];

@@ -11,6 +11,8 @@ export const CLI_ERROR_CODES = {
   unavailable: 'the registry (or another service) cannot be reached',
   already_exists: 'the port, daemon or name is already taken',
   io_error: 'a local file or socket could not be read or written',
+  auth_required:
+    'the registry refused the signature or token of this node (another identity, a clock out of step, a replay)',
   internal: 'an unexpected failure (a bug; the message says more)',
 } as const;
 
@@ -67,6 +69,8 @@ const HINTS: Partial<Record<CliErrorCode, string>> = {
   unavailable: 'check that the rendezvous (pilot-rendezvous) runs and that --registry points at it',
   already_exists: 'pick another port or name, or stop what holds it',
   io_error: 'check the path and its permissions',
+  auth_required:
+    'check that the daemon runs with the identity this node registered with (<PILOT_HOME>/identity.json), that the clock is right, and the network token',
   internal: 'this is a bug; the daemon log (<PILOT_HOME>/pilot.log) may say more',
 };
 
@@ -79,6 +83,11 @@ const DAEMON_CODES: Readonly<Record<string, CliErrorCode>> = {
   DAEMON_ALREADY_EXISTS: 'already_exists',
   DAEMON_NOT_TRUSTED: 'not_trusted',
   DAEMON_UNAVAILABLE: 'unavailable',
+  DAEMON_BAD_OPTION: 'invalid_argument',
+  DAEMON_REGISTRY_UNAVAILABLE: 'unavailable',
+  DAEMON_BUDGET_SPENT: 'unavailable',
+  DAEMON_CLOSED: 'not_running',
+  DAEMON_REGISTRY_BAD_ENDPOINT: 'connection_failed',
   DRIVER_NOT_RUNNING: 'not_running',
   DRIVER_DISCONNECTED: 'not_running',
   DRIVER_TIMEOUT: 'timeout',
@@ -100,7 +109,37 @@ const DAEMON_CODES: Readonly<Record<string, CliErrorCode>> = {
   DIR_TAG_INVALID: 'invalid_argument',
   DIR_TOO_MANY_TAGS: 'invalid_argument',
   DIR_BAD_REQUEST: 'invalid_argument',
+  DIR_TOO_LARGE: 'invalid_argument',
+  // The registry refused who we are (reference code auth_required), not a bug of ours.
+  DIR_BAD_SIGNATURE: 'auth_required',
+  DIR_SIGNATURE_REQUIRED: 'auth_required',
+  DIR_STALE_SIGNATURE: 'auth_required',
+  DIR_REPLAYED: 'auth_required',
+  DIR_FRESHNESS_REQUIRED: 'auth_required',
+  DIR_BAD_TOKEN: 'auth_required',
+  // As the daemon's IPC says it (NOT_TRUSTED): not a member, not a participant, admin only.
+  DIR_FORBIDDEN: 'not_trusted',
 };
+
+/**
+ * Our daemon names the code of what failed at the end of an IPC Error's text (`… [DIR_BAD_SIGNATURE]`),
+ * and the IPC code is INTERNAL (1) for codes the IPC has no number for: that named code decides.
+ */
+function namedCode(message: string): string | undefined {
+  const match = /\[([A-Z][A-Z0-9]*_[A-Z0-9_]+)\]\s*$/.exec(message);
+  return match === null || match[1] === 'DAEMON_INTERNAL' ? undefined : match[1];
+}
+
+function cliCodeOf(code: string, message: string): CliErrorCode {
+  let cli: CliErrorCode | undefined = DAEMON_CODES[code];
+  if (cli === 'internal' && code === 'DAEMON_INTERNAL') {
+    const named = namedCode(message);
+    cli = named === undefined ? (fromMessage(message) ?? cli) : cliCodeOf(named, message);
+  }
+  if (cli === undefined && code.startsWith('WIRE_')) cli = 'invalid_argument';
+  if (cli === undefined && code.startsWith('DIR_')) cli = fromMessage(message) ?? 'unavailable';
+  return cli ?? fromMessage(message) ?? 'internal';
+}
 
 /** The reference daemon sends every error as code 1: read what its text says. */
 function fromMessage(message: string): CliErrorCode | undefined {
@@ -132,12 +171,7 @@ const REMOTE_HINT =
 export function toCliError(error: unknown): CliError {
   if (error instanceof CliError) return error;
   if (isPilotError(error)) {
-    let code: CliErrorCode | undefined = DAEMON_CODES[error.code];
-    if (code === 'internal' && error.code === 'DAEMON_INTERNAL') code = fromMessage(error.message) ?? code;
-    if (code === undefined && error.code.startsWith('WIRE_')) code = 'invalid_argument';
-    if (code === undefined && error.code.startsWith('DIR_'))
-      code = fromMessage(error.message) ?? 'unavailable';
-    code ??= fromMessage(error.message) ?? 'internal';
+    const code = cliCodeOf(error.code, error.message);
     // A registry of another implementation (the reference hides every error behind "request
     // failed") refused: not a bug of ours, and nothing more to say than where to look.
     const remote = error.code === 'DIR_REMOTE' || error.message.includes('[DIR_REMOTE]');
