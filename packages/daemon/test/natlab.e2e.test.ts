@@ -131,7 +131,9 @@ const PAIRS: readonly (readonly [NatPlacement, NatPlacement, 'direct' | 'relay']
 describe.skipIf(unavailable !== undefined)(
   `daemons across the NAT lab${unavailable === undefined ? '' : ` (skipped: ${unavailable})`}`,
   () => {
-    it.each(PAIRS)(
+    // Each pair has a lab of its own and mostly waits (registration, classification, punching):
+    // the four run side by side.
+    it.concurrent.each(PAIRS)(
       '%s + %s: trust via the registry, echo, a file with a matching sha256, path %s',
       async (m1, m2, expected) => {
         const started = performance.now();
