@@ -1,5 +1,5 @@
 import { connect } from 'node:tls';
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { Cluster, type PilotNode } from './support/cluster.js';
 import { referenceBinOrThrow } from './support/global-setup.js';
 import { eventually } from './support/processes.js';
@@ -43,46 +43,54 @@ async function trustAndPing(t: PilotNode, r: PilotNode): Promise<void> {
   expect((await r.must(['ping', String(t.nodeId), '--count', '2'])).results.length).toBeGreaterThan(0);
 }
 
-describe('registry over TLS with a pinned certificate', () => {
-  let cluster: Cluster | undefined;
-  afterEach(async () => {
-    await cluster?.close();
-    cluster = undefined;
-  });
+// Each case has a cluster of its own and mostly waits (registration, the handshake's poll): they run
+// side by side.
+describe.concurrent('registry over TLS with a pinned certificate', () => {
+  /** Runs `body` on a fresh cluster and closes it, whatever happens. */
+  async function withCluster(cluster: Cluster, body: (cluster: Cluster) => Promise<void>): Promise<void> {
+    try {
+      await body(cluster);
+    } finally {
+      await cluster.close();
+    }
+  }
 
   it('on the reference rendezvous started with -tls: pilot-ts with --registry-tls --registry-fingerprint', async () => {
     const bin = referenceBinOrThrow(inject('referenceBin'), inject('referenceError'));
-    cluster = await Cluster.start('ref', bin, { tls: true });
-    const fingerprint = await serverFingerprint(port(cluster.registry));
-    const [t, r] = await Promise.all([
-      cluster.node('ts', 'pts-tls', ['--registry-tls', '--registry-fingerprint', fingerprint]),
-      cluster.node('ref', 'ref-tls', ['-registry-tls', '-registry-fingerprint', fingerprint]),
-    ]);
-    expect((await t.must(['info'])).registry_tls).toBe(true);
-    await trustAndPing(t, r);
+    await withCluster(await Cluster.start('ref', bin, { tls: true }), async (cluster) => {
+      const fingerprint = await serverFingerprint(port(cluster.registry));
+      const [t, r] = await Promise.all([
+        cluster.node('ts', 'pts-tls', ['--registry-tls', '--registry-fingerprint', fingerprint]),
+        cluster.node('ref', 'ref-tls', ['-registry-tls', '-registry-fingerprint', fingerprint]),
+      ]);
+      expect((await t.must(['info'])).registry_tls).toBe(true);
+      await trustAndPing(t, r);
+    });
   });
 
   it('on the pilot-ts rendezvous (TLS by default): the reference with -registry-tls -registry-fingerprint', async () => {
     const bin = referenceBinOrThrow(inject('referenceBin'), inject('referenceError'));
-    cluster = await Cluster.start('ts', bin);
-    const fingerprint = cluster.fingerprint();
-    expect(await serverFingerprint(port(cluster.registry))).toBe(fingerprint);
-    const [t, r] = await Promise.all([
-      cluster.node('ts', 'pts-tls', ['--registry-tls', '--registry-fingerprint', fingerprint]),
-      cluster.node('ref', 'ref-tls', ['-registry-tls', '-registry-fingerprint', fingerprint]),
-    ]);
-    await trustAndPing(t, r);
+    await withCluster(await Cluster.start('ts', bin), async (cluster) => {
+      const fingerprint = cluster.fingerprint();
+      expect(await serverFingerprint(port(cluster.registry))).toBe(fingerprint);
+      const [t, r] = await Promise.all([
+        cluster.node('ts', 'pts-tls', ['--registry-tls', '--registry-fingerprint', fingerprint]),
+        cluster.node('ref', 'ref-tls', ['-registry-tls', '-registry-fingerprint', fingerprint]),
+      ]);
+      await trustAndPing(t, r);
+    });
   });
 
   it('a wrong pin is refused by both daemons', async () => {
     const bin = referenceBinOrThrow(inject('referenceBin'), inject('referenceError'));
-    cluster = await Cluster.start('ts', bin);
-    const wrong = 'ab'.repeat(32);
-    const [t, r] = await Promise.allSettled([
-      cluster.node('ts', 'pts-bad', ['--registry-tls', '--registry-fingerprint', wrong]),
-      cluster.node('ref', 'ref-bad', ['-registry-tls', '-registry-fingerprint', wrong]),
-    ]);
-    expect(t.status === 'rejected' && String(t.reason)).toMatch(/exited with/);
-    expect(r.status === 'rejected' && String(r.reason)).toMatch(/exited with/);
+    await withCluster(await Cluster.start('ts', bin), async (cluster) => {
+      const wrong = 'ab'.repeat(32);
+      const [t, r] = await Promise.allSettled([
+        cluster.node('ts', 'pts-bad', ['--registry-tls', '--registry-fingerprint', wrong]),
+        cluster.node('ref', 'ref-bad', ['-registry-tls', '-registry-fingerprint', wrong]),
+      ]);
+      expect(t.status === 'rejected' && String(t.reason)).toMatch(/exited with/);
+      expect(r.status === 'rejected' && String(r.reason)).toMatch(/exited with/);
+    });
   });
 });
