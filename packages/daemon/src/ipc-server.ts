@@ -9,6 +9,7 @@ import {
   IpcCommand,
   type IpcMessage,
 } from '@pilot/wire';
+import { TurnCork } from './driver/turn-cork.js';
 import { DaemonErrorCode, daemonError, errorMessage, IpcErrorCode } from './errors.js';
 import type { Logger } from './logger.js';
 import { ReplyOrder, replyTypeOf } from './reply-order.js';
@@ -43,7 +44,7 @@ export class IpcClient {
   readonly #log: Logger;
   readonly #order = new ReplyOrder();
   #pauses = 0;
-  #corked = false;
+  readonly #cork: TurnCork;
   closed = false;
   messagesIn = 0;
   messagesOut = 0;
@@ -51,6 +52,7 @@ export class IpcClient {
   constructor(id: number, socket: Socket, log: Logger) {
     this.id = id;
     this.#socket = socket;
+    this.#cork = new TurnCork(socket);
     this.#log = log;
   }
 
@@ -58,7 +60,7 @@ export class IpcClient {
   send(message: IpcMessage): boolean {
     if (this.closed) return false;
     // The frames of one turn (the Recvs of every stream that got data, replies) leave in one writev.
-    this.#corkForTurn();
+    this.#cork.cork();
     if (
       message.type === 'recv' &&
       message.data.length >= RECV_NO_COPY_BYTES &&
@@ -83,16 +85,6 @@ export class IpcClient {
     }
     this.messagesOut++;
     return this.#socket.write(frame);
-  }
-
-  #corkForTurn(): void {
-    if (this.#corked) return;
-    this.#corked = true;
-    this.#socket.cork();
-    process.nextTick(() => {
-      this.#corked = false;
-      this.#socket.uncork();
-    });
   }
 
   error(code: number, message: string): void {

@@ -1,5 +1,5 @@
 import { isPilotError, type PilotError, WireErrorCode, wireError } from './errors.js';
-import { readU32 } from './frame-bytes.js';
+import { concatParts, readU32 } from './frame-bytes.js';
 import { decodeFilePayload, FILE_NAME_MAX_BYTES } from './service-file.js';
 import {
   DataExchangeType,
@@ -27,16 +27,6 @@ type State = (typeof State)[keyof typeof State];
 
 /** Bytes of a FILE payload that hold its name: `[u16 length][name]`, at most. */
 const FILE_HEAD_MAX = 2 + FILE_NAME_MAX_BYTES;
-
-function concat(parts: readonly Uint8Array[], length: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
 
 /**
  * Splits a data-exchange stream (`[u32 type][u32 length][payload]` frames) like ServiceFrameDecoder,
@@ -170,7 +160,9 @@ export class DataExchangeDecoder {
             if (this.#gathered < this.#length) return;
           }
           const payload =
-            this.#parts.length === 1 ? (this.#parts[0] as Uint8Array) : concat(this.#parts, this.#gathered);
+            this.#parts.length === 1
+              ? (this.#parts[0] as Uint8Array)
+              : concatParts(this.#parts, this.#gathered);
           this.#parts = [];
           this.#gathered = 0;
           this.#state = State.HEADER;

@@ -23,3 +23,14 @@ export function writeU32(bytes: Uint8Array, offset: number, value: number): void
   bytes[offset + 2] = (value >>> 8) & 0xff;
   bytes[offset + 3] = value & 0xff;
 }
+
+/** Joins `parts` (whose lengths add up to `length`) into one new array. */
+export function concatParts(parts: readonly Uint8Array[], length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}

@@ -1,4 +1,5 @@
 import { isPilotError, type PilotError, WireErrorCode, wireError } from './errors.js';
+import { concatParts } from './frame-bytes.js';
 
 /**
  * Tells how long the message at the head of `head` is, header included: a positive byte count, or
@@ -9,16 +10,6 @@ export type MessageMeasure = (head: Uint8Array) => number;
 
 /** Turns one whole message (header included, exactly as measured) into the value handed out. */
 export type MessageDecode<T> = (message: Uint8Array) => T;
-
-function concat(parts: readonly Uint8Array[], length: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
 
 /**
  * The streaming core shared by every length-prefixed format of the package (IPC and registry frames,
@@ -61,7 +52,7 @@ export class StreamDecoder<T> {
       } else if (this.#need < 0) {
         // The header itself was split: join it with the new bytes and start over from there.
         this.#parts.push(chunk);
-        const joined = concat(this.#parts, this.#buffered + chunk.length);
+        const joined = concatParts(this.#parts, this.#buffered + chunk.length);
         this.#reset();
         this.#drain(joined, out);
       } else {
@@ -72,7 +63,7 @@ export class StreamDecoder<T> {
           return out;
         }
         this.#parts.push(chunk.subarray(0, missing));
-        const message = concat(this.#parts, this.#need);
+        const message = concatParts(this.#parts, this.#need);
         this.#reset();
         out.push(this.#decode(message));
         this.#drain(chunk.subarray(missing), out);

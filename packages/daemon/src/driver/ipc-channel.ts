@@ -11,6 +11,7 @@ import {
   type PilotError,
 } from '@pilot/wire';
 import { DriverErrorCode, daemonError, driverError } from './errors.js';
+import { TurnCork } from './turn-cork.js';
 
 export type IpcMessageType = IpcMessage['type'];
 
@@ -58,12 +59,13 @@ export class IpcChannel {
   readonly #events: IpcChannelEvents;
   readonly #blockers = new Set<object>();
   #closed: PilotError | undefined;
-  #corked = false;
+  readonly #cork: TurnCork;
   /** The one wait for 'drain' that every blocked writer shares (drained()). */
   #drain: Promise<void> | undefined;
 
   private constructor(socket: Socket, events: IpcChannelEvents) {
     this.#socket = socket;
+    this.#cork = new TurnCork(socket);
     this.#events = events;
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('error', (error) => {
@@ -129,7 +131,7 @@ export class IpcChannel {
     ) {
       // The caller's bytes follow their own header (one writev per turn): no frame to allocate and
       // fill per 64 KiB.
-      this.#corkForTurn();
+      this.#cork.cork();
       const header = new Uint8Array(SEND_HEADER_BYTES);
       const view = new DataView(header.buffer);
       view.setUint32(0, message.data.length + 5);
@@ -149,16 +151,6 @@ export class IpcChannel {
       );
     }
     return flushed === undefined ? this.#socket.write(frame) : this.#socket.write(frame, flushed);
-  }
-
-  #corkForTurn(): void {
-    if (this.#corked) return;
-    this.#corked = true;
-    this.#socket.cork();
-    process.nextTick(() => {
-      this.#corked = false;
-      this.#socket.uncork();
-    });
   }
 
   /**
