@@ -27,6 +27,14 @@ export type OpenOutcome =
  * per prefix is what keeps such a peer working (the "recv epochs" of the newest upstream); prefixes
  * evicted from the active set are remembered so that their frames cannot be replayed later.
  */
+/** What a failed open tells the caller; anything that is not a PilotError is a bug and is rethrown. */
+export function openFailure(error: unknown): OpenOutcome {
+  if (isPilotError(error, CryptoErrorCode.REPLAY)) return { ok: false, reason: 'replay' };
+  if (isPilotError(error, CryptoErrorCode.BAD_TAG)) return { ok: false, reason: 'bad_tag' };
+  if (isPilotError(error)) return { ok: false, reason: 'bad_frame' };
+  throw error;
+}
+
 export class PeerCrypto {
   /**
    * The peer's X25519 key as a one-byte string (48 bytes on the heap; a Uint8Array of 32 bytes costs
@@ -116,10 +124,7 @@ export class PeerCrypto {
       this.failures++;
       // A trial opener owns nothing (the cipher is the tunnel's): nothing to release, and a forged
       // frame under a new prefix does not make us rebuild the cipher contexts.
-      if (isPilotError(error, CryptoErrorCode.REPLAY)) return { ok: false, reason: 'replay' };
-      if (isPilotError(error, CryptoErrorCode.BAD_TAG)) return { ok: false, reason: 'bad_tag' };
-      if (isPilotError(error)) return { ok: false, reason: 'bad_frame' };
-      throw error;
+      return openFailure(error);
     }
   }
 

@@ -1,7 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import {
   type ContextBudget,
-  CryptoErrorCode,
   createTunnelOpener,
   createTunnelSealer,
   type SessionKeys,
@@ -9,8 +8,7 @@ import {
   type TunnelSealer,
   wipeSessionKeys,
 } from '@pilot/crypto';
-import { isPilotError } from '@pilot/wire';
-import type { OpenOutcome } from './peer-crypto.js';
+import { type OpenOutcome, openFailure } from './peer-crypto.js';
 
 /**
  * What the tunnel asks of a peer's keys, whichever kind they are: the spec's static key shared by
@@ -269,10 +267,7 @@ export class SessionCrypto implements TunnelKeys {
       return { ok: true, plaintext };
     } catch (error) {
       this.failures++;
-      if (isPilotError(error, CryptoErrorCode.REPLAY)) return { ok: false, reason: 'replay' };
-      if (isPilotError(error, CryptoErrorCode.BAD_TAG)) return { ok: false, reason: 'bad_tag' };
-      if (isPilotError(error)) return { ok: false, reason: 'bad_frame' };
-      throw error;
+      return openFailure(error);
     }
   }
 }

@@ -43,31 +43,28 @@ const RENDEZVOUS_MAIN = process.env.PILOT_FLOOD_RENDEZVOUS_MAIN;
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Counts the IP bytes `place` sends to anyone but the rendezvous (nft, output hook). */
-async function countOutgoing(lab: NatLab, place: 'p1' | 'p2'): Promise<() => Promise<number>> {
-  await lab.exec(place, 'nft', ['add', 'table', 'inet', 'punchflood']);
+/**
+ * An nft counter on what `place` sends that matches `match` (output hook), in its own table; the
+ * returned function reads the bytes counted so far.
+ */
+async function countSent(
+  lab: NatLab,
+  place: 'p1' | 'p2',
+  table: string,
+  match: readonly string[],
+): Promise<() => Promise<number>> {
+  await lab.exec(place, 'nft', ['add', 'table', 'inet', table]);
   await lab.exec(place, 'nft', [
     'add',
     'chain',
     'inet',
-    'punchflood',
+    table,
     'out',
     '{ type filter hook output priority 0 ; policy accept ; }',
   ]);
-  await lab.exec(place, 'nft', [
-    'add',
-    'rule',
-    'inet',
-    'punchflood',
-    'out',
-    'ip',
-    'daddr',
-    '!=',
-    LAB_PUBLIC_IP,
-    'counter',
-  ]);
+  await lab.exec(place, 'nft', ['add', 'rule', 'inet', table, 'out', ...match, 'counter']);
   return async () => {
-    const listed = await lab.exec(place, 'nft', ['-j', 'list', 'chain', 'inet', 'punchflood', 'out']);
+    const listed = await lab.exec(place, 'nft', ['-j', 'list', 'chain', 'inet', table, 'out']);
     const items = (JSON.parse(listed.stdout) as { nftables: Record<string, unknown>[] }).nftables;
     for (const item of items) {
       const rule = item.rule as { expr?: Record<string, unknown>[] } | undefined;
@@ -80,43 +77,14 @@ async function countOutgoing(lab: NatLab, place: 'p1' | 'p2'): Promise<() => Pro
   };
 }
 
+/** Counts the IP bytes `place` sends to anyone but the rendezvous. */
+function countOutgoing(lab: NatLab, place: 'p1' | 'p2'): Promise<() => Promise<number>> {
+  return countSent(lab, place, 'punchflood', ['ip', 'daddr', '!=', LAB_PUBLIC_IP]);
+}
+
 /** The attacker's own counter: everything it sends to the rendezvous (the beacon). */
-async function countToRendezvous(lab: NatLab): Promise<() => Promise<number>> {
-  await lab.exec('p2', 'nft', ['add', 'table', 'inet', 'attacker']);
-  await lab.exec('p2', 'nft', [
-    'add',
-    'chain',
-    'inet',
-    'attacker',
-    'out',
-    '{ type filter hook output priority 0 ; policy accept ; }',
-  ]);
-  await lab.exec('p2', 'nft', [
-    'add',
-    'rule',
-    'inet',
-    'attacker',
-    'out',
-    'ip',
-    'daddr',
-    LAB_PUBLIC_IP,
-    'udp',
-    'dport',
-    '9001',
-    'counter',
-  ]);
-  return async () => {
-    const listed = await lab.exec('p2', 'nft', ['-j', 'list', 'chain', 'inet', 'attacker', 'out']);
-    const items = (JSON.parse(listed.stdout) as { nftables: Record<string, unknown>[] }).nftables;
-    for (const item of items) {
-      const rule = item.rule as { expr?: Record<string, unknown>[] } | undefined;
-      for (const expr of rule?.expr ?? []) {
-        const counter = expr.counter as { bytes: number } | undefined;
-        if (counter !== undefined) return counter.bytes;
-      }
-    }
-    throw new Error(`no counter in ${listed.stdout}`);
-  };
+function countToRendezvous(lab: NatLab): Promise<() => Promise<number>> {
+  return countSent(lab, 'p2', 'attacker', ['ip', 'daddr', LAB_PUBLIC_IP, 'udp', 'dport', '9001']);
 }
 
 function fds(pid: number | undefined): number {
