@@ -1,10 +1,11 @@
 // Child process for bench/transfer.mjs, on loopback. Prints one JSON line once ready.
 //   peer.mjs daemon '<DaemonOptions JSON>'   a daemon: {"nodeId", "socket", "pid"}
 //   peer.mjs sink|echo <key hex>             @pilot/transport alone, SealedCodec, node 2 port 1000: {"port"}
-//   peer.mjs sink-pmtud|echo-pmtud <key hex> the same, probing its peer's path up to 16 KiB datagrams
+//   peer.mjs sink-pmtud|echo-pmtud <key hex> the same, probing its peer's path up to the datagrams
+//                                            daemons use on loopback (LOOPBACK_DATAGRAM_CEILING)
 // Each line "stat" on stdin is answered with {"cpuMs", "rssMiB"}; when stdin closes the peer exits.
 import { createInterface } from 'node:readline';
-import { startDaemon } from '@pilot/daemon';
+import { LOOPBACK_DATAGRAM_CEILING, startDaemon } from '@pilot/daemon';
 import { SealedCodec, UdpTransport } from '@pilot/transport/node';
 
 const [kind, arg] = process.argv.slice(2);
@@ -22,7 +23,7 @@ if (kind === 'daemon') {
   transport.listen(1000);
   transport.on('connection', (stream) => {
     stream.on('error', () => {});
-    if (kind.endsWith('-pmtud')) transport.probePathMtu(stream.remoteAddress, 16_384);
+    if (kind.endsWith('-pmtud')) transport.probePathMtu(stream.remoteAddress, LOOPBACK_DATAGRAM_CEILING);
     if (kind.startsWith('echo')) {
       stream.on('data', (chunk) => {
         if (!stream.write(chunk)) {

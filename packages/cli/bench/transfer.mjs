@@ -5,8 +5,8 @@
 //   BENCH_REPEATS  runs of each kind, interleaved (default 3); the table shows medians
 //   BENCH_ONLY     e.g. "transport,send-file" (kinds: transport, transport-echo, transport-pmtud,
 //                  transport-echo-pmtud, bench, send-file); the -pmtud kinds are the core with path MTU
-//                  discovery (RFC 8899) up to 16 KiB datagrams, what daemons that negotiated
-//                  large-datagrams use on loopback
+//                  discovery (RFC 8899) up to the largest datagram (LOOPBACK_DATAGRAM_CEILING, 64 KiB),
+//                  what daemons that negotiated large-datagrams use on loopback
 //   BENCH_PROF     a directory: --cpu-prof of both daemons and of each pilotctl
 // Besides the wall time of each pilotctl process (what a user waits for), the rate pilotctl reports
 // itself (from the open stream on, without node's start-up and the dial) is printed.
@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RegistryHandler, startDirectoryServer } from '@pilot/directory/server';
 import { SqliteDirectoryStore } from '@pilot/directory/sqlite';
+import { LOOPBACK_DATAGRAM_CEILING } from '@pilot/daemon';
 import { Beacon } from '@pilot/nat';
 import { SealedCodec, UdpTransport } from '@pilot/transport/node';
 
@@ -190,7 +191,7 @@ async function transportStream(mode) {
   const stream = await transport.connect(B, 1000);
   if (mode.endsWith('-pmtud')) {
     // Both ends probe (the child once the stream arrives); the transfer starts at the settled size.
-    transport.probePathMtu(B, 16_384);
+    transport.probePathMtu(B, LOOPBACK_DATAGRAM_CEILING);
     while (transport.endpoint.pathMtuInfo(B)?.state !== 'complete')
       await new Promise((resolve) => setTimeout(resolve, 5));
   }
@@ -283,13 +284,14 @@ const med = (name, pick) => (runs[name].length === 0 ? undefined : median(runs[n
 const base = med('transport', (r) => r.rate);
 const echoBase = med('transport-echo', (r) => r.rate);
 // The fair comparison for daemons that negotiated large datagrams: the core at the same size.
-const base16 = med('transport-pmtud', (r) => r.rate);
-const echoBase16 = med('transport-echo-pmtud', (r) => r.rate);
+const baseLarge = med('transport-pmtud', (r) => r.rate);
+const echoBaseLarge = med('transport-echo-pmtud', (r) => r.rate);
+const large = `${(LOOPBACK_DATAGRAM_CEILING / 1024).toFixed(0)} KiB`;
 console.log(
   `\n@pilot/cli bench: ${SIZE_MIB} MiB per transfer, median of ${REPEATS}, two daemons on loopback; load average ${loadBefore.toFixed(1)} → ${loadavg()[0].toFixed(1)}`,
 );
 console.log(
-  '| | MiB/s (MB/s) | every run, MiB/s | ratio to the transport (one way) | ratio to the transport echo | ratio to the core at 16 KiB datagrams, one way / echo | MiB/s as pilotctl times it (no process start, no dial): ratios to the 16 KiB core | CPU ms/MiB daemon A / B (pilotctl) | daemon RSS MiB A / B: before → peak (peak of each quarter) |',
+  `| | MiB/s (MB/s) | every run, MiB/s | ratio to the transport (one way) | ratio to the transport echo | ratio to the core at ${large} datagrams, one way / echo | MiB/s as pilotctl times it (no process start, no dial): ratio to the transport (one way); to the ${large} core, one way / echo | CPU ms/MiB daemon A / B (pilotctl) | daemon RSS MiB A / B: before → peak (peak of each quarter) |`,
 );
 console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const name of only) {
@@ -315,11 +317,11 @@ for (const name of only) {
     {
       transport: 'transport core, one SealedCodec stream',
       'transport-echo': 'transport core, to an echo and back',
-      'transport-pmtud': 'transport core, one stream, path MTU probed (16 KiB datagrams)',
-      'transport-echo-pmtud': 'transport core, echo, path MTU probed (16 KiB datagrams)',
+      'transport-pmtud': `transport core, one stream, path MTU probed (${large} datagrams)`,
+      'transport-echo-pmtud': `transport core, echo, path MTU probed (${large} datagrams)`,
     }[name] ?? `pilotctl ${name}`;
   const ratio = (to) => (to === undefined ? '–' : fmt(rate / to, 2));
   console.log(
-    `| ${what} | ${fmt(rate)} (${fmt((rate * MiB) / 1e6)}) | ${every} | ${ratio(base)} | ${ratio(echoBase)} | ${ratio(base16)} / ${ratio(echoBase16)} | ${inner === undefined ? '' : `${fmt(inner)}: ${fmt(inner / base16, 2)} / ${fmt(inner / echoBase16, 2)}`} | ${cpu} | ${rss} |`,
+    `| ${what} | ${fmt(rate)} (${fmt((rate * MiB) / 1e6)}) | ${every} | ${ratio(base)} | ${ratio(echoBase)} | ${ratio(baseLarge)} / ${ratio(echoBaseLarge)} | ${inner === undefined ? '' : `${fmt(inner)}: ${fmt(inner / base, 2)}; ${fmt(inner / baseLarge, 2)} / ${fmt(inner / echoBaseLarge, 2)}`} | ${cpu} | ${rss} |`,
   );
 }

@@ -7,6 +7,14 @@ export {
 } from './budgets.js';
 export { type Daemon, type InfoJson, startDaemon } from './daemon.js';
 export {
+  datagramCeiling,
+  INTERNET_DATAGRAM_CEILING_V4,
+  INTERNET_DATAGRAM_CEILING_V6,
+  LAN_DATAGRAM_CEILING,
+  LOOPBACK_DATAGRAM_CEILING,
+  LOOPBACK_DATAGRAM_CEILING_V6,
+} from './datagram-ceiling.js';
+export {
   DaemonErrorCode,
   daemonError,
   IpcErrorCode,

@@ -11,7 +11,7 @@ import {
   ServiceFrameDecoder,
 } from '@pilot/wire';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Daemon, IpcErrorCode } from '../src/index.js';
+import { type Daemon, IpcErrorCode, LOOPBACK_DATAGRAM_CEILING } from '../src/index.js';
 import { address, eventually, IpcTestClient, startNode, TestRendezvous, tempDir } from './helpers.js';
 
 // net.Socket's destroy path touches process.stderr: open it before the leak check's baseline.
@@ -286,7 +286,7 @@ describe('a daemon', () => {
     );
   });
 
-  it('negotiates large datagrams with a pilot-ts peer and probes the loopback path above the spec size', async () => {
+  it('negotiates large datagrams with a pilot-ts peer, probes the loopback path up to 64 KiB and moves data at that size', async () => {
     const c = await client(beta);
     const id = await dial(c, alpha, 7);
     c.send({ type: 'send', connId: id, data: new TextEncoder().encode('mtu') });
@@ -296,13 +296,19 @@ describe('a daemon', () => {
       async () => {
         const info = await c.json({ type: 'info' });
         entry = (info.peer_list as Record<string, unknown>[]).find((p) => p.node_id === alpha.nodeId);
-        return typeof entry?.path_mtu === 'number' && entry.path_mtu > 1500;
+        return entry?.path_mtu === LOOPBACK_DATAGRAM_CEILING;
       },
       20_000,
-      'a path MTU above 1500 towards alpha',
+      'the loopback ceiling (64 KiB) as the path MTU towards alpha',
     );
     expect(entry?.capabilities).toContain('large-datagrams');
     expect(entry?.forward_secret).toBe(true);
+    // 4 MiB through the echo in 64 KiB datagrams, byte-exact.
+    const data = randomBytes(4 * 1024 * 1024);
+    for (let at = 0; at < data.length; at += 60_000) {
+      c.send({ type: 'send', connId: id, data: data.subarray(at, at + 60_000) });
+    }
+    expect((await c.read(id, data.length)).equals(data)).toBe(true);
     await c.request({ type: 'close', connId: id });
   });
 
