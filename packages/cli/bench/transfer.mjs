@@ -19,9 +19,9 @@ import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { LOOPBACK_DATAGRAM_CEILING } from '@pilot/daemon';
 import { RegistryHandler, startDirectoryServer } from '@pilot/directory/server';
 import { SqliteDirectoryStore } from '@pilot/directory/sqlite';
-import { LOOPBACK_DATAGRAM_CEILING } from '@pilot/daemon';
 import { Beacon } from '@pilot/nat';
 import { SealedCodec, UdpTransport } from '@pilot/transport/node';
 
