@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { PUNCH_FRAME } from '@pilot/nat';
+import { sameUdpAddress } from '@pilot/wire';
 import type { TunnelContext } from './context.js';
 import { hasPath, type Peer } from './peer.js';
 
@@ -11,6 +12,12 @@ const SILENT_WHILE_SENDING_MS = 3000;
 const PROBE_WAIT_MS = 1000;
 /** Recoveries of one silent path before we stop trying (the peer is probably gone). */
 const MAX_RECOVERIES = 3;
+/**
+ * Registry lookups for silent paths, at most this many a second over all peers: when our own
+ * network drops, every tunnel goes silent at once, and the registry need not hear of each of them
+ * (the others still punch and relay, and are looked up at their next recovery).
+ */
+const REGISTRY_PROBES_PER_SECOND = 20;
 
 /**
  * Keeping paths alive: the keepalive, liveness and relay-upgrade timers, keepalives (a beacon
@@ -20,6 +27,8 @@ export class Liveness {
   private keepaliveTimer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private livenessTimer: NodeJS.Timeout | undefined;
+  private probeWindow = 0;
+  private probesInWindow = 0;
 
   constructor(private readonly ctx: TunnelContext) {}
 
@@ -90,6 +99,11 @@ export class Liveness {
     // First a PILK, which asks the peer for its PILA: a healthy path answers at once
     // (authenticated), so a peer that was merely quiet is not taken for lost.
     ctx.paths.sendFrame(peer, ctx.keys.pilkFrame());
+    // Meanwhile, where the registry says the peer is now: a peer that restarted (or whose NAT gave
+    // it a new mapping) registered its new endpoint there, and nothing we send to the old one
+    // reaches it. The beacon's punch (below) finds it too, but only once the beacon has believed
+    // the new endpoint, and a second later.
+    this.probeRegistryEndpoint(peer);
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         ctx.timers.delete(timer);
@@ -103,6 +117,44 @@ export class Liveness {
     ctx.count('path_repunch');
     ctx.beacon.requestPunch(peer.nodeId);
     ctx.paths.sendFrame(peer, ctx.keys.pilkFrame());
+  }
+
+  /**
+   * Our PILA and a PILK to the endpoints the registry now lists for `peer`, other than the path we
+   * use. Nothing moves here: the path moves only when the peer answers there with an authenticated
+   * frame under a key it could not replay (a new session's PILA, or a PILS), as on any path.
+   */
+  private probeRegistryEndpoint(peer: Peer): void {
+    const ctx = this.ctx;
+    if (ctx.tlsPath.active) return;
+    const second = Math.floor(performance.now() / 1000);
+    if (second !== this.probeWindow) {
+      this.probeWindow = second;
+      this.probesInWindow = 0;
+    }
+    if (this.probesInWindow >= REGISTRY_PROBES_PER_SECOND) {
+      ctx.count('path_registry_probes_deferred');
+      return;
+    }
+    this.probesInWindow++;
+    ctx.directory.resolve(peer.nodeId).then(
+      (found) => {
+        if (ctx.closed || ctx.tlsPath.active) return;
+        for (const candidate of ctx.paths.candidatesOf(found)) {
+          if (
+            !peer.relay &&
+            peer.side === undefined &&
+            peer.endpoint !== undefined &&
+            sameUdpAddress(candidate, peer.endpoint)
+          )
+            continue;
+          ctx.count('path_registry_probes');
+          ctx.sendRawTo(ctx.keys.pilaFrame(peer.nodeId), candidate);
+          ctx.sendRawTo(ctx.keys.pilkFrame(), candidate);
+        }
+      },
+      (error: unknown) => ctx.log('debug', 'resolve failed', { node_id: peer.nodeId, error: String(error) }),
+    );
   }
 
   /** Keepalives: discover to the beacon (its mapping), and a sealed empty frame to every keyed peer. */
