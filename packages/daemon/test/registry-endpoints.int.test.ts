@@ -1,10 +1,18 @@
-// A hostile registry record (or a peer announcing what it likes through the registry) names the
-// endpoint a daemon sends its tunnel packets to. Host names and, from a registry not on loopback,
-// our own loopback must be refused: no DNS lookup of a name the registry chose, no packets at 127.0.0.1.
+// A hostile registry record (or a peer announcing what it likes through a registry that relays it)
+// names the endpoint a daemon sends its tunnel packets to. Host names and, from a registry not on
+// loopback, our own loopback must be refused: no DNS lookup of a name the registry chose, no packets
+// at 127.0.0.1. Our registry no longer relays an announced host (it hands out the connection's IP,
+// as the reference does), so the registry here is a hostile one that does.
 import { createSocket, type Socket } from 'node:dgram';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
-import { type DirectoryServer, RegistryHandler, startDirectoryServer } from '@pilot/directory/server';
+import {
+  type DirectoryServer,
+  RegistryHandler,
+  type Reply,
+  type RequestOrigin,
+  startDirectoryServer,
+} from '@pilot/directory/server';
 import { SqliteDirectoryStore } from '@pilot/directory/sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Daemon, DaemonOptions } from '../src/index.js';
@@ -44,6 +52,48 @@ async function canary(): Promise<{ port: number; received: () => number }> {
   return { port: socket.address().port, received: () => count };
 }
 
+/**
+ * A hostile registry: ours, but handing out each node's announced `listen_addr` verbatim as its
+ * `real_addr` (as ours did before it took the host from the registration's connection).
+ */
+class VerbatimRegistry extends RegistryHandler {
+  override handle(request: Parameters<RegistryHandler['handle']>[0], origin?: RequestOrigin): Reply {
+    const reply = super.handle(request, origin);
+    const announced =
+      typeof reply.node_id === 'number' ? this.store.getNode(reply.node_id)?.listenAddr : undefined;
+    if ((reply.type === 'resolve_ok' || reply.type === 'lookup_ok') && typeof reply.real_addr === 'string')
+      reply.real_addr = announced ?? reply.real_addr;
+    return reply;
+  }
+}
+
+/** The hostile registry on `host`, with a store of its own; `close()` after the daemons on it. */
+async function hostileRegistry(
+  host: string,
+  name: string,
+): Promise<{ registry: string; close(): Promise<void> }> {
+  const store = new SqliteDirectoryStore({ path: join(dir.path, `${name}.db`) });
+  let server: DirectoryServer;
+  try {
+    server = await startDirectoryServer({
+      handler: new VerbatimRegistry(store),
+      host,
+      port: 0,
+      verifyWorkers: 0,
+    });
+  } catch (error) {
+    store.close();
+    throw error;
+  }
+  return {
+    registry: `${host}:${server.port}`,
+    async close() {
+      await server.close();
+      store.close();
+    },
+  };
+}
+
 /** A test daemon without a beacon (no relay path to wait out), registry as given. */
 async function node(name: string, registry: string, extra: Partial<DaemonOptions>): Promise<Daemon> {
   const { beacon: _beacon, ...options } = nodeOptions(rdv, dir.path, name, {
@@ -66,12 +116,22 @@ async function dialSettles(from: Daemon, to: Daemon): Promise<string> {
 
 describe('peer endpoints from the registry', () => {
   it('refuses a host name: no lookup, nothing sent to where it resolves', async () => {
-    const target = await canary();
-    // `localhost` resolves (through /etc/hosts) to the canary; the old daemon looked it up and sent PILAs there.
-    const b = await node('rb-name', rdv.registry, { public: true, endpoint: `localhost:${target.port}` });
-    const a = await node('ra-name', rdv.registry, {});
-    expect(await dialSettles(a, b)).toBe('error');
-    expect(target.received()).toBe(0);
+    const hostile = await hostileRegistry('127.0.0.1', 'names');
+    try {
+      const target = await canary();
+      // `localhost` resolves (through /etc/hosts) to the canary; the old daemon looked it up and sent PILAs there.
+      const b = await node('rb-name', hostile.registry, {
+        public: true,
+        endpoint: `localhost:${target.port}`,
+      });
+      const a = await node('ra-name', hostile.registry, {});
+      expect(await dialSettles(a, b)).toBe('error');
+      expect(target.received()).toBe(0);
+    } finally {
+      // Daemons on this registry first, then the registry.
+      for (const daemon of daemons.splice(-2)) await daemon.close();
+      await hostile.close();
+    }
   }, 60_000);
 
   const lan = Object.values(networkInterfaces())
@@ -81,27 +141,20 @@ describe('peer endpoints from the registry', () => {
   it.skipIf(lan === undefined)(
     'refuses loopback from a registry that is not on loopback',
     async () => {
-      // The same registry store, served on a non-loopback address as a remote registry would be.
-      const store = new SqliteDirectoryStore({ path: join(dir.path, 'remote.db') });
-      let server: DirectoryServer | undefined;
+      // Served on a non-loopback address, as a remote registry would be.
+      const hostile = await hostileRegistry(lan as string, 'remote');
       try {
-        server = await startDirectoryServer({
-          handler: new RegistryHandler(store),
-          host: lan as string,
-          port: 0,
-          verifyWorkers: 0,
-        });
-        const registry = `${lan}:${server.port}`;
         const target = await canary();
-        const b = await node('rb-loop', registry, { public: true, endpoint: `127.0.0.1:${target.port}` });
-        const a = await node('ra-loop', registry, {});
+        const b = await node('rb-loop', hostile.registry, {
+          public: true,
+          endpoint: `127.0.0.1:${target.port}`,
+        });
+        const a = await node('ra-loop', hostile.registry, {});
         expect(await dialSettles(a, b)).toBe('error');
         expect(target.received()).toBe(0);
       } finally {
-        // Daemons on this registry first, then the registry.
         for (const daemon of daemons.splice(-2)) await daemon.close();
-        await server?.close();
-        store.close();
+        await hostile.close();
       }
     },
     60_000,

@@ -9,6 +9,11 @@ import { PilotError } from '@pilot/wire';
 export const DirErrorCode = {
   /** The request is not a JSON object, lacks a field, or a field has the wrong type or range. */
   BAD_REQUEST: 'DIR_BAD_REQUEST',
+  /**
+   * An endpoint a node announces (`listen_addr`, `lan_addrs`) is not `host:port`, or a LAN address
+   * is not an IP literal, is unspecified, or is loopback from a node that is not on loopback.
+   */
+  BAD_ENDPOINT: 'DIR_BAD_ENDPOINT',
   /** The request's `type` is not an operation this server knows. */
   UNKNOWN_TYPE: 'DIR_UNKNOWN_TYPE',
   /** A frame is larger than the limit; the connection is closed after the reply. */

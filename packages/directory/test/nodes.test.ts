@@ -36,7 +36,8 @@ describe('register', () => {
     const first = reg.ok({ type: 'register', public_key: key, listen_addr: ':4000' });
     const second = reg.ok({ type: 'register', public_key: key, listen_addr: ':4001' });
     expect(second.node_id).toBe(first.node_id);
-    expect(second.observed_addr).toBe('203.0.113.7:40000');
+    // As the reference: the connection's IP with the announced port, what peers will be given.
+    expect(second.observed_addr).toBe('203.0.113.7:4001');
     expect(second.protocol_version).toBe(1);
   });
 
@@ -301,16 +302,65 @@ describe('lookup, resolve and resolve_hostname (privacy rule)', () => {
     expect(reg.ok({ type: 'resolve_hostname', hostname: 'svc' }).public).toBe(true);
   });
 
-  it('uses the announced host when it is specific', () => {
+  it('hands out the host the registration came from, with the announced port (spec §7.3)', () => {
     reg = testRegistry();
-    const n = reg.node({ listen_addr: '198.51.100.1:9999' });
-    reg.ok({
-      type: 'set_visibility',
-      node_id: n.id,
-      public: true,
-      ...reg.sign(n.signer, Challenge.setVisibility(n.id)),
-    });
-    expect(reg.ok({ type: 'lookup', node_id: n.id }).real_addr).toBe('198.51.100.1:9999');
+    // A name, our loopback, an unspecified address, a third party: only the port is the node's word.
+    for (const listen of ['localhost:9999', '127.0.0.1:9999', '[::]:9999', '198.51.100.1:9999', ':9999']) {
+      const n = reg.node({ listen_addr: listen });
+      reg.ok({
+        type: 'set_visibility',
+        node_id: n.id,
+        public: true,
+        ...reg.sign(n.signer, Challenge.setVisibility(n.id)),
+      });
+      expect(reg.ok({ type: 'lookup', node_id: n.id }).real_addr).toBe('203.0.113.7:9999');
+      expect(
+        reg.ok({
+          type: 'resolve',
+          node_id: n.id,
+          requester_id: n.id,
+          ...reg.sign(n.signer, Challenge.resolve(n.id, n.id)),
+        }).real_addr,
+      ).toBe('203.0.113.7:9999');
+    }
+    // Without a port of its own: the connection's.
+    const bare = reg.node({ listen_addr: '' });
+    expect(
+      reg.ok({
+        type: 'resolve',
+        node_id: bare.id,
+        requester_id: bare.id,
+        ...reg.sign(bare.signer, Challenge.resolve(bare.id, bare.id)),
+      }).real_addr,
+    ).toBe('203.0.113.7:40000');
+  });
+
+  it('keeps loopback for a node that registered from loopback', () => {
+    reg = testRegistry();
+    const signer = createSigner();
+    const key = toBase64(signer.publicKey);
+    const reply = reg.handler.handle(
+      { type: 'register', public_key: key, listen_addr: '127.0.0.1:4000', lan_addrs: ['127.0.0.1:4000'] },
+      { remoteAddress: '::ffff:127.0.0.1', remotePort: 50000 },
+    );
+    expect(reply).toMatchObject({ type: 'register_ok', observed_addr: '127.0.0.1:4000' });
+  });
+
+  it.each([
+    [{ listen_addr: 'localhost' }],
+    [{ listen_addr: '198.51.100.1:65536' }],
+    [{ listen_addr: 'a b:4000' }],
+    [{ lan_addrs: ['printer.lan:4000'] }],
+    [{ lan_addrs: ['0.0.0.0:4000'] }],
+    [{ lan_addrs: ['[::]:4000'] }],
+    [{ lan_addrs: ['127.0.0.1:4000'] }],
+    [{ lan_addrs: ['[::ffff:127.0.0.2]:4000'] }],
+    [{ lan_addrs: ['[::1]:4000'] }],
+    [{ lan_addrs: ['192.168.1.5'] }],
+  ])('refuses %j with DIR_BAD_ENDPOINT', (fields) => {
+    reg = testRegistry();
+    const key = toBase64(createSigner().publicKey);
+    expect(reg.send({ type: 'register', public_key: key, ...fields }).code).toBe(DirErrorCode.BAD_ENDPOINT);
   });
 });
 

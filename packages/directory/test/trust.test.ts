@@ -157,8 +157,8 @@ describe('trust and the handshake relay', () => {
 
   it('punch returns both endpoints to a participant allowed to see the other', () => {
     reg = testRegistry();
-    const a = reg.node({ listen_addr: '198.51.100.1:4000' });
-    const b = reg.node({ listen_addr: '198.51.100.2:4000' });
+    const a = reg.node({ listen_addr: '198.51.100.1:4001' });
+    const b = reg.node({ listen_addr: '198.51.100.2:4002' });
     const c = reg.node();
     const punch = (requester: typeof a, x: number, y: number) =>
       reg.send({
@@ -187,9 +187,9 @@ describe('trust and the handshake relay', () => {
     expect(punch(a, a.id, b.id)).toEqual({
       type: 'punch_ok',
       node_a: a.id,
-      node_a_addr: '198.51.100.1:4000',
+      node_a_addr: '203.0.113.7:4001',
       node_b: b.id,
-      node_b_addr: '198.51.100.2:4000',
+      node_b_addr: '203.0.113.7:4002',
     });
   });
 });

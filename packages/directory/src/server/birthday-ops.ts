@@ -4,7 +4,8 @@ import { Challenge } from '../signed-text.js';
 import type { NodeRecord } from '../store/directory-store.js';
 import { parseEndpoint } from '../validate.js';
 import { optionalU32, u32 } from './fields.js';
-import { type Operation, type RequestOrigin, realAddr } from './op-context.js';
+import { realAddr } from './node-endpoints.js';
+import type { Operation, RequestOrigin } from './op-context.js';
 
 /** An IP as text without brackets or the IPv4-mapped prefix; undefined when it is not an IP. */
 function plainIp(host: string | undefined): string | undefined {

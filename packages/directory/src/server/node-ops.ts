@@ -1,30 +1,17 @@
-import { isPilotError } from '@pilot/wire';
+import { isPilotError, normalizeIp } from '@pilot/wire';
 import { fromBase64 } from '../base64.js';
 import { DirErrorCode, dirError } from '../errors.js';
 import { rotationProofValid } from '../rotation-proof.js';
 import { Challenge } from '../signed-text.js';
 import type { NodeRecord } from '../store/directory-store.js';
-import { checkHostname, formatEndpoint, normaliseTags, parseEndpoint } from '../validate.js';
+import { checkHostname, formatEndpoint, normaliseTags } from '../validate.js';
 import type { Proof } from './authenticator.js';
 import { bool, optionalStr, optionalU32, type Request, str, strArray, u32 } from './fields.js';
-import {
-  backboneAddress,
-  type OpContext,
-  type Operation,
-  type Reply,
-  realAddr,
-  reflectorField,
-} from './op-context.js';
+import { checkLanAddr, checkListenAddr, endpointOf, realAddr } from './node-endpoints.js';
+import { backboneAddress, type OpContext, type Operation, type Reply, reflectorField } from './op-context.js';
 import { OwnerKeySwap } from './registry-options.js';
 
 const DAY_MS = 86_400_000;
-
-function checkEndpoint(text: string, field: string): string {
-  if (parseEndpoint(text) === undefined) {
-    throw dirError(DirErrorCode.BAD_REQUEST, `invalid request: ${field} must be host:port`);
-  }
-  return text;
-}
 
 /** Gives `node` the hostname, or clears it with "". A name held by an expired node is free. */
 function assignHostname(ctx: OpContext, node: NodeRecord, hostname: string): void {
@@ -74,17 +61,16 @@ const register: Operation = (ctx, request, origin) => {
   const publicKey = str(request, 'public_key', 64);
   fromBase64(publicKey, 32, 'public_key');
   const listen = optionalStr(request, 'listen_addr', 300);
-  const listenAddr = listen === undefined || listen === '' ? null : checkEndpoint(listen, 'listen_addr');
+  const listenAddr = listen === undefined || listen === '' ? null : checkListenAddr(listen);
   const ownerText = optionalStr(request, 'owner', 254) ?? optionalStr(request, 'email', 254);
   const owner = ownerText === undefined || ownerText === '' ? null : ownerText;
   const hostname = optionalStr(request, 'hostname', 63);
-  const lanAddrs = strArray(request, 'lan_addrs', 16, 300).map((addr) => checkEndpoint(addr, 'lan_addrs'));
+  // The registration's own IP: the host of the endpoint peers are given (node-endpoints.ts).
+  const peer = origin.remoteAddress === undefined ? undefined : normalizeIp(origin.remoteAddress);
+  const lanAddrs = strArray(request, 'lan_addrs', 16, 300).map((addr) => checkLanAddr(addr, peer));
   const version = optionalStr(request, 'version', 64) ?? null;
   const tunnelCapabilities = strArray(request, 'tunnel_capabilities', 16, 32);
-  const observedAddr =
-    origin.remoteAddress === undefined
-      ? null
-      : formatEndpoint(origin.remoteAddress.replace(/^::ffff:/, ''), origin.remotePort ?? 0);
+  const observedAddr = peer === undefined ? null : formatEndpoint(peer, origin.remotePort ?? 0);
 
   let proof: Proof | undefined;
   if (request.signature !== undefined && request.signature !== null) {
@@ -185,7 +171,9 @@ const register: Operation = (ctx, request, origin) => {
     extensions: ctx.extensions,
     ...reflectorField(ctx),
   };
-  if (observedAddr !== null) reply.observed_addr = observedAddr;
+  // As the reference: what peers will be given (the connection's IP, the announced port).
+  const observed = endpointOf(listenAddr, observedAddr);
+  if (observed !== null) reply.observed_addr = observed;
   if (hostname !== undefined && hostname !== '') {
     try {
       assignHostname(ctx, node, hostname);

@@ -1,6 +1,5 @@
 import { formatAddress } from '@pilot/wire';
 import type { DirectoryStore, NodeRecord } from '../store/directory-store.js';
-import { formatEndpoint, parseEndpoint } from '../validate.js';
 import type { Authenticator } from './authenticator.js';
 import type { Request } from './fields.js';
 import type { RegistryLimits } from './registry-limits.js';
@@ -49,21 +48,6 @@ export type Operation = (ctx: OpContext, request: Request, origin: RequestOrigin
 /** The node's backbone address text. */
 export function backboneAddress(nodeId: number): string {
   return formatAddress({ network: 0, node: nodeId });
-}
-
-const UNSPECIFIED_HOSTS = new Set(['', '0.0.0.0', '::', '[::]']);
-
-/**
- * Where peers reach the node: its announced endpoint, with the host the registry observed when
- * the node announced only a port (":4000", "0.0.0.0:4000").
- */
-export function realAddr(node: NodeRecord): string | null {
-  if (node.listenAddr === null) return node.observedAddr;
-  const listen = parseEndpoint(node.listenAddr);
-  if (listen === undefined) return node.observedAddr;
-  if (!UNSPECIFIED_HOSTS.has(listen.host)) return node.listenAddr;
-  const observed = node.observedAddr === null ? undefined : parseEndpoint(node.observedAddr);
-  return observed === undefined ? null : formatEndpoint(observed.host, listen.port);
 }
 
 /**

@@ -2,7 +2,8 @@ import { DirErrorCode, dirError } from '../errors.js';
 import { Challenge } from '../signed-text.js';
 import type { NodeRecord } from '../store/directory-store.js';
 import { bool, optionalStr, u32 } from './fields.js';
-import { type OpContext, type Operation, realAddr } from './op-context.js';
+import { realAddr } from './node-endpoints.js';
+import type { OpContext, Operation } from './op-context.js';
 
 const MAX_JUSTIFICATION = 1024;
 
