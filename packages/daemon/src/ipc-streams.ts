@@ -84,9 +84,9 @@ export function sendOnConnection(
   }
   entry.bytesSent += data.length;
   ctx.stats.bytesSent += data.length;
-  // No copy here: the data is a view of a buffer Node read the socket into (a fresh one per read,
-  // never reused) or of the decoder's join, and the stream's send buffer copies on entry anyway.
-  if (!stream.write(data)) {
+  // Handed over, not copied: the data is a view of a buffer Node read the socket into (a fresh one
+  // per read, never reused) or of the decoder's join, and nothing writes to either again.
+  if (!stream.writeHandedOver(data)) {
     client.pause();
     let resumed = false;
     const resume = (): void => {

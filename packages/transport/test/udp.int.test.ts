@@ -49,6 +49,33 @@ describe('UdpTransport over loopback', () => {
     await expect(a.connect(onNetwork7, 1000)).rejects.toMatchObject({ code: 'TRANSPORT_NO_ROUTE' });
   }, 30_000);
 
+  it('writeHandedOver: an echo sending back the chunks it received moves 8 MiB byte-exact', async () => {
+    const [a, b] = await pair();
+    b.listen(1000);
+    b.on('connection', (stream: PilotStream) => {
+      stream.on('data', (chunk: Uint8Array) => {
+        if (!stream.writeHandedOver(chunk)) {
+          stream.pause();
+          stream.once('drain', () => stream.resume());
+        }
+      });
+      stream.on('end', () => stream.end());
+    });
+    const client = await a.connect(B, 1000);
+    const payload = seededRandom(17).bytes(8 * MiB);
+    const reading = readAll(client);
+    // Fresh arrays handed over (a plain Uint8Array and a Buffer view), then a callback as write() has.
+    let written = false;
+    for (let at = 0; at < payload.length; at += 65_536) {
+      const piece = payload.slice(at, at + 65_536);
+      const part = at % (2 * 65_536) === 0 ? piece : Buffer.from(piece.buffer);
+      if (!client.writeHandedOver(part, () => (written = true))) await once(client, 'drain');
+    }
+    client.end();
+    expect(sha(await reading)).toBe(sha(payload));
+    expect(written).toBe(true);
+  }, 60_000);
+
   it('moves 16 MiB byte-exact', async () => {
     const [a, b] = await pair();
     b.listen(1000);

@@ -1,4 +1,5 @@
 import type { Duplex } from 'node:stream';
+import { PilotStream } from '@pilot/transport/node';
 import type { Logger } from '../logger.js';
 import type { Mailbox } from '../mailbox.js';
 
@@ -19,9 +20,13 @@ export interface ServiceContext {
   readonly emit: (event: string, data: Record<string, unknown>) => void;
 }
 
-/** Writes with back-pressure: pauses `from` until `to` drains. */
-export function writeOrPause(to: Duplex, chunk: Uint8Array, from: Duplex): void {
-  if (!to.write(chunk)) {
+/**
+ * Writes with back-pressure: pauses `from` until `to` drains. `handedOver`: nothing modifies `chunk`
+ * again (a chunk a stream received), so a Pilot stream queues it without a copy.
+ */
+export function writeOrPause(to: Duplex, chunk: Uint8Array, from: Duplex, handedOver = false): void {
+  const accepted = handedOver && to instanceof PilotStream ? to.writeHandedOver(chunk) : to.write(chunk);
+  if (!accepted) {
     from.pause();
     to.once('drain', () => from.resume());
   }

@@ -271,15 +271,18 @@ export class Connection {
     };
   }
 
-  /** Queues bytes for sending; returns how many were accepted (less than given when the buffer is full). */
-  write(bytes: Uint8Array): number {
+  /**
+   * Queues bytes for sending; returns how many were accepted (less than given when the buffer is
+   * full). `handedOver`: the caller never modifies `bytes` again, so they are queued without a copy.
+   */
+  write(bytes: Uint8Array, handedOver = false): number {
     if (!this.canWrite())
       throw transportError(TransportErrorCode.NOT_WRITABLE, 'connection is not open for writing');
     const room = this.writableBytes;
     const accepted = Math.min(room, bytes.length);
     if (accepted < bytes.length) this.writableWanted = true;
     if (accepted === 0) return 0;
-    this.sendBuffer.push(accepted === bytes.length ? bytes : bytes.subarray(0, accepted));
+    this.sendBuffer.push(accepted === bytes.length ? bytes : bytes.subarray(0, accepted), handedOver);
     this.host.wake(this);
     return accepted;
   }

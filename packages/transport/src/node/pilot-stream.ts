@@ -20,6 +20,7 @@ const COALESCE = 64 * 1024;
 
 interface PendingWrite {
   readonly chunk: Uint8Array;
+  readonly handedOver: boolean;
   offset: number;
   readonly callback: (error?: Error | null) => void;
 }
@@ -35,6 +36,8 @@ export class PilotStream extends Duplex {
   readonly connection: Connection;
   private readonly driver: StreamDriver;
   private pending: PendingWrite | undefined;
+  /** Chunks given by writeHandedOver() that _write has not taken yet. */
+  private readonly handedOver = new WeakSet<Uint8Array>();
   private wantRead = false;
   private ended = false;
 
@@ -59,8 +62,20 @@ export class PilotStream extends Duplex {
     return this.connection.localPort;
   }
 
+  /**
+   * `write()` for a chunk the caller hands over: it never modifies the bytes again (a buffer read
+   * from a socket, a chunk this or another stream received), so the send buffer keeps them instead
+   * of a copy. Back-pressure and the callback are those of `write()`.
+   */
+  writeHandedOver(chunk: Uint8Array, callback?: (error?: Error | null) => void): boolean {
+    // A Buffer reaches _write as the same object (a plain Uint8Array would be wrapped anew).
+    const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    this.handedOver.add(buffer);
+    return this.write(buffer, callback);
+  }
+
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.pending = { chunk, offset: 0, callback };
+    this.pending = { chunk, handedOver: this.handedOver.delete(chunk), offset: 0, callback };
     this.flushWrite();
   }
 
@@ -114,7 +129,7 @@ export class PilotStream extends Duplex {
     if (pending === undefined) return;
     let accepted: number;
     try {
-      accepted = this.connection.write(pending.chunk.subarray(pending.offset));
+      accepted = this.connection.write(pending.chunk.subarray(pending.offset), pending.handedOver);
     } catch (error) {
       this.pending = undefined;
       pending.callback(error as Error);

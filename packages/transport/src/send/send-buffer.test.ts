@@ -12,6 +12,20 @@ describe('SendBuffer', () => {
     expect(buffer.length).toBe(0);
   });
 
+  it('keeps a handed-over chunk as it is: segments are views of it, no copy', () => {
+    const buffer = new SendBuffer();
+    const chunk = new Uint8Array(64).fill(7);
+    buffer.push(chunk, true);
+    const segment = buffer.take(16);
+    expect(segment.buffer).toBe(chunk.buffer);
+    expect(segment.byteOffset).toBe(0);
+    const copied = new Uint8Array(8).fill(9);
+    buffer.push(copied);
+    expect(buffer.peek(100).length).toBe(56);
+    expect(buffer.take(48).buffer).toBe(chunk.buffer);
+    expect(buffer.take(8).buffer).not.toBe(copied.buffer);
+  });
+
   it('cuts segments across chunk boundaries', () => {
     const buffer = new SendBuffer();
     buffer.push(Uint8Array.of(1, 2, 3));

@@ -1,6 +1,7 @@
 /**
  * Bytes the application wrote that have not been segmented yet. Chunks are copied on entry (the
- * caller keeps its buffer) and cut into segments without copying unless a segment spans chunks.
+ * caller keeps its buffer) unless handed over, and cut into segments without copying unless a
+ * segment spans chunks.
  */
 export class SendBuffer {
   private chunks: Uint8Array[] = [];
@@ -12,11 +13,15 @@ export class SendBuffer {
     return this.size;
   }
 
-  push(bytes: Uint8Array): void {
+  /**
+   * Queues `bytes`. `handedOver`: the caller never modifies them again (a buffer read from a socket,
+   * a received segment), so they are kept as they are; otherwise they are copied.
+   */
+  push(bytes: Uint8Array, handedOver = false): void {
     if (bytes.length === 0) return;
     // Not bytes.slice(): on a Buffer that is a view, and the caller may reuse its buffer once the
     // write is accepted. Segments are then cut from this private copy without copying again.
-    this.chunks.push(Uint8Array.prototype.slice.call(bytes));
+    this.chunks.push(handedOver ? bytes : Uint8Array.prototype.slice.call(bytes));
     this.size += bytes.length;
   }
 
