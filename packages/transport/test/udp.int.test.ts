@@ -69,7 +69,10 @@ describe('UdpTransport over loopback', () => {
     for (let at = 0; at < payload.length; at += 65_536) {
       const piece = payload.slice(at, at + 65_536);
       const part = at % (2 * 65_536) === 0 ? piece : Buffer.from(piece.buffer);
-      if (!client.writeHandedOver(part, () => (written = true))) await once(client, 'drain');
+      const done = (): void => {
+        written = true;
+      };
+      if (!client.writeHandedOver(part, done)) await once(client, 'drain');
     }
     client.end();
     expect(sha(await reading)).toBe(sha(payload));

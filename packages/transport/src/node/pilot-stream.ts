@@ -69,7 +69,9 @@ export class PilotStream extends Duplex {
    */
   writeHandedOver(chunk: Uint8Array, callback?: (error?: Error | null) => void): boolean {
     // A Buffer reaches _write as the same object (a plain Uint8Array would be wrapped anew).
-    const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const buffer = Buffer.isBuffer(chunk)
+      ? chunk
+      : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     this.handedOver.add(buffer);
     return this.write(buffer, callback);
   }
