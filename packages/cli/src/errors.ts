@@ -1,7 +1,13 @@
+import { type ErrorKind, errorKind } from '@pilot/daemon/driver';
 import { isPilotError, PilotError } from '@pilot/wire';
 
-/** The error codes pilotctl prints (reference §10.1, those we use). Stable: scripts match on them. */
-export const CLI_ERROR_CODES = {
+/**
+ * The error codes pilotctl prints (reference §10.1, those we use): the driver's `ErrorKind`, which
+ * the MCP tools report too. Stable: scripts match on them.
+ */
+export type CliErrorCode = ErrorKind;
+
+export const CLI_ERROR_CODES: Readonly<Record<CliErrorCode, string>> = {
   invalid_argument: 'a command, flag or argument is wrong (exit 2 when it is the usage itself)',
   not_running: 'no daemon answers at the socket',
   not_found: 'an unknown host, node, connection or file',
@@ -14,9 +20,7 @@ export const CLI_ERROR_CODES = {
   auth_required:
     'the registry refused the signature or token of this node (another identity, a clock out of step, a replay)',
   internal: 'an unexpected failure (a bug; the message says more)',
-} as const;
-
-export type CliErrorCode = keyof typeof CLI_ERROR_CODES;
+};
 
 /** A pilotctl failure: a PilotError whose code is `CLI_<CODE>`, with a hint and the exit status. */
 export class CliError extends PilotError {
@@ -74,84 +78,6 @@ const HINTS: Partial<Record<CliErrorCode, string>> = {
   internal: 'this is a bug; the daemon log (<PILOT_HOME>/pilot.log) may say more',
 };
 
-const DAEMON_CODES: Readonly<Record<string, CliErrorCode>> = {
-  DAEMON_INTERNAL: 'internal',
-  DAEMON_INVALID_ARGUMENT: 'invalid_argument',
-  DAEMON_NOT_FOUND: 'not_found',
-  DAEMON_CONNECTION_FAILED: 'connection_failed',
-  DAEMON_TIMEOUT: 'timeout',
-  DAEMON_ALREADY_EXISTS: 'already_exists',
-  DAEMON_NOT_TRUSTED: 'not_trusted',
-  DAEMON_UNAVAILABLE: 'unavailable',
-  DAEMON_BAD_OPTION: 'invalid_argument',
-  DAEMON_REGISTRY_UNAVAILABLE: 'unavailable',
-  DAEMON_BUDGET_SPENT: 'unavailable',
-  DAEMON_CLOSED: 'not_running',
-  DAEMON_REGISTRY_BAD_ENDPOINT: 'connection_failed',
-  DRIVER_NOT_RUNNING: 'not_running',
-  DRIVER_DISCONNECTED: 'not_running',
-  DRIVER_TIMEOUT: 'timeout',
-  DRIVER_BAD_ARGUMENT: 'invalid_argument',
-  DRIVER_BAD_REPLY: 'internal',
-  // Someone else's socket at the daemon's path: not ours to talk to.
-  DRIVER_UNTRUSTED_SOCKET: 'io_error',
-  DIR_NOT_FOUND: 'not_found',
-  DIR_RESOLVE_DENIED: 'not_trusted',
-  DIR_HOSTNAME_TAKEN: 'already_exists',
-  DIR_ALREADY: 'already_exists',
-  DIR_KEY_IN_USE: 'already_exists',
-  DIR_TIMEOUT: 'timeout',
-  DIR_CONNECTION: 'unavailable',
-  DIR_PIN_MISMATCH: 'connection_failed',
-  DIR_RATE_LIMITED: 'unavailable',
-  DIR_HOSTNAME_INVALID: 'invalid_argument',
-  DIR_HOSTNAME_RESERVED: 'invalid_argument',
-  DIR_TAG_INVALID: 'invalid_argument',
-  DIR_TOO_MANY_TAGS: 'invalid_argument',
-  DIR_BAD_REQUEST: 'invalid_argument',
-  DIR_TOO_LARGE: 'invalid_argument',
-  // The registry refused who we are (reference code auth_required), not a bug of ours.
-  DIR_BAD_SIGNATURE: 'auth_required',
-  DIR_SIGNATURE_REQUIRED: 'auth_required',
-  DIR_STALE_SIGNATURE: 'auth_required',
-  DIR_REPLAYED: 'auth_required',
-  DIR_FRESHNESS_REQUIRED: 'auth_required',
-  DIR_BAD_TOKEN: 'auth_required',
-  // As the daemon's IPC says it (NOT_TRUSTED): not a member, not a participant, admin only.
-  DIR_FORBIDDEN: 'not_trusted',
-};
-
-/**
- * Our daemon names the code of what failed at the end of an IPC Error's text (`… [DIR_BAD_SIGNATURE]`),
- * and the IPC code is INTERNAL (1) for codes the IPC has no number for: that named code decides.
- */
-function namedCode(message: string): string | undefined {
-  const match = /\[([A-Z][A-Z0-9]*_[A-Z0-9_]+)\]\s*$/.exec(message);
-  return match === null || match[1] === 'DAEMON_INTERNAL' ? undefined : match[1];
-}
-
-function cliCodeOf(code: string, message: string): CliErrorCode {
-  let cli: CliErrorCode | undefined = DAEMON_CODES[code];
-  if (cli === 'internal' && code === 'DAEMON_INTERNAL') {
-    const named = namedCode(message);
-    cli = named === undefined ? (fromMessage(message) ?? cli) : cliCodeOf(named, message);
-  }
-  if (cli === undefined && code.startsWith('WIRE_')) cli = 'invalid_argument';
-  if (cli === undefined && code.startsWith('DIR_')) cli = fromMessage(message) ?? 'unavailable';
-  return cli ?? fromMessage(message) ?? 'internal';
-}
-
-/** The reference daemon sends every error as code 1: read what its text says. */
-function fromMessage(message: string): CliErrorCode | undefined {
-  const text = message.toLowerCase();
-  if (/not trusted|denied|untrusted/.test(text)) return 'not_trusted';
-  if (/not found|unknown host|no such/.test(text)) return 'not_found';
-  if (/timed? ?out|deadline/.test(text)) return 'timeout';
-  if (/unreachable|no route|refused|no tunnel/.test(text)) return 'connection_failed';
-  if (/in use|already/.test(text)) return 'already_exists';
-  return undefined;
-}
-
 const IO_ERRNOS = new Set([
   'ENOENT',
   'EACCES',
@@ -171,7 +97,8 @@ const REMOTE_HINT =
 export function toCliError(error: unknown): CliError {
   if (error instanceof CliError) return error;
   if (isPilotError(error)) {
-    const code = cliCodeOf(error.code, error.message);
+    // The kind of failure, by the driver's table (the MCP tools report by the same one).
+    const code = errorKind(error) ?? 'internal';
     // A registry of another implementation (the reference hides every error behind "request
     // failed") refused: not a bug of ours, and nothing more to say than where to look.
     const remote = error.code === 'DIR_REMOTE' || error.message.includes('[DIR_REMOTE]');

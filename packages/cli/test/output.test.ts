@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { toToolFailure } from '@pilot/mcp/tools';
 import { PilotError } from '@pilot/wire';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI_ERROR_CODES, COMMANDS, toCliError } from '../src/index.js';
@@ -62,6 +63,8 @@ describe('errors', () => {
       const failure = toCliError(error);
       expect(failure.cliCode).toBe(code);
       expect(Object.keys(CLI_ERROR_CODES)).toContain(failure.cliCode);
+      // The MCP tools report a daemon's, driver's or registry's error by the same table (the driver's errorKind).
+      if (error instanceof PilotError) expect(toToolFailure(error).code).toBe(code);
     }
     expect(toCliError(new PilotError('DRIVER_NOT_RUNNING', 'x')).hint).toMatch(/daemon start/);
     // A reference registry's bare "request failed", as the daemon passes it on: not called a bug.

@@ -12,8 +12,9 @@ import {
   ResourceUpdatedNotificationSchema,
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
-import { type Daemon, type DaemonOptions, startDaemon } from '@pilot/daemon';
+import { type Daemon, type DaemonOptions, loadOrCreateIdentity, startDaemon } from '@pilot/daemon';
 import { Driver } from '@pilot/daemon/driver';
+import { createSigner, DirectoryClient, signerFromIdentity } from '@pilot/directory/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_MCP_PORT, type McpServeHandle, mcpToolTags, serveMcp } from '../src/index.js';
 import { WEATHER_SERVER, waitFor } from './helpers/mcp.js';
@@ -577,6 +578,38 @@ describe('pilot-mcp tool server', () => {
       await orphan.close();
     }
   });
+
+  it("a registry refusing the node's signature is auth_required, with the code underneath", async () => {
+    // Gamma's key is rotated at the registry behind its back (whoever holds its identity may): the
+    // registry now refuses what the daemon signs. Gamma asks for nothing by itself for a while.
+    const gamma = await startDaemon(options('gamma', { handshakePoll: 600_000, heartbeat: 600_000 }));
+    let agent: Client | undefined;
+    try {
+      const [host, port] = registryAddr.split(':');
+      const registry = await DirectoryClient.connect({
+        host: host as string,
+        port: Number(port),
+        tls: { pin: fingerprint },
+      });
+      try {
+        const old = signerFromIdentity(loadOrCreateIdentity(join(dir, 'gamma', 'identity.json')).identity);
+        await registry.rotateKey(old, gamma.nodeId, createSigner().publicKey);
+      } finally {
+        registry.close();
+      }
+      agent = await stdioAgent(['--socket', gamma.socket]);
+      // Our daemon passes DIR_BAD_SIGNATURE on as IPC code 1, naming it in the text: was `internal`.
+      expect(await fails(agent, 'pilot_handshake', { peer: beta.address, justification: 'x' })).toMatchObject(
+        {
+          error: 'auth_required',
+          pilot_code: 'DIR_BAD_SIGNATURE',
+        },
+      );
+    } finally {
+      await agent?.close();
+      await gamma.close();
+    }
+  }, 60_000);
 
   it('--print-config prints a harness snippet only', async () => {
     const printed = await run(process.execPath, [BIN, '--print-config', 'claude', '--read-only'], dir);

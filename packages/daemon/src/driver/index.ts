@@ -7,6 +7,7 @@ export {
   pilotHomeOf,
   type RequestOptions,
 } from './driver.js';
+export { type ErrorKind, errorKind, underlyingCode } from './error-kind.js';
 export {
   DAEMON_WIRE_CODES,
   DaemonReplyCode,

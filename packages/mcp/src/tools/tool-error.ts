@@ -1,10 +1,13 @@
+import { type ErrorKind, errorKind, underlyingCode } from '@pilot/daemon/driver';
 import { isPilotError } from '@pilot/wire';
 
 /**
  * The stable codes a tool error carries (pilotctl's codes, so an agent that knows one knows the
- * other), each with what to do about it.
+ * other; the driver's `errorKind` decides them for both), each with what to do about it.
  */
-export const TOOL_ERROR_HINTS = {
+export type ToolErrorCode = ErrorKind | 'too_large' | 'read_only';
+
+export const TOOL_ERROR_HINTS: Readonly<Record<ToolErrorCode, string>> = {
   invalid_argument: 'check the arguments against the tool input schema',
   not_running:
     'start the daemon ("pilotctl daemon start --registry host:port") or point --socket at a running one',
@@ -18,10 +21,10 @@ export const TOOL_ERROR_HINTS = {
   too_large: 'send less: the tool server caps payloads (see --max-payload / --max-file)',
   read_only: 'the tool server runs with --read-only',
   io_error: 'check the path and its permissions',
+  auth_required:
+    "the registry refused this node's signature or token: check that the daemon runs with the identity the node registered with (<PILOT_HOME>/identity.json), that the clock is right, and the network token",
   internal: 'an unexpected failure; the daemon log (<PILOT_HOME>/pilot.log) may say more',
-} as const;
-
-export type ToolErrorCode = keyof typeof TOOL_ERROR_HINTS;
+};
 
 /** A failure a tool reports as its result (isError), never as a protocol error. */
 export class ToolFailure extends Error {
@@ -39,54 +42,19 @@ export class ToolFailure extends Error {
   }
 }
 
-const BY_PILOT_CODE: Readonly<Record<string, ToolErrorCode>> = {
-  DAEMON_INVALID_ARGUMENT: 'invalid_argument',
-  DAEMON_NOT_FOUND: 'not_found',
-  DAEMON_CONNECTION_FAILED: 'connection_failed',
-  DAEMON_TIMEOUT: 'timeout',
-  DAEMON_ALREADY_EXISTS: 'already_exists',
-  DAEMON_NOT_TRUSTED: 'not_trusted',
-  DAEMON_UNAVAILABLE: 'unavailable',
-  DAEMON_INTERNAL: 'internal',
-  DRIVER_NOT_RUNNING: 'not_running',
-  DRIVER_DISCONNECTED: 'not_running',
-  DRIVER_TIMEOUT: 'timeout',
-  DRIVER_BAD_ARGUMENT: 'invalid_argument',
-  DRIVER_BAD_REPLY: 'internal',
-  // Someone else's socket at the daemon's path: not ours to talk to.
-  DRIVER_UNTRUSTED_SOCKET: 'io_error',
-  DIR_NOT_FOUND: 'not_found',
-  DIR_RESOLVE_DENIED: 'not_trusted',
-  DIR_FORBIDDEN: 'not_trusted',
-  DIR_HOSTNAME_TAKEN: 'already_exists',
-  DIR_TIMEOUT: 'timeout',
-  DIR_CONNECTION: 'unavailable',
-  DIR_RATE_LIMITED: 'unavailable',
-  DIR_BAD_REQUEST: 'invalid_argument',
-  DIR_TAG_INVALID: 'invalid_argument',
-  DIR_TOO_MANY_TAGS: 'invalid_argument',
+/** The tool server's own codes; everything else is the driver's `errorKind`, as pilotctl reads it. */
+const MCP_CODES: Readonly<Record<string, ToolErrorCode>> = {
   MCP_BAD_MESSAGE: 'connection_failed',
   MCP_CLOSED: 'connection_failed',
 };
-
-/** The reference daemon sends most errors with one code: read what the text says. */
-function fromText(message: string): ToolErrorCode | undefined {
-  const text = message.toLowerCase();
-  if (/not trusted|denied|untrusted/.test(text)) return 'not_trusted';
-  if (/not found|unknown host|no such|not registered/.test(text)) return 'not_found';
-  if (/timed? ?out|deadline/.test(text)) return 'timeout';
-  if (/unreachable|no route|refused|no tunnel/.test(text)) return 'connection_failed';
-  return undefined;
-}
 
 /** Any thrown value as the ToolFailure a tool reports. */
 export function toToolFailure(error: unknown): ToolFailure {
   if (error instanceof ToolFailure) return error;
   if (isPilotError(error)) {
-    let code = BY_PILOT_CODE[error.code];
-    if (code === undefined || code === 'internal') code = fromText(error.message) ?? code;
-    if (code === undefined && error.code.startsWith('WIRE_')) code = 'invalid_argument';
-    return new ToolFailure(code ?? 'internal', error.message, { pilotCode: error.code });
+    const code = MCP_CODES[error.code] ?? errorKind(error) ?? 'internal';
+    // The code underneath: what our daemon named behind its IPC code 1 (`DIR_BAD_SIGNATURE`…).
+    return new ToolFailure(code, error.message, { pilotCode: underlyingCode(error) });
   }
   const errno = (error as NodeJS.ErrnoException | undefined)?.code;
   const message = error instanceof Error ? error.message : String(error);
