@@ -72,10 +72,12 @@ describe('daemon faults', () => {
       // The peer still holds keys of the old process and its old UDP port (the new one is another):
       // the tunnel must find it and re-key by itself, and one dial (20 s timeout) must get through.
       // It took the whole 20 s when only the relay's periodic retry asked the registry; now the
-      // silent path is looked up at once (~3 s to notice, then the next SYN). Generous for CI.
+      // silent path is looked up at once (~3 s to notice), and the SYN goes as soon as the new
+      // session is confirmed (~4 s in all here). Generous for a loaded CI machine.
       const reply = await c.request({ type: 'dial', address: address(again), port: 7 });
       const reachedAfter = performance.now() - restarted;
       if (reply.type !== 'dialOk') throw new Error(`dial after the restart: ${JSON.stringify(reply)}`);
+      console.log(`restart → dialOk in ${Math.round(reachedAfter)} ms`);
       expect(reachedAfter).toBeLessThan(12_000);
       expect(await echo(c, reply.connId, 'after')).toBe('after');
     },

@@ -60,3 +60,26 @@ describe('path RTT memory (the first timers of a new connection)', () => {
     expect(cache.size).toBe(4096);
   });
 });
+
+describe('a node reachable again (the link found it after losing it)', () => {
+  it('resends the SYNs still waiting for its answer at once, and only those', () => {
+    const pair = new Pair();
+    const start = 0;
+    pair.a.connect(C, 1000, start);
+    // Lost SYNs back off: 0, 1 s, then 2 s more.
+    const before = synTimes(pair, C.node, start, 2500);
+    expect(before).toEqual([0, SYN_INITIAL_RTO]);
+    const at = start + 2600;
+    expect(pair.a.reachableAgain(B.node, at)).toBe(0); // another node: nothing
+    expect(pair.a.reachableAgain(C.node, at)).toBe(1);
+    pair.a.onTimeout(at);
+    const sent = pair.a.poll(at).map((t) => decodePacket(t.bytes));
+    expect(sent.some((p) => p.dst.node === C.node && (p.flags & PacketFlag.SYN) !== 0)).toBe(true);
+    // It took the place of the next retry: the one after it is backed off further (4 s).
+    expect(synTimes(pair, C.node, at + 10, 3900)).toEqual([]);
+    // An established connection has no SYN to resend.
+    const established = new Pair();
+    established.connect(1000);
+    expect(established.a.reachableAgain(B.node, established.now)).toBe(0);
+  });
+});

@@ -56,6 +56,8 @@ export class TunnelContext {
   socket: Socket | undefined;
   /** Where opened packets go (the transport, through `PacketLink.setReceiver`). */
   receiver: PacketReceiver | undefined;
+  /** Told when a peer we had lost reads us again (the transport, `PacketLink.setReachableListener`). */
+  reachableListener: ((node: number) => void) | undefined;
   nodeId = 0;
   mapping: NatMapping | undefined;
   /** The two reflectors our NAT is classified against (the options', or set later: the registry's). */
@@ -173,6 +175,16 @@ export class TunnelContext {
   /** Hands an opened packet up (the transport's receiver). */
   deliver(packet: Uint8Array): void {
     if (!this.closed) this.receiver?.(packet);
+  }
+
+  /**
+   * The first sealed frame from `peer` after its path was lost or its keys changed: it reads what
+   * we seal now, so the transport may resend what waits for its answer (SYNs) at once.
+   */
+  proved(peer: Peer): void {
+    peer.proofAwaited = false;
+    this.count('reachable_again');
+    if (!this.closed) this.reachableListener?.(peer.nodeId);
   }
 
   // ---- counters, events, logging ----

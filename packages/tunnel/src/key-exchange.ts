@@ -25,6 +25,8 @@ const PILA_DEBOUNCE_MS = 250;
 const KEY_REQUEST_TABLE_LIMIT = 1024;
 /** PILAs remembered for the debounce at once (a flood of distinct senders only shortens their stay). */
 const RECENT_PILA_LIMIT = 1024;
+/** Senders whose PILA verification is tracked at once (beyond it, their PILKs are answered as usual). */
+const VERIFYING_LIMIT = 1024;
 /**
  * PILAs sent in answer to frames from unverified sources (a PILK, a PILS we cannot open) are larger
  * than what caused them, so they are capped overall as well as per node: at most this many a second.
@@ -50,6 +52,11 @@ export class KeyExchange {
    * peer's last frame for 250 ms only, so it is not kept on the peer (~450 bytes per idle tunnel).
    */
   private readonly recentPilas = new Map<number, { readonly frame: Uint8Array; readonly at: number }>();
+  /**
+   * Senders whose PILA waits for the registry's key (bounded): their PILK, which comes right after
+   * it, is answered by the answer to that PILA, which carries our PILX once we know the sender.
+   */
+  private readonly verifying = new Map<number, number>();
 
   constructor(private readonly ctx: TunnelContext) {}
 
@@ -94,6 +101,12 @@ export class KeyExchange {
     // (the newest upstream uses exactly this as a "send me your key" request).
     ctx.drop('pilk_refused');
     if (!ctx.encrypt || sender === ctx.nodeId) return;
+    if (this.verifying.has(sender)) {
+      // Answered with the PILA it came with (a PILA of ours now would lack the PILX a pilot-ts
+      // peer waits for, and spend its once-a-second reply on refusing it).
+      ctx.count('pilk_answered_by_pila');
+      return;
+    }
     this.replyKeyRequest(sender, via);
   }
 
@@ -126,11 +139,23 @@ export class KeyExchange {
     const copy = Uint8Array.from(frame.subarray(0, PILA_WITH_EXTENSION_MAX));
     // The lookup this may cause is charged to where the PILA came from (the directory budgets it).
     const source = via.kind === 'relay' ? 'relay' : via.from.address;
+    const tracked = this.verifying.size < VERIFYING_LIMIT;
+    if (tracked) this.verifying.set(sender, (this.verifying.get(sender) ?? 0) + 1);
+    const settled = (): void => {
+      if (!tracked) return;
+      const left = (this.verifying.get(sender) ?? 1) - 1;
+      if (left <= 0) this.verifying.delete(sender);
+      else this.verifying.set(sender, left);
+    };
     this.verifyPila(sender, copy, source).then(
       (verified) => {
+        settled();
         if (verified !== undefined && !ctx.closed) this.acceptPila(verified, copy, via);
       },
-      (error: unknown) => ctx.log('warn', 'PILA handling failed', { node_id: sender, error: String(error) }),
+      (error: unknown) => {
+        settled();
+        ctx.log('warn', 'PILA handling failed', { node_id: sender, error: String(error) });
+      },
     );
   }
 
@@ -217,6 +242,8 @@ export class KeyExchange {
     ctx.paths.authenticatedFrom(peer, via, fresh);
     const upgraded = wasRelay && !peer.relay;
     if (fresh) {
+      // New keys with a peer we had keys with (it restarted): what was sent under the old ones is lost.
+      if (changed) peer.proofAwaited = true;
       ctx.emit({
         type: changed ? 'tunnel.rekeyed' : 'tunnel.established',
         node_id: peer.nodeId,

@@ -83,6 +83,7 @@ export class Liveness {
       if (!stale || peer.recoveries >= MAX_RECOVERIES) continue;
       peer.recoveries++;
       peer.recoveringSince = now;
+      peer.proofAwaited = true;
       ctx.count('path_lost');
       ctx.emit({ type: 'tunnel.path_lost', node_id: peer.nodeId, silent_ms: Math.round(silent) });
       ctx.log('info', 'path silent, searching again', {

@@ -41,6 +41,11 @@ export interface Peer {
   /** When the current recovery of a silent path started, and how many there were since the last frame. */
   recoveringSince: number | undefined;
   recoveries: number;
+  /**
+   * The path was lost or the peer's keys changed (it restarted): its next sealed frame proves it
+   * reads us again, and the transport is told (`TunnelContext.proved`).
+   */
+  proofAwaited: boolean;
   setupStart: number | undefined;
   setupMs: number | undefined;
   bytesSent: number;
@@ -67,6 +72,7 @@ export function createPeer(nodeId: number): Peer {
     lastReplayEventAt: Number.NEGATIVE_INFINITY,
     recoveringSince: undefined,
     recoveries: 0,
+    proofAwaited: false,
     setupStart: undefined,
     setupMs: undefined,
     bytesSent: 0,

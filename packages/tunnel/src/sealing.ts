@@ -133,6 +133,7 @@ export class Sealing {
       return undefined;
     }
     ctx.paths.authenticatedFrom(peer, via, true);
+    if (peer.proofAwaited) ctx.proved(peer);
     peer.bytesRecv += packet.length;
     if (packet.length === 0) {
       ctx.count('keepalive_received');

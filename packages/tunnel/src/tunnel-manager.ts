@@ -153,6 +153,7 @@ export class TunnelManager implements PacketLink {
     if (ctx.closed) return;
     ctx.closed = true;
     ctx.receiver = undefined;
+    ctx.reachableListener = undefined;
     ctx.liveness.stop();
     for (const timer of ctx.timers) clearTimeout(timer);
     ctx.timers.clear();
@@ -250,6 +251,10 @@ export class TunnelManager implements PacketLink {
 
   setReceiver(receiver: PacketReceiver | undefined): void {
     this.ctx.receiver = receiver;
+  }
+
+  setReachableListener(listener: ((node: number) => void) | undefined): void {
+    this.ctx.reachableListener = listener;
   }
 
   /**

@@ -151,6 +151,8 @@ describe('TunnelManager on loopback (registry + beacon)', () => {
     // a loaded CI machine; a measurement, not a benchmark).
     expect(reachedAfter).toBeLessThan(12_000);
     expect(a.manager.stats.path_registry_probes ?? 0).toBeGreaterThan(0);
+    // b2's first sealed frame told the transport, which resent the waiting SYN at once.
+    expect(a.manager.stats.reachable_again ?? 0).toBeGreaterThan(0);
     expect(a.manager.peer(b2.nodeId)?.endpoint).toBe(`127.0.0.1:${b2.udp.port}`);
     expect(a.events.some((e) => e.type === 'tunnel.rekeyed' && e.node_id === b2.nodeId)).toBe(true);
   });

@@ -944,6 +944,17 @@ export class Connection {
     }
   }
 
+  /**
+   * The link reached the peer again after losing it: a SYN still unanswered goes now instead of at
+   * its backed-off retry (the retry it replaces counts as usual). False when there is none.
+   */
+  resendSynNow(now: number): boolean {
+    if (!this.initiator || this.stateValue !== ConnectionState.SYN_SENT || this.synDeadline <= now)
+      return false;
+    this.synDeadline = now;
+    return true;
+  }
+
   private onSynTimeout(now: number): void {
     if (this.synQuick) {
       // The quick first try (two remembered RTTs): then the usual schedule, none of it spent.

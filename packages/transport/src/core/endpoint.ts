@@ -535,6 +535,17 @@ export class Endpoint {
     );
   }
 
+  /**
+   * The link reaches `node` again after losing it (see `PacketLink.setReachableListener`): the
+   * connections still opening to it resend their SYN at the next `onTimeout(now)`. How many.
+   */
+  reachableAgain(node: number, now: number): number {
+    let resent = 0;
+    for (const connection of this.connections.values())
+      if (connection.peer.node === node && connection.resendSynNow(now)) resent++;
+    return resent;
+  }
+
   /** The earliest time `onTimeout` has work, or undefined. */
   nextTimeout(): number | undefined {
     let next = Number.POSITIVE_INFINITY;

@@ -18,6 +18,12 @@ export interface PacketLink {
    * is the receiver's: the link does not read or reuse its bytes afterwards.
    */
   setReceiver(receiver: PacketReceiver | undefined): void;
+  /**
+   * Optional: where the link says that a node it had lost (a silent path, keys the peer no longer
+   * held) is reachable again, proved by the peer (undefined detaches). The transport then resends
+   * the SYNs still waiting for that node's answer at once rather than at their backed-off retry.
+   */
+  setReachableListener?(listener: ((node: number) => void) | undefined): void;
 }
 
 /** Takes one packet received from some node (its header names the node). */

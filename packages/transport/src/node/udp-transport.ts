@@ -76,6 +76,7 @@ export class UdpTransport<L extends PacketLink = UdpLink> extends EventEmitter {
     this.endpoint = new Endpoint(options);
     this.highWaterMark = options.streamHighWaterMark ?? 64 * 1024;
     link.setReceiver(this.receiver);
+    link.setReachableListener?.((node) => this.reachableAgain(node));
     if (link instanceof UdpLink) link.socket.on('error', (error) => this.emit('error', error));
   }
 
@@ -178,6 +179,7 @@ export class UdpTransport<L extends PacketLink = UdpLink> extends EventEmitter {
       pending.reject(transportError(TransportErrorCode.CLOSED, 'transport closed'));
     this.connects.clear();
     this.link.setReceiver(undefined);
+    this.link.setReachableListener?.(undefined);
     if (this.ownsLink && this.link instanceof UdpLink) await this.link.close();
   }
 
@@ -203,6 +205,12 @@ export class UdpTransport<L extends PacketLink = UdpLink> extends EventEmitter {
       this.immediate = undefined;
       this.run();
     });
+  }
+
+  /** The link reaches `node` again: SYNs waiting for its answer go now (run on the next turn). */
+  private reachableAgain(node: number): void {
+    if (this.closing) return;
+    if (this.endpoint.reachableAgain(node, performance.now()) > 0) this.schedule();
   }
 
   private receive(packet: Uint8Array): void {
