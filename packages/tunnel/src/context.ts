@@ -178,8 +178,9 @@ export class TunnelContext {
   }
 
   /**
-   * The first sealed frame from `peer` after its path was lost or its keys changed: it reads what
-   * we seal now, so the transport may resend what waits for its answer (SYNs) at once.
+   * `peer`, whose path was lost or whose keys changed, reads what we seal now (its first sealed
+   * frame since, or with the spec's static key our PILA it needed went just before): the transport
+   * may resend what waits for its answer (SYNs) at once.
    */
   proved(peer: Peer): void {
     peer.proofAwaited = false;

@@ -255,8 +255,15 @@ export class KeyExchange {
       });
     }
     const reply = secrecy.kind === 'session' ? secrecy.reply : fresh;
-    if (reply || upgraded) this.sendPila(peer, true);
-    else if (fromElsewhere) {
+    if (reply || upgraded) {
+      const sentBefore = peer.lastPilaSentAt;
+      this.sendPila(peer, true);
+      // The spec's static key with a restarted peer (a reference daemon): it derives the key from
+      // the PILA just sent, which our packets now follow on the same path, so what waits for it may
+      // go at once. A forward-secret session waits for the peer's first frame under it (sealing).
+      if (changed && secrecy.kind === 'static' && peer.proofAwaited && peer.lastPilaSentAt !== sentBefore)
+        ctx.proved(peer);
+    } else if (fromElsewhere) {
       // The peer is trying a new path (its mapping changed, a punch or birthday socket): answer
       // there, so that it gets an authenticated frame on that path. Our own path moves only when
       // its PILS arrives from there.

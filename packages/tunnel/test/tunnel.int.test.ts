@@ -128,34 +128,39 @@ describe('TunnelManager on loopback (registry + beacon)', () => {
     expect(a.events.some((e) => e.type === 'tunnel.rekeyed' && e.node_id === b2.nodeId)).toBe(true);
   });
 
-  it('finds a restarted peer on a new port when only our traffic goes there (the registry says where)', async () => {
-    const a = await node();
-    const b = await node();
-    await a.manager.ensureTunnel(b.nodeId);
-    const first = seededRandom(8).bytes(64 * 1024);
-    expect(sha256(await transfer(a, b, first))).toBe(sha256(first));
-    const identity = b.identity;
-    const oldPort = b.udp.port;
-    await b.close();
-    // Same identity and node, a new UDP port and X25519 key; it does not know `a`, and this test
-    // beacon (no registry keys) keeps the old endpoint for an unproven discover: punch commands
-    // and relayed frames still go to the old port. Only the registry knows the new one.
-    const b2 = await node({ identity });
-    expect(b2.udp.port).not.toBe(oldPort);
-    const restarted = performance.now();
-    const second = seededRandom(9).bytes(64 * 1024);
-    expect(sha256(await transfer(a, b2, second))).toBe(sha256(second));
-    const reachedAfter = performance.now() - restarted;
-    // a notices the silence (~3 s), asks the registry, and re-keys with b2 there: well before the
-    // ~20 s it took when only the relay's periodic direct retry asked the registry (generous for
-    // a loaded CI machine; a measurement, not a benchmark).
-    expect(reachedAfter).toBeLessThan(12_000);
-    expect(a.manager.stats.path_registry_probes ?? 0).toBeGreaterThan(0);
-    // b2's first sealed frame told the transport, which resent the waiting SYN at once.
-    expect(a.manager.stats.reachable_again ?? 0).toBeGreaterThan(0);
-    expect(a.manager.peer(b2.nodeId)?.endpoint).toBe(`127.0.0.1:${b2.udp.port}`);
-    expect(a.events.some((e) => e.type === 'tunnel.rekeyed' && e.node_id === b2.nodeId)).toBe(true);
-  });
+  // Forward-secret sessions between pilot-ts peers, and the spec's static keys (as with a reference peer).
+  for (const forwardSecrecy of [true, false]) {
+    it(`finds a restarted peer on a new port when only our traffic goes there (the registry says where; ${forwardSecrecy ? 'forward-secret' : 'static keys'})`, async () => {
+      const a = await node({ forwardSecrecy });
+      const b = await node({ forwardSecrecy });
+      await a.manager.ensureTunnel(b.nodeId);
+      const first = seededRandom(8).bytes(64 * 1024);
+      expect(sha256(await transfer(a, b, first))).toBe(sha256(first));
+      const identity = b.identity;
+      const oldPort = b.udp.port;
+      await b.close();
+      // Same identity and node, a new UDP port and X25519 key; it does not know `a`, and this test
+      // beacon (no registry keys) keeps the old endpoint for an unproven discover: punch commands
+      // and relayed frames still go to the old port. Only the registry knows the new one.
+      const b2 = await node({ identity, forwardSecrecy });
+      expect(b2.udp.port).not.toBe(oldPort);
+      const restarted = performance.now();
+      const second = seededRandom(9).bytes(64 * 1024);
+      expect(sha256(await transfer(a, b2, second))).toBe(sha256(second));
+      const reachedAfter = performance.now() - restarted;
+      // a notices the silence (~3 s), asks the registry, and re-keys with b2 there: well before the
+      // ~20 s it took when only the relay's periodic direct retry asked the registry (generous for
+      // a loaded CI machine; a measurement, not a benchmark).
+      expect(reachedAfter).toBeLessThan(12_000);
+      expect(a.manager.stats.path_registry_probes ?? 0).toBeGreaterThan(0);
+      // b2's first sealed frame (forward-secret), or our PILA b2 needed for the static key, told the
+      // transport, which resent the waiting SYN at once.
+      expect(a.manager.stats.reachable_again ?? 0).toBeGreaterThan(0);
+      expect(a.manager.peer(b2.nodeId)?.endpoint).toBe(`127.0.0.1:${b2.udp.port}`);
+      expect(a.events.some((e) => e.type === 'tunnel.rekeyed' && e.node_id === b2.nodeId)).toBe(true);
+      expect(a.manager.peer(b2.nodeId)?.forward_secret).toBe(forwardSecrecy);
+    });
+  }
 
   it('runs in plaintext (PILT) when encryption is off on both sides', async () => {
     const [a, b] = [await node({ encrypt: false }), await node({ encrypt: false })];
