@@ -139,6 +139,36 @@ describe('hostile frames are dropped and counted, never crash, never move a tunn
     }
   });
 
+  it('a PILK right after a PILA still being checked gets only the answer to that PILA: a forged one gets nothing and blocks nobody', async () => {
+    const [b, c] = [await node(), await node()];
+    const attacker = await rawSocket();
+    try {
+      // c has never looked b up: a PILA naming b waits for the registry's key. A forged one (another
+      // identity) followed by a PILK naming b, as a restarted peer sends them.
+      const x25519 = generateX25519KeyPair().publicKey;
+      const evil = createAuthKeyExchange(generateIdentity(), b.nodeId, x25519);
+      const pilk = new Uint8Array(40);
+      new DataView(pilk.buffer).setUint32(0, TunnelMagic.KEY_EXCHANGE);
+      new DataView(pilk.buffer).setUint32(4, b.nodeId);
+      pilk.set(x25519, 8);
+      attacker.send(evil, c.udp);
+      attacker.send(pilk, c.udp);
+      await until(() => stat(c, 'drop_pila_bad_key') >= 1, 5000, 'forged PILA refused');
+      expect(stat(c, 'pilk_answered_by_pila')).toBe(1);
+      await sleep(200);
+      // The PILK was left to the PILA's answer, and the forged PILA has none: nothing came back
+      // (before, the PILK was answered with c's PILA, to wherever it claimed to come from).
+      expect(attacker.received.filter((m) => magicOf(m) === TunnelMagic.AUTH_KEY_EXCHANGE)).toHaveLength(0);
+      expect(c.manager.peer(b.nodeId)?.encrypted ?? false).toBe(false);
+      // b itself keys with c at once: the refused PILA left nothing behind.
+      await b.manager.ensureTunnel(c.nodeId, { timeoutMs: 5000 });
+      const payload = seededRandom(12).bytes(64 * 1024);
+      expect(sha256(await transfer(b, c, payload))).toBe(sha256(payload));
+    } finally {
+      await attacker.close();
+    }
+  });
+
   it('survives every hostile input fed to open() directly', async () => {
     const [a, b] = [await node(), await node()];
     const seen = sniff(b, a);
