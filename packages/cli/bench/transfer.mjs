@@ -8,6 +8,8 @@
 //                  discovery (RFC 8899) up to the largest datagram (LOOPBACK_DATAGRAM_CEILING, 64 KiB),
 //                  what daemons that negotiated large-datagrams use on loopback
 //   BENCH_PROF     a directory: --cpu-prof of both daemons and of each pilotctl
+//   BENCH_DAEMON_OPTIONS  JSON merged into both daemons' options, for an A/B of a daemon feature
+//                  (e.g. '{"aeadChecksumFree":false}': the packet CRC inside PILS as before)
 // Besides the wall time of each pilotctl process (what a user waits for), the rate pilotctl reports
 // itself (from the open stream on, without node's start-up and the dial) is printed.
 // The daemons' RSS is sampled every 100 ms during each transfer; the peak is printed, and the peak of
@@ -158,6 +160,7 @@ async function startNodes(dir) {
       hostname: name,
       public: true,
       logLevel: 'error',
+      ...JSON.parse(process.env.BENCH_DAEMON_OPTIONS ?? '{}'),
     });
   const a = await Child.start('daemon', options('alpha'));
   const b = await Child.start('daemon', options('beta'));

@@ -3,6 +3,7 @@ import type { Identity } from '@pilot/crypto';
 import type { UdpTransport } from '@pilot/transport/node';
 import type { TunnelManager } from '@pilot/tunnel';
 import type { DaemonBudgets } from './budgets.js';
+import type { ChecksumPolicy } from './checksum-policy.js';
 import { ConnectionTable } from './connection-table.js';
 import { Dialer } from './dialer.js';
 import { DaemonErrorCode, daemonError } from './errors.js';
@@ -75,6 +76,8 @@ export class DaemonContext {
   transport: UdpTransport<TunnelManager> | undefined;
   /** Larger datagrams towards pilot-ts peers that negotiated them (RFC 8899 probing). */
   pathMtu: PathMtuPolicy | undefined;
+  /** No packet CRC inside PILS towards pilot-ts peers that negotiated `aead-checksum-free`. */
+  checksumFree: ChecksumPolicy | undefined;
   session: RegistrySession | undefined;
   keyPins: KeyPins | undefined;
   trust: TrustManager | undefined;

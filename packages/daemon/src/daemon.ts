@@ -14,7 +14,13 @@ import { budgetRefusals, type InfoJson, infoReport } from './info-report.js';
 import { IpcDispatch } from './ipc-dispatch.js';
 import { checkSocketFree, IpcServer } from './ipc-server.js';
 import { KeyPins } from './key-pins.js';
-import { createPathMtuPolicy, createTransport, createTunnel, useAdvertisedReflector } from './link-setup.js';
+import {
+  createChecksumPolicy,
+  createPathMtuPolicy,
+  createTransport,
+  createTunnel,
+  useAdvertisedReflector,
+} from './link-setup.js';
 import { createLogger } from './logger.js';
 import { Mailbox } from './mailbox.js';
 import { type DaemonOptions, splitHostPort } from './options.js';
@@ -146,6 +152,7 @@ class PilotDaemon implements Daemon {
     const transport = await createTransport(ctx, tunnel);
     ctx.transport = transport;
     ctx.pathMtu = createPathMtuPolicy(ctx, tunnel, transport);
+    ctx.checksumFree = createChecksumPolicy(ctx, tunnel, transport);
     ctx.endpoint = flags.fixedEndpoint;
 
     const trust = new TrustManager({

@@ -37,6 +37,7 @@ export class Dialer {
     await this.ensureTunnel(address.node, timeoutMs);
     const left = Math.max(1000, timeoutMs - (Date.now() - started));
     ctx.pathMtu?.update(address.node);
+    ctx.checksumFree?.update(address.node);
     return withTimeout(transport.connect(address, port), left, 'connect');
   }
 

@@ -118,10 +118,12 @@ export function infoReport(ctx: DaemonContext): InfoJson {
     })),
     network_peers: ctx.membership.peerCount,
     // path_mtu: the datagram size the transport uses towards the peer now (tunnel frame included);
-    // above the spec's only towards pilot-ts peers that negotiated large-datagrams.
+    // above the spec's only towards pilot-ts peers that negotiated large-datagrams. checksum_free:
+    // packets to and from the peer go without the CRC inside PILS (aead-checksum-free).
     peer_list: peers.slice(0, INFO_LIST_MAX).map((peer) => ({
       ...peer,
       path_mtu: ctx.transport?.endpoint.pathMtu({ network: 0, node: peer.node_id }),
+      checksum_free: ctx.transport?.endpoint.isChecksumFree({ network: 0, node: peer.node_id }) === true,
     })),
     ...(peers.length > INFO_LIST_MAX ? { peer_list_omitted: peers.length - INFO_LIST_MAX } : {}),
     conn_list: connections.slice(0, INFO_LIST_MAX),

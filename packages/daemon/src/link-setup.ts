@@ -4,6 +4,7 @@ import type { Datagram } from '@pilot/transport';
 import { type PilotStream, UdpTransport } from '@pilot/transport/node';
 import { DEFAULT_TUNNEL_CAPABILITIES, type TunnelDirectory, TunnelManager } from '@pilot/tunnel';
 import { TunnelCapability } from '@pilot/wire';
+import { ChecksumPolicy } from './checksum-policy.js';
 import type { DaemonContext } from './daemon-context.js';
 import { onInboundDatagram, onInboundStream } from './inbound.js';
 import { negotiatedLargeDatagrams, PathMtuPolicy } from './path-mtu-policy.js';
@@ -37,6 +38,8 @@ export function createTunnel(
     capabilities: [
       ...DEFAULT_TUNNEL_CAPABILITIES,
       ...(o.largeDatagrams !== false ? [TunnelCapability.LARGE_DATAGRAMS] : []),
+      // No CRC inside PILS between pilot-ts peers (checksum-policy.ts); PILT keeps it.
+      ...(o.aeadChecksumFree !== false && o.encrypt !== false ? [TunnelCapability.AEAD_CHECKSUM_FREE] : []),
     ],
     rekey: {
       ...(o.rekeyAfter === undefined ? {} : { ms: o.rekeyAfter }),
@@ -61,6 +64,7 @@ export function createTunnel(
       const { type, ...data } = event;
       ctx.emit(type, data);
       ctx.pathMtu?.onTunnelEvent(event);
+      ctx.checksumFree?.onTunnelEvent(event);
     },
   });
 }
@@ -107,6 +111,27 @@ export function createPathMtuPolicy(
     },
     transport,
     ctx.options.largeDatagrams !== false,
+  );
+}
+
+/**
+ * No CRC inside PILS towards peers that negotiated `aead-checksum-free` in their signed PILX
+ * (`--aead-checksum-free`); never with a plaintext tunnel.
+ */
+export function createChecksumPolicy(
+  ctx: DaemonContext,
+  tunnel: TunnelManager,
+  transport: UdpTransport<TunnelManager>,
+): ChecksumPolicy {
+  return new ChecksumPolicy(
+    {
+      negotiated: (node) => {
+        const capabilities = tunnel.capabilities(node);
+        return capabilities.signed && capabilities.has(TunnelCapability.AEAD_CHECKSUM_FREE);
+      },
+    },
+    transport,
+    ctx.options.aeadChecksumFree !== false && ctx.options.encrypt !== false,
   );
 }
 

@@ -59,6 +59,12 @@ export interface DaemonOptions {
    */
   largeDatagrams?: boolean;
   /**
+   * Ours: no packet CRC-32 inside PILS towards pilot-ts peers that negotiated the
+   * `aead-checksum-free` tunnel capability (the AES-GCM tag authenticates every byte); default true.
+   * Plaintext tunnels (`encrypt: false`) and other peers always get the spec's checksum.
+   */
+  aeadChecksumFree?: boolean;
+  /**
    * Ours: forward-secret sessions with pilot-ts peers (ephemeral X25519 per session, per-direction
    * keys, rekeying), default true; false advertises no `forward-secrecy` and keeps the spec's static
    * keys with everyone. Reference peers always get the spec's PILA/PILS.
@@ -123,6 +129,7 @@ const FLAGS: Readonly<Record<string, readonly [keyof DaemonOptions, Kind]>> = {
   public: ['public', 'boolean'],
   encrypt: ['encrypt', 'boolean'],
   'large-datagrams': ['largeDatagrams', 'boolean'],
+  'aead-checksum-free': ['aeadChecksumFree', 'boolean'],
   'forward-secrecy': ['forwardSecrecy', 'boolean'],
   'tunnel-key-file': ['tunnelKeyFile', 'string'],
   'rekey-after': ['rekeyAfter', 'duration'],

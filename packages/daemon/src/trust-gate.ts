@@ -30,4 +30,5 @@ export function dropPeer(ctx: DaemonContext, node: number): void {
   for (const entry of ctx.connections.values()) if (entry.remote.node === node) entry.stream.destroy();
   ctx.tunnel?.forget(node);
   ctx.pathMtu?.forget(node);
+  ctx.checksumFree?.forget(node);
 }

@@ -312,6 +312,60 @@ describe('a daemon', () => {
     await c.request({ type: 'close', connId: id });
   });
 
+  it('drops the packet CRC inside PILS with a pilot-ts peer that negotiated aead-checksum-free, and keeps it with one that did not', async () => {
+    const c = await client(beta);
+    const transportOf = async (on: IpcTestClient) =>
+      (await on.json({ type: 'info' })).transport as Record<string, number>;
+    const peerOf = async (on: IpcTestClient, node: number) =>
+      ((await on.json({ type: 'info' })).peer_list as Record<string, unknown>[]).find(
+        (p) => p.node_id === node,
+      );
+    const id = await dial(c, alpha, 7);
+    c.send({ type: 'send', connId: id, data: new TextEncoder().encode('crc') });
+    expect((await c.read(id, 3)).toString()).toBe('crc');
+    const a = await client(alpha);
+    await eventually(
+      async () =>
+        (await peerOf(c, alpha.nodeId))?.checksum_free === true &&
+        (await peerOf(a, beta.nodeId))?.checksum_free === true,
+      10_000,
+      'checksum_free on both ends',
+    );
+    expect((await peerOf(c, alpha.nodeId))?.capabilities).toContain('aead-checksum-free');
+    const [betaBefore, alphaBefore] = [await transportOf(c), await transportOf(a)];
+    // 1 MiB through alpha's echo: every packet both ways without a CRC, byte-exact.
+    const data = randomBytes(1024 * 1024);
+    for (let at = 0; at < data.length; at += 60_000) {
+      c.send({ type: 'send', connId: id, data: data.subarray(at, at + 60_000) });
+    }
+    expect((await c.read(id, data.length)).equals(data)).toBe(true);
+    await c.request({ type: 'close', connId: id });
+    const [betaAfter, alphaAfter] = [await transportOf(c), await transportOf(a)];
+    for (const [before, after] of [
+      [betaBefore, betaAfter],
+      [alphaBefore, alphaAfter],
+    ] as const) {
+      expect(after.checksumsOmitted! - before.checksumsOmitted!).toBeGreaterThan(10);
+      expect(after.checksumsSkipped! - before.checksumsSkipped!).toBeGreaterThan(10);
+      expect(after.badChecksum).toBe(before.badChecksum);
+    }
+
+    // A daemon that turns it off: the spec's CRC both ways with it, the same data still byte-exact.
+    const delta = await startNode(rdv, dir.path, 'delta', { public: true, aeadChecksumFree: false });
+    try {
+      const id2 = await dial(c, delta, 7);
+      c.send({ type: 'send', connId: id2, data: data.subarray(0, 200_000) });
+      expect((await c.read(id2, 200_000)).equals(data.subarray(0, 200_000))).toBe(true);
+      const peer = await peerOf(c, delta.nodeId);
+      expect(peer?.capabilities).not.toContain('aead-checksum-free');
+      expect(peer?.checksum_free).toBe(false);
+      expect((await transportOf(c)).badChecksum).toBe(betaAfter.badChecksum);
+      await c.request({ type: 'close', connId: id2 });
+    } finally {
+      await delta.close();
+    }
+  });
+
   it('publishes events to matching subscribers only, never back to the sender', async () => {
     const sub1 = await client(beta);
     const sub2 = await client(gamma);

@@ -22,19 +22,29 @@ export interface PeerCapabilities {
   readonly peer: readonly TunnelCapabilityName[];
   /** The negotiated set: ours ∩ the peer's. */
   readonly names: readonly TunnelCapabilityName[];
+  /**
+   * True when `peer` is what the peer's own signed PILX said (under its current static key), not
+   * its registry entry's listing (which may be stale, or precede its first PILA): what a feature
+   * that a peer must actually implement for every packet (aead-checksum-free) is gated on.
+   */
+  readonly signed: boolean;
   has(name: TunnelCapabilityName | string): boolean;
 }
 
-/** The capabilities of a peer whose PILA carried `word` (undefined: no PILX, or none verified yet). */
+/**
+ * The capabilities of a peer whose PILA carried `word` (undefined: no PILX, or none verified yet);
+ * `signed`: the word is from its own verified PILX, not from the registry.
+ */
 export function peerCapabilities(
   ours: ReadonlySet<string>,
   word: number | undefined,
   known: boolean,
+  signed = false,
 ): PeerCapabilities {
   const peer = word === undefined ? [] : decodeCapabilities(word);
   const names = peer.filter((name) => ours.has(name));
   const set = new Set<string>(names);
-  return { known, peer, names, has: (name) => set.has(name) };
+  return { known, peer, names, signed: signed && word !== undefined, has: (name) => set.has(name) };
 }
 
 /** A peer we know nothing of yet. */

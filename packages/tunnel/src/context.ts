@@ -172,9 +172,14 @@ export class TunnelContext {
     }
   }
 
-  /** Hands an opened packet up (the transport's receiver). */
+  /**
+   * Hands an opened packet up (the transport's receiver), saying whether an AEAD authenticated it.
+   * With encryption on, every packet that reaches here came out of a PILS frame opened by the key
+   * of the node its header names (`Sealing.openSealed` checks the source; PILT is refused), so it
+   * is; with encryption off nothing is (PILT only: no keys are ever agreed).
+   */
   deliver(packet: Uint8Array): void {
-    if (!this.closed) this.receiver?.(packet);
+    if (!this.closed) this.receiver?.(packet, this.encrypt);
   }
 
   /**

@@ -78,10 +78,12 @@ export class ForwardSecrecy {
   constructor(private readonly ctx: TunnelContext) {
     const options = ctx.options;
     const wanted = options.capabilities ?? DEFAULT_TUNNEL_CAPABILITIES;
-    this.advertised =
-      options.forwardSecrecy === false
-        ? wanted.filter((name) => name !== TunnelCapability.FORWARD_SECRECY)
-        : [...wanted];
+    // aead-checksum-free is about packets inside our PILS: with encryption off (PILT only) it is not ours to offer.
+    this.advertised = wanted.filter(
+      (name) =>
+        !(name === TunnelCapability.FORWARD_SECRECY && options.forwardSecrecy === false) &&
+        !(name === TunnelCapability.AEAD_CHECKSUM_FREE && !ctx.encrypt),
+    );
     this.ours = new Set(this.advertised);
     this.word = encodeCapabilities(this.advertised);
     this.enabled = ctx.encrypt && this.ours.has(TunnelCapability.FORWARD_SECRECY);
@@ -91,7 +93,8 @@ export class ForwardSecrecy {
   capabilities(nodeId: number): PeerCapabilities {
     const state = this.peers.get(nodeId);
     const known = state?.word !== undefined || this.ctx.peerTable.get(nodeId)?.crypto !== undefined;
-    return peerCapabilities(this.ours, state?.word ?? this.registryWord(nodeId), known);
+    const signed = state?.word;
+    return peerCapabilities(this.ours, signed ?? this.registryWord(nodeId), known, signed !== undefined);
   }
 
   /** Whether the peer's keys are a forward-secret session, and how many sessions it had. */

@@ -69,6 +69,8 @@ export {
   hasFlag,
   MAX_PAYLOAD,
   type Packet,
+  type PacketDecodeOptions,
+  type PacketEncodeOptions,
   PacketFlag,
   type PacketInit,
   PROTOCOL_VERSION,

@@ -74,6 +74,24 @@ export interface PacketInit {
 
 const EMPTY: Uint8Array = Object.freeze(new Uint8Array(0)) as Uint8Array;
 
+/**
+ * How `encodePacket`/`encodePacketInto` write the checksum field. `checksum: false` writes it as
+ * zero and skips the CRC: only for a packet that goes out sealed by an AEAD to a peer that agreed
+ * to it (the tag authenticates every byte, the CRC adds nothing there). Default: computed.
+ */
+export interface PacketEncodeOptions {
+  readonly checksum?: boolean;
+}
+
+/**
+ * How `decodePacket` treats the checksum field. `verifyChecksum: false` ignores it (whatever it
+ * holds): only for bytes that an AEAD already authenticated as the named peer's, a peer that agreed
+ * to send them so. Default: verified (WIRE_BAD_CHECKSUM on a mismatch).
+ */
+export interface PacketDecodeOptions {
+  readonly verifyChecksum?: boolean;
+}
+
 function checkNibble(value: number, what: string): void {
   if ((value & 0xf) !== value) {
     throw wireError(WireErrorCode.OUT_OF_RANGE, `${what} must be an integer in 0..15, got ${String(value)}`);
@@ -132,8 +150,17 @@ function packetChecksum(bytes: Uint8Array, at: number, payloadLength: number): n
   return ~c >>> 0;
 }
 
-/** Writes an already validated packet at `at`; `out` must have room. */
-function writePacket(out: Uint8Array, at: number, packet: PacketInit, payload: Uint8Array): void {
+/**
+ * Writes an already validated packet at `at`; `out` must have room. `checksum` false: the field is
+ * written as zero (see PacketEncodeOptions).
+ */
+function writePacket(
+  out: Uint8Array,
+  at: number,
+  packet: PacketInit,
+  payload: Uint8Array,
+  checksum = true,
+): void {
   out[at] = ((packet.version ?? PROTOCOL_VERSION) << 4) | (packet.flags ?? 0);
   out[at + 1] = packet.protocol;
   put16(out, at + 2, payload.length);
@@ -148,15 +175,16 @@ function writePacket(out: Uint8Array, at: number, packet: PacketInit, payload: U
   put16(out, at + 28, packet.window ?? 0);
   // TypedArray#set has a fixed cost (~25 ns) worth skipping for the many empty ACKs.
   if (payload.length > 0) out.set(payload, at + HEADER_SIZE);
-  put32(out, at + CHECKSUM_OFFSET, packetChecksum(out, at, payload.length));
+  put32(out, at + CHECKSUM_OFFSET, checksum ? packetChecksum(out, at, payload.length) : 0);
 }
 
 /**
  * Reads the packet at `bytes[at..end)`, in the reference's order: too short for a header →
  * WIRE_TRUNCATED; payload length beyond `end` → WIRE_TRUNCATED; CRC mismatch → WIRE_BAD_CHECKSUM;
- * version not 1 → WIRE_BAD_VERSION.
+ * version not 1 → WIRE_BAD_VERSION. `verify` false skips the CRC (see PacketDecodeOptions); every
+ * other check stays.
  */
-function readPacket(bytes: Uint8Array, at: number, end: number): Packet {
+function readPacket(bytes: Uint8Array, at: number, end: number, verify = true): Packet {
   if (end - at < HEADER_SIZE) {
     throw wireError(
       WireErrorCode.TRUNCATED,
@@ -170,13 +198,15 @@ function readPacket(bytes: Uint8Array, at: number, end: number): Packet {
       `packet announces ${payloadLength} payload bytes, ${end - at - HEADER_SIZE} present`,
     );
   }
-  const expected = get32(bytes, at + CHECKSUM_OFFSET);
-  const actual = packetChecksum(bytes, at, payloadLength);
-  if (expected !== actual) {
-    throw wireError(
-      WireErrorCode.BAD_CHECKSUM,
-      `packet checksum 0x${expected.toString(16).padStart(8, '0')} does not match 0x${actual.toString(16).padStart(8, '0')}`,
-    );
+  if (verify) {
+    const expected = get32(bytes, at + CHECKSUM_OFFSET);
+    const actual = packetChecksum(bytes, at, payloadLength);
+    if (expected !== actual) {
+      throw wireError(
+        WireErrorCode.BAD_CHECKSUM,
+        `packet checksum 0x${expected.toString(16).padStart(8, '0')} does not match 0x${actual.toString(16).padStart(8, '0')}`,
+      );
+    }
   }
   const first = bytes[at]!;
   const version = first >>> 4;
@@ -205,22 +235,28 @@ export function packetSize(packet: PacketInit): number {
 }
 
 /**
- * The wire bytes of `packet`, checksum computed. Invalid fields are WIRE_OUT_OF_RANGE; a payload over
- * 65535 bytes is WIRE_TOO_LARGE.
+ * The wire bytes of `packet`, checksum computed (written as zero with `{ checksum: false }`, for an
+ * AEAD-sealed link that negotiated it). Invalid fields are WIRE_OUT_OF_RANGE; a payload over 65535
+ * bytes is WIRE_TOO_LARGE.
  */
-export function encodePacket(packet: PacketInit): Uint8Array {
+export function encodePacket(packet: PacketInit, options?: PacketEncodeOptions): Uint8Array {
   const payload = checkPacket(packet);
   const out = new Uint8Array(HEADER_SIZE + payload.length);
-  writePacket(out, 0, packet, payload);
+  writePacket(out, 0, packet, payload, options?.checksum !== false);
   return out;
 }
 
 /**
  * Encodes `packet` into `target` at `offset` (for callers that prepend a tunnel magic or reuse
  * buffers) and returns the bytes written. Everything is validated before the first byte is written;
- * a target without room is WIRE_OUT_OF_RANGE.
+ * a target without room is WIRE_OUT_OF_RANGE. `options` as for `encodePacket`.
  */
-export function encodePacketInto(packet: PacketInit, target: Uint8Array, offset = 0): number {
+export function encodePacketInto(
+  packet: PacketInit,
+  target: Uint8Array,
+  offset = 0,
+  options?: PacketEncodeOptions,
+): number {
   const payload = checkPacket(packet);
   const size = HEADER_SIZE + payload.length;
   if (!Number.isInteger(offset) || offset < 0 || offset + size > target.length) {
@@ -229,7 +265,7 @@ export function encodePacketInto(packet: PacketInit, target: Uint8Array, offset 
       `a ${size}-byte packet does not fit at offset ${offset} of a ${target.length}-byte target`,
     );
   }
-  writePacket(target, offset, packet, payload);
+  writePacket(target, offset, packet, payload, options?.checksum !== false);
   return size;
 }
 
@@ -237,10 +273,12 @@ export function encodePacketInto(packet: PacketInit, target: Uint8Array, offset 
  * Decodes and verifies one packet. Bytes past the announced payload length are ignored, as the
  * reference ignores them (they are not covered by the checksum either): a datagram may carry padding.
  * The payload is a view of `bytes`. Errors: WIRE_TRUNCATED, WIRE_BAD_CHECKSUM, WIRE_BAD_VERSION, in
- * that order of checking. Any protocol byte is accepted.
+ * that order of checking. Any protocol byte is accepted. `{ verifyChecksum: false }` skips the CRC
+ * (and so WIRE_BAD_CHECKSUM) for bytes an AEAD already authenticated; truncation and version are
+ * still checked.
  */
-export function decodePacket(bytes: Uint8Array): Packet {
-  return readPacket(bytes, 0, bytes.length);
+export function decodePacket(bytes: Uint8Array, options?: PacketDecodeOptions): Packet {
+  return readPacket(bytes, 0, bytes.length, options?.verifyChecksum !== false);
 }
 
 /**

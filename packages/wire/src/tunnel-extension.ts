@@ -35,6 +35,12 @@ export const TunnelCapability = {
   FORWARD_SECRECY: 'forward-secrecy',
   /** Tunnel datagrams larger than the spec's (reserved for the `speed` work). */
   LARGE_DATAGRAMS: 'large-datagrams',
+  /**
+   * Packets sealed in PILS between the two go with the packet checksum field zero and are not
+   * CRC-checked on arrival: the AEAD tag already authenticates every byte. PILT, and every peer
+   * that did not negotiate it, keep the spec's CRC-32.
+   */
+  AEAD_CHECKSUM_FREE: 'aead-checksum-free',
 } as const;
 
 export type TunnelCapabilityName = (typeof TunnelCapability)[keyof typeof TunnelCapability];
@@ -43,6 +49,7 @@ export type TunnelCapabilityName = (typeof TunnelCapability)[keyof typeof Tunnel
 export const TUNNEL_CAPABILITY_BITS: Readonly<Record<TunnelCapabilityName, number>> = {
   'forward-secrecy': 0,
   'large-datagrams': 1,
+  'aead-checksum-free': 2,
 };
 
 /** The capability word for `names` (unknown names are WIRE_BAD_VALUE). */

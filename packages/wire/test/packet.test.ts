@@ -275,3 +275,99 @@ describe('packet properties', () => {
     }
   });
 });
+
+// The `aead-checksum-free` tunnel capability: inside an AEAD frame the sender may leave the CRC out
+// and the receiver may skip it. The defaults must stay the spec's.
+describe('packet checksum options', () => {
+  const fieldOf = (bytes: Uint8Array): number => new DataView(bytes.buffer, bytes.byteOffset).getUint32(30);
+
+  it('checksum: false writes the field as zero and every other byte as the default does', () => {
+    fc.assert(
+      fc.property(packet(), (p) => {
+        const full = encodePacket(p);
+        const bare = encodePacket(p, { checksum: false });
+        expect(fieldOf(bare)).toBe(0);
+        expect(Buffer.compare(bare.subarray(0, 30), full.subarray(0, 30))).toBe(0);
+        expect(Buffer.compare(bare.subarray(34), full.subarray(34))).toBe(0);
+        const into = new Uint8Array(full.length + 7).fill(0xee);
+        expect(encodePacketInto(p, into, 7, { checksum: false })).toBe(full.length);
+        expect(Buffer.compare(into.subarray(7), bare)).toBe(0);
+        // An explicit `checksum: true` is the default.
+        expect(Buffer.compare(encodePacket(p, { checksum: true }), full)).toBe(0);
+      }),
+      propertyOptions(200),
+    );
+  });
+
+  it('the default decode still refuses a zeroed or wrong checksum (WIRE_BAD_CHECKSUM)', () => {
+    fc.assert(
+      fc.property(packet(), fc.integer({ min: 0, max: 0xffffffff }), (p, wrong) => {
+        const bytes = encodePacket(p, { checksum: false });
+        const crc = fieldOf(encodePacket(p));
+        if (crc !== 0) expectWireError(() => decodePacket(bytes), 'WIRE_BAD_CHECKSUM');
+        if (wrong === crc) return;
+        new DataView(bytes.buffer).setUint32(30, wrong);
+        expectWireError(() => decodePacket(bytes), 'WIRE_BAD_CHECKSUM');
+        expectWireError(() => decodePacket(bytes, { verifyChecksum: true }), 'WIRE_BAD_CHECKSUM');
+      }),
+      propertyOptions(200),
+    );
+  });
+
+  it('verifyChecksum: false decodes whatever the field holds, to the same packet', () => {
+    fc.assert(
+      fc.property(packet(), fc.integer({ min: 0, max: 0xffffffff }), (p, field) => {
+        const full = encodePacket(p);
+        const bytes = full.slice();
+        new DataView(bytes.buffer).setUint32(30, field);
+        const decoded = decodePacket(bytes, { verifyChecksum: false });
+        const { payload, ...fields } = decoded;
+        expect(fields).toEqual(withoutPayload(p));
+        expect(Buffer.compare(payload, p.payload)).toBe(0);
+        // Re-encoded by default, the checksum is the real one again.
+        expect(Buffer.compare(encodePacket(decoded), full)).toBe(0);
+      }),
+      propertyOptions(200),
+    );
+  });
+
+  it('verifyChecksum: false still checks truncation and version, in the same order', () => {
+    const bytes = encodePacket(
+      {
+        protocol: Protocol.STREAM,
+        src: { network: 0, node: 1 },
+        dst: { network: 0, node: 2 },
+        srcPort: 1,
+        dstPort: 2,
+        payload: Uint8Array.of(1, 2, 3),
+      },
+      { checksum: false },
+    );
+    expectWireError(() => decodePacket(bytes.subarray(0, 33), { verifyChecksum: false }), 'WIRE_TRUNCATED');
+    expectWireError(() => decodePacket(bytes.subarray(0, 36), { verifyChecksum: false }), 'WIRE_TRUNCATED');
+    const v2 = bytes.slice();
+    v2[0] = (2 << 4) | (v2[0]! & 0xf);
+    expectWireError(() => decodePacket(v2, { verifyChecksum: false }), 'WIRE_BAD_VERSION');
+  });
+
+  it('random bytes decode without the checksum to a packet or a WIRE_ error (never another)', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {
+        const code = wireOutcome(() => decodePacket(bytes, { verifyChecksum: false }));
+        expect(code).not.toBe('WIRE_BAD_CHECKSUM');
+        // What verifies by default decodes the same way without the check.
+        if (wireOutcome(() => decodePacket(bytes)) === undefined) expect(code).toBeUndefined();
+      }),
+      propertyOptions(),
+    );
+  });
+
+  it('hostile inputs without the checksum: every truncation, bit flip and the basics', () => {
+    const inputs = [...hostileBasics(), ...vectors.valid.flatMap((v) => hostileVariants(fromHex(v.hex)))];
+    for (const { name, bytes } of inputs) {
+      const code = wireOutcome(() => decodePacket(bytes, { verifyChecksum: false }));
+      if (name.startsWith('truncated')) expect(code, name).toBe('WIRE_TRUNCATED');
+      expect(code, name).not.toBe('WIRE_BAD_CHECKSUM');
+    }
+  });
+});

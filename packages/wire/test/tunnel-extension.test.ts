@@ -122,7 +122,10 @@ describe('PILX extension codec', () => {
 
   it('capability names and bits', () => {
     expect(encodeCapabilities([TunnelCapability.FORWARD_SECRECY, TunnelCapability.LARGE_DATAGRAMS])).toBe(3);
-    expect(decodeCapabilities(0xffff_fffc | 1)).toEqual(['forward-secrecy']);
+    expect(encodeCapabilities([TunnelCapability.AEAD_CHECKSUM_FREE])).toBe(4);
+    expect(decodeCapabilities(7)).toEqual(['forward-secrecy', 'large-datagrams', 'aead-checksum-free']);
+    // Unknown bits (a later build's) are ignored.
+    expect(decodeCapabilities(0xffff_fff8 | 1)).toEqual(['forward-secrecy']);
     expect(decodeCapabilities(0)).toEqual([]);
     expectWireError(() => encodeCapabilities(['teleport']), WireErrorCode.BAD_VALUE);
   });

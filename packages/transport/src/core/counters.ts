@@ -47,6 +47,10 @@ export interface TransportCounters {
   datagramQueueDrops: number;
   /** Path MTU probes sent (padded pings; see probePathMtu). */
   pathProbesSent: number;
+  /** Packets sent with the checksum field zero, to peers that agreed to it (setChecksumFree). */
+  checksumsOmitted: number;
+  /** Packets taken without a CRC check: authenticated by the link, from such a peer. */
+  checksumsSkipped: number;
 }
 
 export function createCounters(): TransportCounters {
@@ -77,5 +81,7 @@ export function createCounters(): TransportCounters {
     duplicateDatagrams: 0,
     datagramQueueDrops: 0,
     pathProbesSent: 0,
+    checksumsOmitted: 0,
+    checksumsSkipped: 0,
   };
 }

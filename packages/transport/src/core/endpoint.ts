@@ -13,6 +13,7 @@ import {
   type Address,
   decodePacket,
   encodePacket,
+  encodePacketInto,
   type Packet,
   PacketFlag,
   PROTOCOL_VERSION,
@@ -36,6 +37,15 @@ interface PathProbe {
   readonly prober: PathMtuProber;
   /** Sequence number of the probe in flight (its answer carries it + 1). */
   probeSeq: number;
+}
+
+const NO_CHECKSUM = { checksum: false } as const;
+const SKIP_CHECKSUM = { verifyChecksum: false } as const;
+
+/** The source node of an encoded packet (header bytes 6..10); 0 when too short to have one. */
+function sourceNode(bytes: Uint8Array): number {
+  if (bytes.length < 10) return 0;
+  return ((bytes[6]! << 24) | (bytes[7]! << 16) | (bytes[8]! << 8) | bytes[9]!) >>> 0;
 }
 
 /** One packet to put on the wire, already encoded (34-byte header + payload). */
@@ -128,6 +138,8 @@ export class Endpoint {
   private readonly probesDue = new Set<PathProbe>();
   /** Receive-buffer bytes held per peer node, across its connections (maxReceiveBytesPerPeer). */
   private readonly heldPerPeer = new Map<number, number>();
+  /** Peer nodes whose link authenticates every packet both ways (see `setChecksumFree`). */
+  private readonly checksumFree = new Set<number>();
 
   constructor(options: EndpointOptions) {
     this.resolved = resolveOptions(options);
@@ -146,7 +158,7 @@ export class Endpoint {
       counters: this.counters,
       emit: (event) => this.events.push(event),
       wake: (connection) => this.active.add(connection),
-      sendControl: (packet) => this.control.push({ destination: packet.dst, bytes: encodePacket(packet) }),
+      sendControl: (packet) => this.control.push({ destination: packet.dst, bytes: this.encode(packet) }),
       established: (connection) => this.onEstablished(connection),
       closed: (connection) => this.onClosed(connection),
       pathMss: (peer) => {
@@ -184,6 +196,45 @@ export class Endpoint {
   /** Receive-buffer bytes one peer node's connections hold now (0 without maxReceiveBytesPerPeer). */
   receiveHeldBy(node: number): number {
     return this.heldPerPeer.get(node) ?? 0;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Packets without a CRC: only over a link that authenticates every byte (an AEAD), per peer.
+
+  /**
+   * Tells the endpoint that the link to a peer node seals every packet both ways with an AEAD and
+   * that the peer agreed to drop the packet checksum inside it (the daemon's `aead-checksum-free`
+   * tunnel capability): packets to it go with the checksum field zero, and packets from it that the
+   * link hands up as authenticated (`receive(…, true)`) are not CRC-checked. Anything else from it
+   * (a packet the link does not vouch for) is still verified. Off by default, for every peer.
+   */
+  setChecksumFree(peer: Address, enabled: boolean): void {
+    if (enabled) this.checksumFree.add(peer.node);
+    else this.checksumFree.delete(peer.node);
+  }
+
+  /** Whether packets to a node go without a checksum (`setChecksumFree`). */
+  isChecksumFree(peer: Address): boolean {
+    return this.checksumFree.size > 0 && this.checksumFree.has(peer.node);
+  }
+
+  /**
+   * Encodes a packet `pollTo` handed to the sink into `target` at `offset` (a driver's reused
+   * buffer), its CRC left out towards a checksum-free peer; returns the bytes written.
+   */
+  encodeInto(packet: Packet, target: Uint8Array, offset: number): number {
+    return encodePacketInto(packet, target, offset, this.checksumOption(packet.dst));
+  }
+
+  /** A packet's wire bytes, its CRC left out towards a checksum-free peer. */
+  private encode(packet: Packet): Uint8Array {
+    return encodePacket(packet, this.checksumOption(packet.dst));
+  }
+
+  private checksumOption(peer: Address): typeof NO_CHECKSUM | undefined {
+    if (!this.isChecksumFree(peer)) return undefined;
+    this.counters.checksumsOmitted++;
+    return NO_CHECKSUM;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -272,7 +323,7 @@ export class Endpoint {
         payload: encodeProbePayload(size - TUNNEL_OVERHEAD, size),
       };
       this.counters.pathProbesSent++;
-      sink.transmit({ destination: path.peer, bytes: encodePacket(packet) });
+      sink.transmit({ destination: path.peer, bytes: this.encode(packet) });
       count++;
     }
     return count;
@@ -404,7 +455,7 @@ export class Endpoint {
       this.datagramHead++;
       this.counters.datagramQueueDrops++;
     }
-    this.datagrams.push({ destination: peer, bytes: encodePacket(packet) });
+    this.datagrams.push({ destination: peer, bytes: this.encode(packet) });
   }
 
   /** The next event, if any. */
@@ -431,16 +482,22 @@ export class Endpoint {
   // ---------------------------------------------------------------------------------------------
   // Network side
 
-  /** One received packet (34-byte header + payload), already out of its tunnel frame. */
-  receive(bytes: Uint8Array, now: number): void {
+  /**
+   * One received packet (34-byte header + payload), already out of its tunnel frame.
+   * `authenticated`: the link opened it from an AEAD frame whose key is the node's named in its
+   * header. Only then, and only from a node `setChecksumFree` enabled, is the CRC not checked.
+   */
+  receive(bytes: Uint8Array, now: number, authenticated = false): void {
     let packet: Packet;
+    const skip = authenticated && this.checksumFree.size > 0 && this.checksumFree.has(sourceNode(bytes));
     try {
-      packet = decodePacket(bytes);
+      packet = decodePacket(bytes, skip ? SKIP_CHECKSUM : undefined);
     } catch (error) {
       if (isPilotError(error, WireErrorCode.BAD_CHECKSUM)) this.counters.badChecksum++;
       else this.counters.malformed++;
       return;
     }
+    if (skip) this.counters.checksumsSkipped++;
     this.receivePacket(packet, now);
   }
 
@@ -474,7 +531,7 @@ export class Endpoint {
   poll(now: number, max = 64): Transmit[] {
     const out: Transmit[] = [];
     this.pollTo(now, max, {
-      packet: (packet) => out.push({ destination: packet.dst, bytes: encodePacket(packet) }),
+      packet: (packet) => out.push({ destination: packet.dst, bytes: this.encode(packet) }),
       transmit: (transmit) => out.push(transmit),
     });
     return out;
@@ -717,7 +774,7 @@ export class Endpoint {
       window: 0,
       payload: new Uint8Array(0),
     };
-    this.control.push({ destination: packet.src, bytes: encodePacket(reply) });
+    this.control.push({ destination: packet.src, bytes: this.encode(reply) });
   }
 
   private onDatagram(packet: Packet): void {
@@ -777,7 +834,7 @@ export class Endpoint {
       window: 0,
       payload,
     };
-    this.control.push({ destination: packet.src, bytes: encodePacket(reply) });
+    this.control.push({ destination: packet.src, bytes: this.encode(reply) });
   }
 
   private ephemeralPort(peer: Address, remotePort: number): number {

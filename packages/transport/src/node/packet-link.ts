@@ -26,5 +26,11 @@ export interface PacketLink {
   setReachableListener?(listener: ((node: number) => void) | undefined): void;
 }
 
-/** Takes one packet received from some node (its header names the node). */
-export type PacketReceiver = (packet: Uint8Array) => void;
+/**
+ * Takes one packet received from some node (its header names the node). `authenticated` is true
+ * only when the link opened it from an AEAD frame under the key of the node its header names (the
+ * tunnel's PILS): the bytes are that node's, unaltered, so the transport may skip the packet CRC
+ * for a node it agreed that with (`UdpTransport.setChecksumFree`). A link that cannot vouch passes
+ * nothing (every packet is CRC-checked).
+ */
+export type PacketReceiver = (packet: Uint8Array, authenticated?: boolean) => void;

@@ -6,7 +6,7 @@ import { Endpoint, type ListenOptions, type Transmit, type TransmitSink } from '
 import type { Datagram } from '../core/events.js';
 import type { EndpointOptions } from '../core/options.js';
 import { TransportErrorCode, transportError } from '../errors.js';
-import { type Address, encodePacketInto, HEADER_SIZE, MAX_PAYLOAD, type Packet } from '../wire.js';
+import { type Address, HEADER_SIZE, MAX_PAYLOAD, type Packet } from '../wire.js';
 import type { PacketLink, PacketReceiver } from './packet-link.js';
 import { PilotStream } from './pilot-stream.js';
 import { UdpLink, type UdpLinkOptions } from './udp-link.js';
@@ -63,7 +63,7 @@ export class UdpTransport<L extends PacketLink = UdpLink> extends EventEmitter {
   private shuttingDown = false;
   /** Packets are encoded here and lent to the link (no copy or allocation per packet). */
   private readonly scratch = new Uint8Array(HEADER_SIZE + MAX_PAYLOAD);
-  private readonly receiver: PacketReceiver = (packet) => this.receive(packet);
+  private readonly receiver: PacketReceiver = (packet, authenticated) => this.receive(packet, authenticated);
   private readonly sink: TransmitSink = {
     packet: (packet) => this.sendPacket(packet),
     transmit: (transmit) => this.sendTransmit(transmit),
@@ -126,6 +126,15 @@ export class UdpTransport<L extends PacketLink = UdpLink> extends EventEmitter {
     if (this.closing) return;
     this.endpoint.probePathMtu(address, ceiling, options);
     this.schedule();
+  }
+
+  /**
+   * Packets without a CRC to and from a node whose link seals every packet with an AEAD (see
+   * `Endpoint.setChecksumFree`): only for a peer that negotiated it with the link's owner (the
+   * daemon's `aead-checksum-free`), over a link that passes `authenticated` for what it opened.
+   */
+  setChecksumFree(address: Address, enabled: boolean): void {
+    this.endpoint.setChecksumFree(address, enabled);
   }
 
   listen(port: number, options?: ListenOptions): void {
@@ -213,9 +222,9 @@ export class UdpTransport<L extends PacketLink = UdpLink> extends EventEmitter {
     if (this.endpoint.reachableAgain(node, performance.now()) > 0) this.schedule();
   }
 
-  private receive(packet: Uint8Array): void {
+  private receive(packet: Uint8Array, authenticated: boolean | undefined): void {
     if (this.closing || packet.length < 10) return;
-    this.endpoint.receive(packet, performance.now());
+    this.endpoint.receive(packet, performance.now(), authenticated === true);
     this.schedule();
   }
 
@@ -247,7 +256,7 @@ export class UdpTransport<L extends PacketLink = UdpLink> extends EventEmitter {
 
   private sendPacket(packet: Packet): void {
     const scratch = this.scratch;
-    const length = encodePacketInto(packet, scratch, 0);
+    const length = this.endpoint.encodeInto(packet, scratch, 0);
     this.link.send(scratch.subarray(0, length), packet.dst.node);
   }
 
