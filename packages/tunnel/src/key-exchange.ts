@@ -255,7 +255,15 @@ export class KeyExchange {
       });
     }
     const reply = secrecy.kind === 'session' ? secrecy.reply : fresh;
-    if (reply || upgraded) {
+    if (reply && fromElsewhere) {
+      // A handshake step from another path than ours, which did not move (a peer that restarted
+      // elsewhere with the same static key, `--tunnel-key-file`): the answer goes where it came
+      // from, not to the path the peer may have left. Only a PILX newer than any before asks for
+      // an answer (fresh is excluded here), so a replay never gets one.
+      peer.lastPilaSentAt = performance.now();
+      ctx.count('pila_sent');
+      ctx.paths.sendVia(peer.nodeId, via, this.pilaFrame(peer.nodeId));
+    } else if (reply || upgraded) {
       const sentBefore = peer.lastPilaSentAt;
       this.sendPila(peer, true);
       // The spec's static key with a restarted peer (a reference daemon): it derives the key from

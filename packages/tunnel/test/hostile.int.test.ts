@@ -67,9 +67,16 @@ describe('hostile frames are dropped and counted, never crash, never move a tunn
       attacker.send(badSig, b.udp);
       await until(() => stat(b, 'drop_pila_bad_signature') >= 1, 5000, 'bad signature counted');
 
-      // A's genuine PILA replayed from elsewhere (same key): authenticated, but it moves nothing.
+      // A's genuine PILA replayed from elsewhere (same key): authenticated, but it moves nothing,
+      // and its PILX is not newer than the last one: no answer goes to where it came from.
+      const pilasBefore = attacker.received.filter(
+        (m) => magicOf(m) === TunnelMagic.AUTH_KEY_EXCHANGE,
+      ).length;
       attacker.send(seen.pila[0]!, b.udp);
       await sleep(300);
+      expect(attacker.received.filter((m) => magicOf(m) === TunnelMagic.AUTH_KEY_EXCHANGE)).toHaveLength(
+        pilasBefore,
+      );
 
       // A relay delivery that does not come from the beacon.
       const relayed = encodeBeaconMessage({ type: 'relayDeliver', source: a.nodeId, frame: seen.pils[1]! });

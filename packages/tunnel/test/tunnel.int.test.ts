@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { generateX25519KeyPair } from '@pilot/crypto';
 import { seededRandom } from '@pilot/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Firewall, MiB, sha256, sleep, transfer, until, useTunnelNodes } from './helpers.js';
@@ -128,11 +129,18 @@ describe('TunnelManager on loopback (registry + beacon)', () => {
     expect(a.events.some((e) => e.type === 'tunnel.rekeyed' && e.node_id === b2.nodeId)).toBe(true);
   });
 
-  // Forward-secret sessions between pilot-ts peers, and the spec's static keys (as with a reference peer).
-  for (const forwardSecrecy of [true, false]) {
-    it(`finds a restarted peer on a new port when only our traffic goes there (the registry says where; ${forwardSecrecy ? 'forward-secret' : 'static keys'})`, async () => {
+  // Forward-secret sessions between pilot-ts peers, the spec's static keys (as with a reference
+  // peer), and a peer that keeps its static key across the restart (`--tunnel-key-file`).
+  for (const [name, forwardSecrecy, keepsKey] of [
+    ['forward-secret', true, false],
+    ['static keys', false, false],
+    ['forward-secret, the static key kept', true, true],
+  ] as const) {
+    it(`finds a restarted peer on a new port when only our traffic goes there (the registry says where; ${name})`, async () => {
+      const x25519 = keepsKey ? generateX25519KeyPair() : undefined;
+      const kept = x25519 === undefined ? {} : { x25519 };
       const a = await node({ forwardSecrecy });
-      const b = await node({ forwardSecrecy });
+      const b = await node({ forwardSecrecy, ...kept });
       await a.manager.ensureTunnel(b.nodeId);
       const first = seededRandom(8).bytes(64 * 1024);
       expect(sha256(await transfer(a, b, first))).toBe(sha256(first));
@@ -142,7 +150,7 @@ describe('TunnelManager on loopback (registry + beacon)', () => {
       // Same identity and node, a new UDP port and X25519 key; it does not know `a`, and this test
       // beacon (no registry keys) keeps the old endpoint for an unproven discover: punch commands
       // and relayed frames still go to the old port. Only the registry knows the new one.
-      const b2 = await node({ identity, forwardSecrecy });
+      const b2 = await node({ identity, forwardSecrecy, ...kept });
       expect(b2.udp.port).not.toBe(oldPort);
       const restarted = performance.now();
       const second = seededRandom(9).bytes(64 * 1024);
@@ -157,7 +165,9 @@ describe('TunnelManager on loopback (registry + beacon)', () => {
       // transport, which resent the waiting SYN at once.
       expect(a.manager.stats.reachable_again ?? 0).toBeGreaterThan(0);
       expect(a.manager.peer(b2.nodeId)?.endpoint).toBe(`127.0.0.1:${b2.udp.port}`);
-      expect(a.events.some((e) => e.type === 'tunnel.rekeyed' && e.node_id === b2.nodeId)).toBe(true);
+      // A new static key is a new daemon (re-keyed); the same one gets a new session.
+      if (keepsKey) expect(a.manager.stats.fs_rekeyed ?? 0).toBeGreaterThan(0);
+      else expect(a.events.some((e) => e.type === 'tunnel.rekeyed' && e.node_id === b2.nodeId)).toBe(true);
       expect(a.manager.peer(b2.nodeId)?.forward_secret).toBe(forwardSecrecy);
     });
   }
