@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { PUNCH_FRAME } from '@pilot/nat';
+import { PUNCH_FRAME, TokenBucket } from '@pilot/nat';
 import { sameUdpAddress } from '@pilot/wire';
 import type { TunnelContext } from './context.js';
 import { hasPath, type Peer } from './peer.js';
@@ -27,8 +27,11 @@ export class Liveness {
   private keepaliveTimer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private livenessTimer: NodeJS.Timeout | undefined;
-  private probeWindow = 0;
-  private probesInWindow = 0;
+  private readonly registryProbes = new TokenBucket(
+    REGISTRY_PROBES_PER_SECOND,
+    REGISTRY_PROBES_PER_SECOND,
+    performance.now(),
+  );
 
   constructor(private readonly ctx: TunnelContext) {}
 
@@ -128,16 +131,10 @@ export class Liveness {
   private probeRegistryEndpoint(peer: Peer): void {
     const ctx = this.ctx;
     if (ctx.tlsPath.active) return;
-    const second = Math.floor(performance.now() / 1000);
-    if (second !== this.probeWindow) {
-      this.probeWindow = second;
-      this.probesInWindow = 0;
-    }
-    if (this.probesInWindow >= REGISTRY_PROBES_PER_SECOND) {
+    if (!this.registryProbes.take(1, performance.now())) {
       ctx.count('path_registry_probes_deferred');
       return;
     }
-    this.probesInWindow++;
     ctx.directory.resolve(peer.nodeId).then(
       (found) => {
         if (ctx.closed || ctx.tlsPath.active) return;
