@@ -1,4 +1,5 @@
 import type { Address } from '@pilot/transport';
+import { PeerSetting } from './peer-setting.js';
 
 /** What the policy needs to know of a peer, from the tunnel. */
 export interface ChecksumFreePeers {
@@ -25,42 +26,18 @@ const CAPABILITY_EVENTS = new Set(['tunnel.established', 'tunnel.rekeyed', 'tunn
  * of what the tunnel hands up from them as AEAD-opened. Every other peer, reference peers above
  * all, keeps the CRC both ways, byte for byte as before.
  */
-export class ChecksumPolicy {
-  readonly #peers: ChecksumFreePeers;
-  readonly #transport: ChecksumFreeTransport;
-  readonly #enabled: boolean;
-  /** Peers whose packets go without a CRC now. */
-  readonly #free = new Set<number>();
-
+export class ChecksumPolicy extends PeerSetting<boolean> {
   constructor(peers: ChecksumFreePeers, transport: ChecksumFreeTransport, enabled = true) {
-    this.#peers = peers;
-    this.#transport = transport;
-    this.#enabled = enabled;
-  }
-
-  /** Re-reads a peer's capabilities; turns the CRC off or back on as they say. */
-  update(node: number): void {
-    const free = this.#enabled && this.#peers.negotiated(node);
-    if (free === this.#free.has(node)) return;
-    if (free) this.#free.add(node);
-    else this.#free.delete(node);
-    this.#transport.setChecksumFree({ network: 0, node }, free);
-  }
-
-  /** A tunnel event (the daemon's onEvent): key and capability news re-evaluate the peer. */
-  onTunnelEvent(event: { readonly type: string; readonly node_id?: unknown }): void {
-    if (!CAPABILITY_EVENTS.has(event.type) || typeof event.node_id !== 'number') return;
-    this.update(event.node_id);
-  }
-
-  /** The peer is gone (forgotten, trust revoked): back to the CRC. */
-  forget(node: number): void {
-    if (!this.#free.delete(node)) return;
-    this.#transport.setChecksumFree({ network: 0, node }, false);
+    super({
+      decide: (node) => enabled && peers.negotiated(node),
+      apply: (node, free) => transport.setChecksumFree({ network: 0, node }, free),
+      off: false,
+      events: CAPABILITY_EVENTS,
+    });
   }
 
   /** Peers whose packets go without a CRC now (for tests and `pilotctl info`). */
   get peers(): ReadonlySet<number> {
-    return this.#free;
+    return new Set(this.current.keys());
   }
 }

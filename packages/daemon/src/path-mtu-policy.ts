@@ -1,5 +1,6 @@
 import type { Address } from '@pilot/transport';
 import { datagramCeiling } from './datagram-ceiling.js';
+import { PeerSetting } from './peer-setting.js';
 
 /** What the policy needs to know of a peer, from the tunnel. */
 export interface PathMtuPeers {
@@ -35,55 +36,29 @@ const GLOBAL_EVENTS = new Set(['tunnel.relay_tls', 'tunnel.udp_restored']);
  * Internet: `datagramCeiling`). Everyone else, reference peers included, keeps exactly the spec's
  * datagram size: the transport sends no probe to them and never raises their segment size.
  */
-export class PathMtuPolicy {
-  readonly #peers: PathMtuPeers;
-  readonly #transport: PathMtuTransport;
-  readonly #enabled: boolean;
-  /** The ceiling each peer is probed with now (absent: not probed). */
-  readonly #ceilings = new Map<number, number>();
-
+export class PathMtuPolicy extends PeerSetting<number> {
   constructor(peers: PathMtuPeers, transport: PathMtuTransport, enabled = true) {
-    this.#peers = peers;
-    this.#transport = transport;
-    this.#enabled = enabled;
-  }
-
-  /** Re-reads a peer's capabilities and path; starts, restarts or stops probing as they say. */
-  update(node: number): void {
-    const ceiling = this.#ceilingFor(node);
-    if ((this.#ceilings.get(node) ?? 0) === ceiling) return;
-    if (ceiling === 0) this.#ceilings.delete(node);
-    else this.#ceilings.set(node, ceiling);
-    this.#transport.probePathMtu({ network: 0, node }, ceiling);
-  }
-
-  /** A tunnel event (the daemon's onEvent): path changes and capability news re-evaluate the peer. */
-  onTunnelEvent(event: { readonly type: string; readonly node_id?: unknown }): void {
-    if (GLOBAL_EVENTS.has(event.type)) {
-      for (const node of [...this.#ceilings.keys()]) this.update(node);
-      return;
-    }
-    if (!PATH_EVENTS.has(event.type) || typeof event.node_id !== 'number') return;
-    this.update(event.node_id);
-  }
-
-  /** The peer is gone (forgotten, trust revoked): back to the base size. */
-  forget(node: number): void {
-    if (!this.#ceilings.delete(node)) return;
-    this.#transport.probePathMtu({ network: 0, node }, 0);
+    super({
+      decide: (node) => ceilingFor(peers, enabled, node),
+      apply: (node, ceiling) => transport.probePathMtu({ network: 0, node }, ceiling),
+      off: 0,
+      events: PATH_EVENTS,
+      globalEvents: GLOBAL_EVENTS,
+    });
   }
 
   /** Peers probed now, with their ceilings (for `pilotctl info` and tests). */
   get probing(): ReadonlyMap<number, number> {
-    return this.#ceilings;
+    return this.current;
   }
+}
 
-  #ceilingFor(node: number): number {
-    if (!this.#enabled || !this.#peers.negotiated(node)) return 0;
-    const endpoint = this.#peers.directEndpoint(node);
-    if (endpoint === undefined || endpoint === '') return 0;
-    return datagramCeiling(hostOf(endpoint));
-  }
+/** The ceiling a peer is probed with: 0 (none) unless it negotiated and has a direct path. */
+function ceilingFor(peers: PathMtuPeers, enabled: boolean, node: number): number {
+  if (!enabled || !peers.negotiated(node)) return 0;
+  const endpoint = peers.directEndpoint(node);
+  if (endpoint === undefined || endpoint === '') return 0;
+  return datagramCeiling(hostOf(endpoint));
 }
 
 /** The host of `ip:port` or `[ipv6]:port`. */
