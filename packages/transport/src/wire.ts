@@ -16,6 +16,7 @@ export {
   PacketFlag,
   PROTOCOL_VERSION,
   Protocol,
+  packetSourceNode,
   type SackBlock,
   seqAdd,
   seqAfter,

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { SEALED_FRAME_OVERHEAD } from '@pilot/crypto';
 import { FrameSlab } from '@pilot/transport/node';
-import { TunnelMagic, type UdpAddress } from '@pilot/wire';
+import { packetSourceNode, TunnelMagic, type UdpAddress } from '@pilot/wire';
 import { readU32 } from './bytes.js';
 import type { TunnelContext } from './context.js';
 import { hasPath, type Peer, type Via } from './peer.js';
@@ -11,9 +11,6 @@ const QUEUE_LIMIT = 64;
 const QUEUED_PEERS_LIMIT = 256;
 /** Consecutive PILS failures from a keyed peer before we ask for its PILA again (with a PILK). */
 const KEY_REQUEST_AFTER_FAILURES = 3;
-/** The header's source node (bytes 6..10) of a packet. */
-const PACKET_SRC_NODE = 6;
-const PACKET_MIN = 34;
 
 /**
  * The codec: sealing packets into PILS (in place into slab views) or PILT, opening frames by their
@@ -127,7 +124,7 @@ export class Sealing {
       return undefined;
     }
     const packet = outcome.plaintext;
-    if (packet.length > 0 && (packet.length < PACKET_MIN || readU32(packet, PACKET_SRC_NODE) !== sender)) {
+    if (packet.length > 0 && packetSourceNode(packet) !== sender) {
       // A peer may only speak for itself (the key is shared by both ends, so check the source too).
       ctx.drop('spoofed_source');
       return undefined;
@@ -154,11 +151,11 @@ export class Sealing {
       return undefined;
     }
     const packet = frame.subarray(4);
-    if (packet.length < PACKET_MIN) {
+    const sender = packetSourceNode(packet);
+    if (sender === undefined) {
       ctx.drop('truncated');
       return undefined;
     }
-    const sender = readU32(packet, PACKET_SRC_NODE);
     if (relaySource !== undefined && relaySource !== sender) {
       ctx.drop('relay_sender_mismatch');
       return undefined;

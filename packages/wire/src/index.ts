@@ -76,6 +76,7 @@ export {
   PROTOCOL_VERSION,
   Protocol,
   packetSize,
+  packetSourceNode,
 } from './packet.js';
 export { isValidPort, type PortClass, PortRange, portClass, WellKnownPort } from './port.js';
 export {

@@ -32,6 +32,19 @@ export const PROTOCOL_VERSION = 1;
 export const MAX_PAYLOAD = 0xffff;
 /** Offset of the CRC-32 field in the header. */
 export const CHECKSUM_OFFSET = 30;
+/** Offset of the source node ID (u32) in the header. */
+const SOURCE_NODE_OFFSET = 6;
+
+/**
+ * The source node ID of an encoded packet, read from its header without decoding (nothing else is
+ * checked): what a link or the transport needs before deciding how to decode it. Undefined when
+ * `bytes` is shorter than a header.
+ */
+export function packetSourceNode(bytes: Uint8Array): number | undefined {
+  if (bytes.length < HEADER_SIZE) return undefined;
+  const at = SOURCE_NODE_OFFSET;
+  return ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
+}
 
 /**
  * A decoded packet. `protocol` is the raw byte: like the reference, decoding accepts any value and

@@ -15,6 +15,7 @@ import {
   PROTOCOL_VERSION,
   Protocol,
   packetSize,
+  packetSourceNode,
 } from '../src/index.js';
 import { packet as packetCodec } from '../src/packet.js';
 import { packet } from './arbitraries.js';
@@ -202,6 +203,17 @@ describe('packet properties', () => {
         expect(fields).toEqual(withoutPayload(p));
         expect(Buffer.compare(payload, p.payload)).toBe(0);
         expect(Buffer.compare(encodePacket(decoded), bytes)).toBe(0);
+      }),
+      propertyOptions(300),
+    );
+  });
+
+  it('packetSourceNode reads what decode calls src.node; bytes shorter than a header have none', () => {
+    fc.assert(
+      fc.property(packet(), fc.nat(HEADER_SIZE - 1), (p, cut) => {
+        const bytes = encodePacket(p);
+        expect(packetSourceNode(bytes)).toBe(decodePacket(bytes).src.node);
+        expect(packetSourceNode(bytes.subarray(0, cut))).toBeUndefined();
       }),
       propertyOptions(300),
     );

@@ -18,6 +18,7 @@ import {
   PacketFlag,
   PROTOCOL_VERSION,
   Protocol,
+  packetSourceNode,
   seqAdd,
 } from '../wire.js';
 import { Connection, type ConnectionHost } from './connection.js';
@@ -41,12 +42,6 @@ interface PathProbe {
 
 const NO_CHECKSUM = { checksum: false } as const;
 const SKIP_CHECKSUM = { verifyChecksum: false } as const;
-
-/** The source node of an encoded packet (header bytes 6..10); 0 when too short to have one. */
-function sourceNode(bytes: Uint8Array): number {
-  if (bytes.length < 10) return 0;
-  return ((bytes[6]! << 24) | (bytes[7]! << 16) | (bytes[8]! << 8) | bytes[9]!) >>> 0;
-}
 
 /** One packet to put on the wire, already encoded (34-byte header + payload). */
 export interface Transmit {
@@ -489,7 +484,8 @@ export class Endpoint {
    */
   receive(bytes: Uint8Array, now: number, authenticated = false): void {
     let packet: Packet;
-    const skip = authenticated && this.checksumFree.size > 0 && this.checksumFree.has(sourceNode(bytes));
+    const skip =
+      authenticated && this.checksumFree.size > 0 && this.checksumFree.has(packetSourceNode(bytes) ?? -1);
     try {
       packet = decodePacket(bytes, skip ? SKIP_CHECKSUM : undefined);
     } catch (error) {
